@@ -1,0 +1,371 @@
+"""OAuth 2.0 for Zoho: the refresh-token grant, a token cache, and one refresh at a time.
+
+- Tokens are cached with their expiry and refreshed shortly before it (FACTS.md 1.4: they live 1 h).
+- Refresh is single-flight: however many requests find the token stale, one call goes to the token endpoint;
+  with a shared ``TokenStore`` (Redis) its lock makes that one call per org, not per process.
+- Zoho allows 10 access tokens per refresh token per 10 minutes: this client never asks for more, and a refresh
+  answered "Access Denied ... too many requests" waits and tries again instead of failing every request.
+- The token endpoint's errors come as JSON with HTTP 200 as often as 400: the body decides, not the status.
+
+No token or secret is ever logged, repr'd or put in an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+import urllib.parse
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import anyio
+import msgspec
+
+from ._errors import AuthenticationError, ServerError, TransportError
+from ._events import Event, EventBus
+from ._retry import RetryPolicy
+from ._transport import Request, Transport
+
+__all__ = [
+    "AccessToken",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "OAuthCredentials",
+    "TokenManager",
+    "TokenStore",
+]
+
+logger = logging.getLogger("zcrm_async")
+
+#: Zoho's documented throttle on the token endpoint (FACTS.md 1.4).
+REFRESHES_PER_WINDOW = 10
+REFRESH_WINDOW = 600.0
+
+
+class OAuthCredentials:
+    """A self-client's or server app's client id, client secret and refresh token. Never printed."""
+
+    __slots__ = ("client_id", "client_secret", "refresh_token")
+
+    def __init__(self, *, client_id: str, client_secret: str, refresh_token: str) -> None:
+        for name, value in (
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("refresh_token", refresh_token),
+        ):
+            if not value:
+                raise ValueError(f"OAuth {name} is empty")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_token = refresh_token
+
+    def __repr__(self) -> str:
+        return f"OAuthCredentials(client_id={_redact(self.client_id)}, client_secret=***, refresh_token=***)"
+
+
+class AccessToken(msgspec.Struct, frozen=True, kw_only=True):
+    """An access token with its wall-clock expiry (epoch seconds) and the API domain Zoho gave with it."""
+
+    value: str = msgspec.field(name="access_token")
+    expires_at: float
+    api_domain: str | None = None
+    lifetime: float = 3600.0
+
+    def __repr__(self) -> str:
+        return f"AccessToken(value=***, expires_at={self.expires_at:.0f}, api_domain={self.api_domain!r})"
+
+    __str__ = __repr__
+
+    def is_fresh(self, now: float) -> bool:
+        """Usable for a while yet: refresh a minute (or a tenth of its life, if shorter) before it expires."""
+        margin = min(60.0, self.lifetime / 10)
+        return now < self.expires_at - margin
+
+
+def _redact(value: str) -> str:
+    return f"{value[:6]}***" if len(value) > 12 else "***"
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where the current access token lives between requests, processes, or runs."""
+
+    async def load(self) -> AccessToken | None: ...
+
+    async def save(self, token: AccessToken) -> None: ...
+
+    def refresh_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held around a refresh: a shared store's lock makes one process refresh for all of them."""
+        ...
+
+
+@contextlib.asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
+
+
+class MemoryTokenStore:
+    """Keeps the token in this process only (the default)."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self) -> None:
+        self._token: AccessToken | None = None
+
+    async def load(self) -> AccessToken | None:
+        return self._token
+
+    async def save(self, token: AccessToken) -> None:
+        self._token = token
+
+    def refresh_lock(self) -> AbstractAsyncContextManager[None]:
+        return _no_lock()
+
+    def __repr__(self) -> str:
+        return "MemoryTokenStore()"
+
+
+_encode_token = msgspec.json.Encoder().encode
+_decode_token = msgspec.json.Decoder(AccessToken).decode
+
+
+class FileTokenStore:
+    """Keeps the token in a JSON file, mode 0600, replaced atomically so a reader never sees half of it.
+
+    Useful for scripts run again and again: each run reuses the last token instead of asking for a new one.
+    """
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    async def load(self) -> AccessToken | None:
+        try:
+            data = await anyio.Path(self.path).read_bytes()
+            return _decode_token(data)
+        except FileNotFoundError:
+            return None
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            logger.warning("ignoring unreadable token file %s", self.path)
+            return None
+
+    async def save(self, token: AccessToken) -> None:
+        await anyio.to_thread.run_sync(self._write, _encode_token(token))
+
+    def _write(self, data: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def refresh_lock(self) -> AbstractAsyncContextManager[None]:
+        return _no_lock()
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+
+class _TokenReply(msgspec.Struct):
+    access_token: str | None = None
+    api_domain: str | None = None
+    expires_in: float | None = None
+    expires_in_sec: float | None = None
+    error: str | None = None
+    error_description: str | None = None
+
+
+_decode_reply = msgspec.json.Decoder(_TokenReply).decode
+
+
+class _Throttled(Exception):
+    """The token endpoint said too many requests: wait, then ask again."""
+
+
+class TokenManager:
+    """Hands out a valid access token, refreshing it once however many callers need it at the same time.
+
+    Args:
+        credentials: the OAuth client and refresh token.
+        accounts_url: the Zoho Accounts server, e.g. ``https://accounts.zoho.eu``.
+        transport: how to reach it.
+        store: where tokens are kept (memory by default; a file or Redis to share them).
+        retry: backoff for a throttled or failing token endpoint.
+        events: where ``token_refreshed`` events go.
+        clock: wall clock in epoch seconds (tokens outlive processes, so not a monotonic one).
+        sleep: how to wait (tests inject one that does not).
+    """
+
+    def __init__(
+        self,
+        credentials: OAuthCredentials,
+        *,
+        accounts_url: str,
+        transport: Transport,
+        store: TokenStore | None = None,
+        retry: RetryPolicy = RetryPolicy(attempts=6, initial=5.0, maximum=120.0, max_time=900.0),
+        events: EventBus | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self._credentials = credentials
+        self._token_url = accounts_url.rstrip("/") + "/oauth/v2/token"
+        self._transport = transport
+        self._store: TokenStore = store if store is not None else MemoryTokenStore()
+        self._retry = retry
+        self._events = events or EventBus()
+        self._clock = clock
+        self._sleep = sleep
+        self._token: AccessToken | None = None
+        self._lock = anyio.Lock()
+        #: When this client's recent refreshes happened, to stay under Zoho's 10 per 10 minutes.
+        self._recent: deque[float] = deque(maxlen=REFRESHES_PER_WINDOW)
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return f"TokenManager(token_url={self._token_url!r}, store={self._store!r})"
+
+    @property
+    def api_domain(self) -> str | None:
+        """The API domain Zoho returned with the current token, if any."""
+        return self._token.api_domain if self._token else None
+
+    async def get_token(self) -> AccessToken:
+        """A token that is fresh now, refreshed first if needed (one refresh for all concurrent callers)."""
+        token = self._token
+        if token is not None and token.is_fresh(self._clock()):
+            return token
+        return await self._refresh(stale=token)
+
+    async def invalidate(self, token: AccessToken) -> AccessToken:
+        """Zoho refused ``token`` (INVALID_TOKEN): get another, unless a concurrent caller already did."""
+        return await self._refresh(stale=token)
+
+    async def _refresh(self, *, stale: AccessToken | None) -> AccessToken:
+        async with self._lock:
+            current = self._token
+            if current is not None and current is not stale and current.is_fresh(self._clock()):
+                return current  # another caller refreshed while this one waited for the lock
+            async with self._store.refresh_lock():
+                stored = await self._store.load()
+                if stored is not None and stored != stale and stored.is_fresh(self._clock()):
+                    self._token = stored  # another process refreshed it
+                    return stored
+                token = await self._fetch_with_retries()
+                await self._store.save(token)
+                self._token = token
+                return token
+
+    async def _fetch_with_retries(self) -> AccessToken:
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._wait_for_refresh_allowance()
+            try:
+                return await self._fetch()
+            except _Throttled:
+                status: int | None = 429
+                error: Exception = AuthenticationError(
+                    "the token endpoint throttled this refresh token (10 tokens per 10 minutes)",
+                    status=429,
+                    code="Access Denied",
+                )
+            except (TransportError, ServerError) as exc:
+                status, error = (exc.status if isinstance(exc, ServerError) else None), exc
+            delay = self._retry.delay(attempt=attempt, status=status, waited=waited)
+            if delay is None:
+                raise error
+            logger.warning("token refresh failed (%s); trying again in %.1f s", type(error).__name__, delay)
+            await self._sleep(delay)
+            waited += delay
+
+    async def _wait_for_refresh_allowance(self) -> None:
+        """Sleep until one more refresh keeps this client within 10 per 10 minutes."""
+        if len(self._recent) < REFRESHES_PER_WINDOW:
+            return
+        wait = self._recent[0] + REFRESH_WINDOW - self._clock()
+        if wait > 0:
+            logger.warning("token refresh waits %.0f s to stay under Zoho's 10 per 10 minutes", wait)
+            await self._sleep(wait)
+
+    async def _fetch(self) -> AccessToken:
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "refresh_token",
+                "client_id": self._credentials.client_id,
+                "client_secret": self._credentials.client_secret,
+                "refresh_token": self._credentials.refresh_token,
+            }
+        ).encode()
+        request = Request(
+            "POST",
+            self._token_url,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            content=form,
+        )
+        self._recent.append(self._clock())
+        response = await self._transport.send(request)
+        if response.status >= 500:
+            raise ServerError(f"token endpoint answered HTTP {response.status}", status=response.status,
+                              code=f"HTTP_{response.status}")
+        token = self._parse(response.status, response.content)
+        self.refreshes += 1
+        logger.info("access token refreshed; valid for %.0f s", token.lifetime)
+        self._events.emit(Event("token_refreshed", status=response.status))
+        return token
+
+    def _parse(self, status: int, body: bytes) -> AccessToken:
+        try:
+            reply = _decode_reply(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            raise AuthenticationError(
+                "the token endpoint's answer is not JSON", status=status, code=f"HTTP_{status}"
+            ) from None
+        if reply.access_token:
+            lifetime = _lifetime(reply)
+            return AccessToken(
+                value=reply.access_token,
+                expires_at=self._clock() + lifetime,
+                api_domain=reply.api_domain,
+                lifetime=lifetime,
+            )
+        error = reply.error or f"HTTP_{status}"
+        description = reply.error_description or ""
+        if error == "Access Denied" and "too many requests" in description.lower():
+            raise _Throttled()
+        raise AuthenticationError(_explain(error, description), status=status, code=error)
+
+
+def _lifetime(reply: _TokenReply) -> float:
+    # Older token responses gave expires_in in milliseconds beside expires_in_sec (FACTS.md 4).
+    if reply.expires_in_sec is not None:
+        return reply.expires_in_sec
+    if reply.expires_in is None:
+        return 3600.0
+    return reply.expires_in / 1000 if reply.expires_in > 86_400 else reply.expires_in
+
+
+def _explain(error: str, description: str) -> str:
+    explanations: dict[str, str] = {
+        "invalid_code": "the refresh token is invalid or was revoked; generate a new one",
+        "invalid_client": "the client id or client secret is wrong, or belongs to another data centre",
+        "invalid_client_secret": "the client secret is wrong",
+    }
+    return explanations.get(error) or description or f"token refresh failed: {error}"
+

@@ -1,0 +1,308 @@
+"""``ZohoCRM``: the client's lifecycle and its send pipeline, nothing else.
+
+The request path reads top to bottom, one concern per method::
+
+    request -> _send_handling_auth      (refresh once and replay once on 401 INVALID_TOKEN)
+            -> _send_handling_retries   (429, 5xx, no response: backoff outside the concurrency slot)
+            -> _send_single_request     (credits, a slot in flight, the transport, feedback, one log line)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+import anyio
+
+from ._auth import AccessToken, OAuthCredentials, TokenManager, TokenStore
+from ._config import Budget, Timeouts, resolve_data_centre
+from ._errors import TransportError, error_from_response
+from ._events import Counters, Event, EventBus
+from ._limits import Limiter, LocalLimiter
+from ._retry import RetryPolicy, parse_retry_after
+from ._transport import AiohttpTransport, Request, Response, Transport
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from .emails import Emails
+    from .records import Records
+
+__all__ = ["ZohoCRM"]
+
+logger = logging.getLogger("zcrm_async")
+
+_INVALID_TOKEN_CODES = (b'"INVALID_TOKEN"', b'"INVALID_OAUTHTOKEN"')
+_CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+
+
+class ZohoCRM:
+    """An async client for one Zoho CRM org. Use it as ``async with ZohoCRM(...) as crm:``.
+
+    Args:
+        client_id, client_secret, refresh_token: the OAuth client and refresh token (or ``credentials``).
+        data_centre: ``"us"``, ``"eu"``, ``"in"``, ``"au"``, ``"jp"``, ``"cn"``, ``"ca"``, ``"sa"``, optionally
+            with ``-sandbox`` or ``-developer``.
+        api_domain: pin the API server (else the token response's ``api_domain``, else the data centre's).
+        accounts_url: pin the OAuth server (else the data centre's).
+        api_version: the CRM API version in paths; link/unlink need ``"v8"``.
+        budget: the org's limits (``Budget.for_edition(...)``); ignored when ``limiter`` is given.
+        limiter: a budget enforcer shared with other clients or processes (e.g. ``RedisLimiter``).
+        retry: the retry policy.
+        token_store: where access tokens are kept (memory by default).
+        transport: how requests are sent; a transport passed in is never closed by the client.
+        session: an ``aiohttp.ClientSession`` of the caller's to send through; never closed by the client.
+        timeouts: per-request timeouts of the default transport.
+        sleep: how backoff waits (tests inject one that does not).
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        credentials: OAuthCredentials | None = None,
+        data_centre: str = "us",
+        api_domain: str | None = None,
+        accounts_url: str | None = None,
+        api_version: str = "v8",
+        budget: Budget | None = None,
+        limiter: Limiter | None = None,
+        retry: RetryPolicy | None = None,
+        token_store: TokenStore | None = None,
+        transport: Transport | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeouts: Timeouts = Timeouts(),
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        if credentials is None:
+            if not (client_id and client_secret and refresh_token):
+                raise ValueError("pass client_id, client_secret and refresh_token, or credentials=")
+            credentials = OAuthCredentials(
+                client_id=client_id, client_secret=client_secret, refresh_token=refresh_token
+            )
+        if transport is not None and session is not None:
+            raise ValueError("pass a transport or a session, not both")
+        dc = resolve_data_centre(data_centre)
+        self._pinned_api_domain = api_domain.rstrip("/") if api_domain else None
+        self._default_api_domain = dc.api_domain
+        self._api_version = api_version.strip("/")
+        self._owns_transport = transport is None
+        self._transport: Transport = transport or AiohttpTransport(
+            session=session, timeouts=timeouts, limit=max(100, (budget or Budget()).concurrency * 2)
+        )
+        self.budget = budget or Budget()
+        self._limiter: Limiter = limiter or LocalLimiter(self.budget)
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rand = random.Random()
+        #: Subscribe to see every request, response, retry, throttle and token refresh.
+        self.events = EventBus()
+        #: Running totals of what the client did.
+        self.counters = Counters()
+        self.events.subscribe(self.counters.observe)
+        self._tokens = TokenManager(
+            credentials,
+            accounts_url=accounts_url or dc.accounts_url,
+            transport=self._transport,
+            store=token_store,
+            events=self.events,
+            sleep=sleep,
+        )
+        self._closed = False
+        self._emails: Emails | None = None
+        self._records: Records | None = None
+
+    def __repr__(self) -> str:
+        return f"<ZohoCRM api_domain={self.api_domain!r} version={self._api_version!r}>"
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._closed:
+            raise RuntimeError("this ZohoCRM client is closed; create a new one")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session the client opened (never one passed in). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            if self._owns_transport:
+                await self._transport.aclose()
+            await self._limiter.aclose()
+
+    # -- resources -------------------------------------------------------------------------------------------
+
+    @property
+    def emails(self) -> Emails:
+        """The Emails resource: list, get, link, unlink, relink, associate."""
+        if self._emails is None:
+            from .emails import Emails
+
+            self._emails = Emails(self)
+        return self._emails
+
+    @property
+    def records(self) -> Records:
+        """Records of a module (Contacts, Deals, ...): paging for backfills, related-records updates."""
+        if self._records is None:
+            from .records import Records
+
+            self._records = Records(self)
+        return self._records
+
+    @property
+    def api_domain(self) -> str:
+        """Where API requests go: the pinned domain, else the token's, else the data centre's."""
+        return self._pinned_api_domain or self._tokens.api_domain or self._default_api_domain
+
+    @property
+    def limiter(self) -> Limiter:
+        return self._limiter
+
+    @property
+    def token_refreshes(self) -> int:
+        """Calls this client made to the token endpoint."""
+        return self._tokens.refreshes
+
+    # -- the send pipeline -----------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send one API request through auth, retries and the budget; return the final response.
+
+        The response is returned whatever its status (bulk writes read per-item results out of 400s); call
+        ``raise_for_status(response)`` for the exception. ``TransportError`` is raised when no try got a response.
+
+        Args:
+            method: HTTP method.
+            path: path below ``/crm/{version}``, e.g. ``/Contacts/123/Emails``.
+            operation: the operation's name in the budget's cost table, e.g. ``"emails.link"``.
+        """
+        if self._closed:
+            raise RuntimeError("this ZohoCRM client is closed; create a new one")
+        return await self._send_handling_auth(method, path, operation, params, content, headers)
+
+    async def _send_handling_auth(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> Response:
+        token = await self._tokens.get_token()
+        response = await self._send_handling_retries(token, method, path, operation, params, content, headers)
+        if response.status == 401 and any(code in response.content for code in _INVALID_TOKEN_CODES):
+            # Expired or revoked early: one refresh (shared with concurrent callers) and one replay.
+            token = await self._tokens.invalidate(token)
+            replay = await self._send_handling_retries(token, method, path, operation, params, content, headers)
+            replay.attempts += response.attempts
+            replay.replayed = replay.replayed or response.replayed
+            response = replay
+        return response
+
+    async def _send_handling_retries(
+        self,
+        token: AccessToken,
+        method: str,
+        path: str,
+        operation: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> Response:
+        url = f"{self.api_domain}/crm/{self._api_version}{path}"
+        headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        if extra_headers:
+            headers.update(extra_headers)
+        request = Request(method, url, params=params, headers=headers, content=content)
+        attempt = 0
+        waited = 0.0
+        replayed = False
+        while True:
+            attempt += 1
+            try:
+                response = await self._send_single_request(request, operation)
+            except TransportError as exc:
+                self.events.emit(Event("error", method=method, path=path, attempt=attempt))
+                delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
+                if delay is None:
+                    raise
+                logger.info("%s %s got no response (%s); retry %d in %.2f s", method, path, exc, attempt, delay)
+                replayed = True
+            else:
+                response.attempts = attempt
+                response.replayed = replayed
+                status = response.status
+                if not self._retry.should_retry(status):
+                    return response
+                retry_after = parse_retry_after(response.header("Retry-After"))
+                delay = self._retry.delay(
+                    attempt=attempt, status=status, waited=waited, retry_after=retry_after, rand=self._rand
+                )
+                if delay is None:
+                    return response
+                replayed = replayed or status >= 500
+            self.events.emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
+            # Backoff happens here, outside the concurrency slot, so waiting never blocks other calls.
+            await self._sleep(delay)
+            waited += delay
+
+    async def _send_single_request(self, request: Request, operation: str) -> Response:
+        budget = self.budget
+        cost = budget.cost_of(operation)
+        await self._limiter.acquire_credits(cost)
+        self.counters.credits_spent += cost
+        events = self.events
+        async with self._limiter.slot(heavy=budget.is_heavy(operation)) as permit:
+            events.emit(Event("request", method=request.method, path=request.url))
+            started = time.perf_counter()
+            response = await self._transport.send(request)
+            elapsed = time.perf_counter() - started
+        status = response.status
+        remaining_header = response.header(_CREDITS_HEADER)
+        remaining = int(remaining_header) if remaining_header and remaining_header.isdigit() else None
+        self._limiter.on_response(permit, throttled=status == 429, credits_remaining=remaining)
+        events.emit(Event("response", method=request.method, path=request.url, status=status, elapsed=elapsed))
+        if status == 429:
+            events.emit(Event("throttled", method=request.method, path=request.url, status=status))
+        if remaining is not None:
+            events.emit(Event("credits", credits_remaining=remaining))
+        logger.debug("HTTP Request: %s %s -> %d (%.1f ms)", request.method, request.url, status, elapsed * 1e3)
+        return response
+
+
+def raise_for_status(response: Response) -> Response:
+    """Raise the mapped ``APIError`` for a 4xx/5xx response; return the response otherwise."""
+    if response.status >= 400:
+        raise error_from_response(
+            response.status, response.content, retry_after=parse_retry_after(response.header("Retry-After"))
+        )
+    return response

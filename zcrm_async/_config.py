@@ -1,0 +1,178 @@
+"""Frozen configuration values: data centres, the org's budget, and timeouts.
+
+Every number comes from ``shared/zoho-docs/FACTS.md`` (sections 1 and 4) and every number can be overridden.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "DATA_CENTRES",
+    "EDITIONS",
+    "Budget",
+    "DataCentre",
+    "Timeouts",
+    "resolve_data_centre",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DataCentre:
+    """Where an org lives: its Zoho Accounts server and its API domain."""
+
+    accounts_url: str
+    api_domain: str
+
+
+def _dc(accounts_tld: str, api_tld: str) -> dict[str, DataCentre]:
+    """The production, sandbox and developer variants of one data centre."""
+    accounts = f"https://accounts.{accounts_tld}"
+    return {
+        "": DataCentre(accounts, f"https://www.zohoapis.{api_tld}"),
+        "sandbox": DataCentre(accounts, f"https://sandbox.zohoapis.{api_tld}"),
+        "developer": DataCentre(accounts, f"https://developer.zohoapis.{api_tld}"),
+    }
+
+
+_REGIONS = {
+    "us": _dc("zoho.com", "com"),
+    "eu": _dc("zoho.eu", "eu"),
+    "in": _dc("zoho.in", "in"),
+    "au": _dc("zoho.com.au", "com.au"),
+    "jp": _dc("zoho.jp", "jp"),
+    "cn": _dc("zoho.com.cn", "com.cn"),
+    # Canada's accounts server is on zohocloud.ca, not zoho.ca (FACTS.md section 4).
+    "ca": _dc("zohocloud.ca", "ca"),
+    "sa": _dc("zoho.sa", "sa"),
+}
+
+#: ``"us"``, ``"us-sandbox"``, ``"us-developer"``, ... for every data centre Zoho CRM documents.
+DATA_CENTRES: Mapping[str, DataCentre] = MappingProxyType(
+    {
+        (region if variant == "" else f"{region}-{variant}"): dc
+        for region, variants in _REGIONS.items()
+        for variant, dc in variants.items()
+    }
+)
+
+
+def resolve_data_centre(name: str) -> DataCentre:
+    """Look up a data centre by name (``"eu"``, ``"eu-sandbox"``, case-insensitive)."""
+    try:
+        return DATA_CENTRES[name.strip().lower()]
+    except KeyError:
+        known = ", ".join(sorted(DATA_CENTRES))
+        raise ValueError(f"unknown Zoho data centre {name!r}; expected one of: {known}") from None
+
+
+Edition = Literal["free", "standard", "professional", "enterprise", "ultimate"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _EditionLimits:
+    concurrency: int
+    base_credits: int
+    credits_per_user: int
+    max_credits: int | None  # None: unlimited
+
+
+#: Zoho's per-edition limits (FACTS.md 1.1 and 1.3). Where sources disagree the caps follow the api-limits pages.
+EDITIONS: Mapping[str, _EditionLimits] = MappingProxyType(
+    {
+        "free": _EditionLimits(5, 5_000, 0, 5_000),
+        "standard": _EditionLimits(10, 50_000, 250, 100_000),
+        "professional": _EditionLimits(15, 50_000, 500, 3_000_000),
+        "enterprise": _EditionLimits(20, 50_000, 1_000, 5_000_000),
+        "ultimate": _EditionLimits(25, 50_000, 2_000, None),
+    }
+)
+
+#: Credits per call by operation name; anything not listed costs ``Budget.default_cost``. The Emails APIs have
+#: no documented cost (FACTS.md 1.2), so they cost 1 like every plain read.
+DEFAULT_COSTS: Mapping[str, float] = MappingProxyType({})
+
+#: Operations that count against Zoho's sub-concurrency of 10 for "complex" APIs (FACTS.md 1.3). None of the
+#: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself.
+DEFAULT_HEAVY: frozenset[str] = frozenset({"records.list.sorted"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    """How much of Zoho an org may use at once and per day. Build it with :meth:`for_edition`.
+
+    Attributes:
+        concurrency: calls in flight allowed at once (per org and app).
+        heavy_concurrency: calls in flight allowed at once for the heavy APIs (Zoho's sub-concurrency).
+        daily_credits: credits per rolling 24 h.
+        costs: credits per call by operation name (e.g. ``"emails.link"``), overriding ``default_cost``.
+        heavy: operation names that count against ``heavy_concurrency``.
+        default_cost: credits of an operation not named in ``costs``.
+    """
+
+    concurrency: int = 10
+    heavy_concurrency: int = 10
+    daily_credits: int = 50_000
+    costs: Mapping[str, float] = dataclasses.field(default_factory=lambda: DEFAULT_COSTS)
+    heavy: frozenset[str] = DEFAULT_HEAVY
+    default_cost: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.heavy_concurrency < 1:
+            raise ValueError("concurrency and heavy_concurrency must be at least 1")
+        if self.daily_credits < 1:
+            raise ValueError("daily_credits must be at least 1")
+        if self.default_cost <= 0 or any(cost <= 0 for cost in self.costs.values()):
+            raise ValueError("credit costs must be positive")
+        if max([self.default_cost, *self.costs.values()]) > self.daily_credits:
+            raise ValueError("a credit cost cannot exceed daily_credits")
+
+    @classmethod
+    def for_edition(
+        cls,
+        edition: str,
+        *,
+        users: int = 1,
+        add_on_credits: int = 0,
+        **overrides: object,
+    ) -> Budget:
+        """The budget Zoho documents for an edition and a number of user licences.
+
+        Daily credits are ``min(base + users * per_user, edition max) + add_on_credits`` (FACTS.md 1.1).
+        Any field can be overridden by keyword, e.g. ``Budget.for_edition("enterprise", concurrency=8)``.
+        """
+        try:
+            limits = EDITIONS[edition.lower()]
+        except KeyError:
+            raise ValueError(f"unknown edition {edition!r}; expected one of: {', '.join(EDITIONS)}") from None
+        if users < 1:
+            raise ValueError("users must be at least 1")
+        credits = limits.base_credits + users * limits.credits_per_user
+        if limits.max_credits is not None:
+            credits = min(credits, limits.max_credits)
+        values: dict[str, object] = {
+            "concurrency": limits.concurrency,
+            "heavy_concurrency": min(10, limits.concurrency),
+            "daily_credits": credits + add_on_credits,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def cost_of(self, operation: str) -> float:
+        """Credits one call of ``operation`` costs."""
+        return self.costs.get(operation, self.default_cost)
+
+    def is_heavy(self, operation: str) -> bool:
+        """Whether ``operation`` counts against the heavy sub-cap."""
+        return operation in self.heavy
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
+    """Per-request timeouts of the transport, in seconds (high-level calls take none: use anyio.fail_after)."""
+
+    connect: float = 10.0
+    total: float = 60.0

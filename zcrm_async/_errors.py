@@ -1,0 +1,201 @@
+"""The exception tree. Every failure the library raises is a ``ZohoError``::
+
+    ZohoError(Exception)
+    ├── TransportError            the connection failed (wraps aiohttp.ClientError / OSError)
+    │   └── RequestTimeout
+    ├── APIError                  Zoho answered an error: .status .code .message .details
+    │   ├── AuthenticationError   401 INVALID_TOKEN, AUTHENTICATION_FAILURE, OAUTH_SCOPE_MISMATCH; token endpoint
+    │   ├── PermissionDeniedError 403 NO_PERMISSION
+    │   ├── InvalidRequestError   400 INVALID_DATA, MANDATORY_NOT_FOUND, LIMIT_EXCEEDED, ...
+    │   ├── NotFoundError         404 INVALID_URL_PATTERN
+    │   ├── RateLimitError        429 TOO_MANY_REQUESTS (.retry_after)
+    │   └── ServerError           5xx INTERNAL_ERROR
+    ├── ResponseDecodeError       a body that is not the JSON Zoho documents (truncated, HTML, ...)
+    └── BulkError                 raised only by BulkResult.raise_for_failures(); .failed
+
+``error_from_response`` is the one place that maps (HTTP status, Zoho code) to a class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from ._bulk import ItemResult
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BulkError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ResponseDecodeError",
+    "ServerError",
+    "TransportError",
+    "ZohoError",
+    "error_from_response",
+]
+
+
+class ZohoError(Exception):
+    """Base of every exception this library raises on purpose."""
+
+
+class TransportError(ZohoError):
+    """The request did not get a response: connection refused, reset, dropped or timed out."""
+
+
+class RequestTimeout(TransportError):
+    """The transport's per-request timeout ran out."""
+
+
+class ResponseDecodeError(ZohoError):
+    """Zoho's body was not the JSON its documentation promises (truncated, HTML, empty)."""
+
+    def __init__(self, message: str, *, status: int, body_prefix: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        #: The first bytes of the body, for diagnosis. Responses never carry tokens, requests do.
+        self.body_prefix = body_prefix[:200]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, body_prefix={self.body_prefix!r})"
+
+
+class APIError(ZohoError):
+    """Zoho answered with an error.
+
+    Attributes:
+        status: the HTTP status.
+        code: Zoho's error code, e.g. ``"INVALID_DATA"`` (or the OAuth ``error`` of the token endpoint).
+        message: Zoho's message.
+        details: Zoho's ``details`` object (``{}`` when absent).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"[{code}] {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details: Mapping[str, Any] = details or {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
+
+
+class AuthenticationError(APIError):
+    """The access token was refused, or the token endpoint refused the credentials."""
+
+
+class PermissionDeniedError(APIError):
+    """The user's profile lacks a permission (403 NO_PERMISSION)."""
+
+
+class InvalidRequestError(APIError):
+    """Zoho refused the request as malformed or not allowed (400)."""
+
+
+class NotFoundError(APIError):
+    """The URL does not exist (404 INVALID_URL_PATTERN)."""
+
+
+class RateLimitError(APIError):
+    """429 TOO_MANY_REQUESTS: credits or concurrency exhausted (Zoho does not say which)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        #: Seconds from a Retry-After header, when the server sent one (Zoho documents none).
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """Zoho failed (5xx)."""
+
+
+class BulkError(ZohoError):
+    """Some items of a bulk operation failed; raised only by ``BulkResult.raise_for_failures()``."""
+
+    def __init__(self, failed: Sequence[ItemResult[Any]], total: int) -> None:
+        codes: dict[str, int] = {}
+        for item in failed:
+            codes[item.code] = codes.get(item.code, 0) + 1
+        summary = ", ".join(f"{code}: {n}" for code, n in sorted(codes.items()))
+        super().__init__(f"{len(failed)} of {total} items failed ({summary})")
+        self.failed = failed
+
+
+_BY_CODE: Mapping[str, type[APIError]] = {
+    "INVALID_TOKEN": AuthenticationError,
+    "INVALID_OAUTHTOKEN": AuthenticationError,
+    "AUTHENTICATION_FAILURE": AuthenticationError,
+    "OAUTH_SCOPE_MISMATCH": AuthenticationError,
+    "UNAUTHORIZED": AuthenticationError,
+    "NO_PERMISSION": PermissionDeniedError,
+    "INVALID_URL_PATTERN": NotFoundError,
+    "TOO_MANY_REQUESTS": RateLimitError,
+    "INTERNAL_ERROR": ServerError,
+}
+
+
+def _class_for(status: int, code: str) -> type[APIError]:
+    match status:
+        case 401:
+            return AuthenticationError
+        case 403:
+            return PermissionDeniedError
+        case 404:
+            return NotFoundError
+        case 429:
+            return RateLimitError
+        case _ if status >= 500:
+            return ServerError
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    return InvalidRequestError
+
+
+class _ErrorBody(msgspec.Struct):
+    code: str = "UNKNOWN"
+    message: str = ""
+    details: dict[str, Any] = {}
+    status: str = "error"
+
+
+_decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    *,
+    retry_after: float | None = None,
+) -> APIError:
+    """The exception for an error response, keeping Zoho's code, message and details.
+
+    A body that is not a Zoho error object (HTML from a proxy, truncated JSON) still gives an ``APIError`` of the
+    class the status implies, with code ``HTTP_<status>``.
+    """
+    try:
+        parsed = _decode_error_body(body) if body else _ErrorBody(code=f"HTTP_{status}")
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        parsed = _ErrorBody(code=f"HTTP_{status}", message=body[:200].decode("utf-8", "replace"))
+    cls = _class_for(status, parsed.code)
+    message = parsed.message or f"HTTP {status}"
+    if cls is RateLimitError:
+        return RateLimitError(
+            message, status=status, code=parsed.code, details=parsed.details, retry_after=retry_after
+        )
+    return cls(message, status=status, code=parsed.code, details=parsed.details)

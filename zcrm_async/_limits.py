@@ -1,0 +1,219 @@
+"""The budget on the send path: credits per rolling 24 h, and calls in flight.
+
+Zoho enforces two different things (FACTS.md 1.1-1.3), so two different tools enforce them here:
+
+- calls in flight: an ``anyio.CapacityLimiter`` (plus one of 10 for heavy calls). A cap that matches the server's
+  is what reaches its ceiling with no 429 (PERF-NOTES.md); a rate limiter is the wrong tool for it. Its size
+  adapts: a 429 shrinks it multiplicatively and successes grow it back by one per round of calls (AIMD), so a
+  server whose real cap is lower than configured is found in a few round trips.
+- credits: an ``aiolimiter`` bucket of ``daily_credits`` leaking over 24 h, acquired with each call's weight and
+  resynchronised from ``X-API-CREDITS-REMAINING`` whenever Zoho sends it.
+
+``Limiter`` is the protocol the client calls; ``LocalLimiter`` keeps the budget in this process and
+``zcrm_async.redis.RedisLimiter`` shares it between processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+import anyio
+from aiolimiter import AsyncLimiter
+
+from ._config import Budget
+
+__all__ = ["AdaptiveConcurrency", "CreditBucket", "Limiter", "LocalLimiter", "Permit"]
+
+DAY = 86_400.0
+
+
+class Permit:
+    """One call's place in flight; handed back to ``Limiter.on_response`` with what the server said."""
+
+    __slots__ = ("generation", "in_flight_at_start")
+
+    def __init__(self, generation: int, in_flight_at_start: int) -> None:
+        #: The concurrency generation the call started in: 429s of one overshoot shrink the limit only once.
+        self.generation = generation
+        #: Calls in flight, this one included, when it started: the level a 429 shows to be too high.
+        self.in_flight_at_start = in_flight_at_start
+
+
+class Limiter(Protocol):
+    """What the client's send path needs from a budget."""
+
+    async def acquire_credits(self, amount: float) -> None:
+        """Wait until ``amount`` credits may be spent, and spend them."""
+
+    def slot(self, *, heavy: bool) -> AbstractAsyncContextManager[Permit]:
+        """Hold a place among the calls in flight (and the heavy sub-cap) while the request runs."""
+
+    def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
+        """Feed back what the server answered: a 429, and the credits it says remain."""
+
+    @property
+    def concurrency(self) -> int:
+        """Calls in flight allowed right now (adapted after 429s)."""
+
+    async def aclose(self) -> None:
+        """Release what the limiter holds outside this process (nothing for a local one)."""
+
+
+class CreditBucket(AsyncLimiter):
+    """aiolimiter's leaky bucket of credits, which Zoho's own count can correct.
+
+    The bucket holds a day's credits and leaks them back over 24 h, an approximation of Zoho's rolling window that
+    errs by at most what leaked between two ``X-API-CREDITS-REMAINING`` headers once Zoho starts sending them
+    (after half the credits are used).
+    """
+
+    __slots__ = ()
+
+    def resync(self, remaining: float) -> None:
+        """Believe the server: only ``remaining`` credits are left now."""
+        # aiolimiter keeps its level in ``_level``; leak first so the time of this reading is the reference.
+        self._leak()
+        self._level = min(self.max_rate, max(0.0, self.max_rate - remaining))
+
+    @property
+    def available(self) -> float:
+        """Credits that could be spent now."""
+        self._leak()
+        return self.max_rate - self._level
+
+
+class AdaptiveConcurrency:
+    """A ``CapacityLimiter`` whose size follows the server: multiplicative decrease, additive increase.
+
+    Args:
+        maximum: the configured cap; the limit never grows past it.
+        decrease: factor applied on a 429 (once per generation of calls).
+        probe_after: seconds without a 429 after which the limit may grow past the level that last failed.
+        clock: a monotonic clock (injectable for tests).
+    """
+
+    __slots__ = (
+        "_ceiling",
+        "_clock",
+        "_decrease",
+        "_generation",
+        "_last_throttle",
+        "_limiter",
+        "_maximum",
+        "_probe_after",
+        "_successes",
+    )
+
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        decrease: float = 0.75,
+        probe_after: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._maximum = maximum
+        self._limiter = anyio.CapacityLimiter(maximum)
+        self._decrease = decrease
+        self._probe_after = probe_after
+        self._clock = clock
+        #: The highest limit not yet shown to be too high.
+        self._ceiling = maximum
+        self._generation = 0
+        self._successes = 0
+        self._last_throttle = -math.inf
+
+    @property
+    def limit(self) -> int:
+        return int(self._limiter.total_tokens)
+
+    @property
+    def in_flight(self) -> int:
+        return self._limiter.borrowed_tokens
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Permit]:
+        borrower = object()  # one per call, so a task may hold several slots (e.g. a heavy call's two)
+        await self._limiter.acquire_on_behalf_of(borrower)
+        try:
+            yield Permit(self._generation, self._limiter.borrowed_tokens)
+        finally:
+            self._limiter.release_on_behalf_of(borrower)
+
+    def on_throttled(self, permit: Permit) -> None:
+        self._last_throttle = self._clock()
+        self._ceiling = max(1, min(self._ceiling, permit.in_flight_at_start - 1))
+        if permit.generation != self._generation:
+            return  # this overshoot was already answered by an earlier decrease
+        self._generation += 1
+        self._successes = 0
+        self._set_limit(min(self._ceiling, math.floor(self.limit * self._decrease)))
+
+    def on_success(self) -> None:
+        self._successes += 1
+        if self._successes < self.limit:
+            return  # grow by one per round of calls, not per call
+        self._successes = 0
+        if self.limit >= self._ceiling and self._clock() - self._last_throttle >= self._probe_after:
+            self._ceiling = min(self._maximum, self._ceiling + 1)
+        self._set_limit(min(self._ceiling, self.limit + 1))
+
+    def _set_limit(self, value: int) -> None:
+        value = max(1, min(self._maximum, value))
+        if value != self.limit:
+            self._limiter.total_tokens = value
+
+
+class LocalLimiter:
+    """The budget of one process: adaptive calls in flight, a heavy sub-cap, and a credit bucket."""
+
+    __slots__ = ("_credits", "_heavy", "_normal")
+
+    def __init__(self, budget: Budget, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._normal = AdaptiveConcurrency(budget.concurrency, clock=clock)
+        self._heavy = anyio.CapacityLimiter(budget.heavy_concurrency)
+        self._credits = CreditBucket(budget.daily_credits, DAY)
+
+    @property
+    def concurrency(self) -> int:
+        return self._normal.limit
+
+    @property
+    def in_flight(self) -> int:
+        return self._normal.in_flight
+
+    @property
+    def credits_available(self) -> float:
+        return self._credits.available
+
+    async def acquire_credits(self, amount: float) -> None:
+        await self._credits.acquire(amount)
+
+    @asynccontextmanager
+    async def slot(self, *, heavy: bool) -> AsyncIterator[Permit]:
+        if not heavy:
+            async with self._normal.slot() as permit:
+                yield permit
+            return
+        borrower = object()
+        await self._heavy.acquire_on_behalf_of(borrower)
+        try:
+            async with self._normal.slot() as permit:
+                yield permit
+        finally:
+            self._heavy.release_on_behalf_of(borrower)
+
+    def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
+        if throttled:
+            self._normal.on_throttled(permit)
+        else:
+            self._normal.on_success()
+        if credits_remaining is not None:
+            self._credits.resync(credits_remaining)
+
+    async def aclose(self) -> None:
+        return None
