@@ -1,0 +1,128 @@
+"""Run FakeZoho as a process until SIGINT/SIGTERM (`python -m zcrm_async.testing`, `zcrm-async fake-server`).
+
+Every FakeConfig knob is a flag. When the server is ready it prints one flushed line
+`FakeZoho listening on http://HOST:PORT`, then the credentials a client should use, so a parent process can
+wait for that line before sending requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from ._fake import FakeConfig, FakeZoho
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the fake server's flags (one per FakeConfig knob) to `parser`."""
+    d = FakeConfig()
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    add("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: %(default)s)")
+    add("--api-version", default=d.api_version, help="API version served besides v7 (default: %(default)s)")
+    add("--latency-ms", type=float, default=d.latency * 1000, help="time each API call takes, in ms")
+    add("--concurrency-cap", type=int, default=d.concurrency_cap, help="API calls in flight before 429")
+    add(
+        "--heavy-cap",
+        type=int,
+        default=d.heavy_cap,
+        help="heavy calls (Get Records with cvid/sort_by) in flight",
+    )
+    add("--daily-credits", type=int, default=d.daily_credits, help="credits per rolling 24 h")
+    add("--token-ttl", type=float, default=d.token_ttl, help="access-token lifetime in seconds")
+    add("--token-refresh-limit", type=int, default=d.token_refresh_limit, help="refreshes per 10 min")
+    add("--max-active-tokens", type=int, default=d.max_active_tokens, help="active tokens per refresh token")
+    add("--error-rate", type=float, default=d.error_rate, help="share of API calls answered 500")
+    add("--drop-rate", type=float, default=d.drop_rate, help="share of API calls whose connection is dropped")
+    add(
+        "--lost-response-rate",
+        type=float,
+        default=d.lost_response_rate,
+        help="share of writes applied, unanswered",
+    )
+    add("--burst-429", type=int, default=d.burst_429, help="answer the first N API calls with 429")
+    add("--seed", type=int, default=d.seed, help="seed for faults, ids and seeded data")
+    add("--client-id", default=d.client_id)
+    add("--client-secret", default=d.client_secret)
+    add("--refresh-token", default=d.refresh_token)
+    add("--seed-contacts", type=int, default=0, help="contacts to seed (each with deals and emails)")
+    add("--seed-deals-per-contact", type=int, default=1)
+    add("--seed-emails-per-contact", type=int, default=3)
+    add("--seed-users", type=int, default=1)
+
+
+def config_from(args: argparse.Namespace) -> FakeConfig:
+    """The FakeConfig the parsed flags describe."""
+    return FakeConfig(
+        api_version=args.api_version,
+        latency=args.latency_ms / 1000,
+        concurrency_cap=args.concurrency_cap,
+        heavy_cap=args.heavy_cap,
+        daily_credits=args.daily_credits,
+        token_ttl=args.token_ttl,
+        token_refresh_limit=args.token_refresh_limit,
+        max_active_tokens=args.max_active_tokens,
+        error_rate=args.error_rate,
+        drop_rate=args.drop_rate,
+        lost_response_rate=args.lost_response_rate,
+        burst_429=args.burst_429,
+        seed=args.seed,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        refresh_token=args.refresh_token,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; returns the process exit code."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeZoho(config_from(args))
+    if args.seed_contacts:
+        summary = fake.seed_world(
+            contacts=args.seed_contacts,
+            deals_per_contact=args.seed_deals_per_contact,
+            emails_per_contact=args.seed_emails_per_contact,
+            users=args.seed_users,
+        )
+        _say(
+            f"seeded {len(summary.contact_ids)} contacts, {len(summary.deal_ids)} deals, "
+            f"{len(summary.message_ids)} emails ({summary.linked} linked)"
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    url = await fake.start(args.host, args.port)
+    try:
+        _say(f"FakeZoho listening on {url}")
+        cfg = fake.config
+        _say(f"accounts_url={url} token_url={url}/oauth/v2/token")
+        _say(f"client_id={cfg.client_id} client_secret={cfg.client_secret} refresh_token={cfg.refresh_token}")
+        await stop.wait()
+    finally:
+        await fake.close()
+
+
+def _say(line: str) -> None:
+    # Flushed: the parent waits for these lines on a pipe.
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m zcrm_async.testing", description="Run a fake Zoho CRM server."
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
