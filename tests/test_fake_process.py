@@ -1,0 +1,65 @@
+"""`python -m zcrm_async.testing` runs FakeZoho as a process that announces itself and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+
+import aiohttp
+
+from zcrm_async.testing._server_main import add_arguments, config_from
+
+
+def test_flags_map_onto_the_config() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        ["--latency-ms", "25", "--concurrency-cap", "5", "--daily-credits", "9", "--seed", "3"]
+    )
+    cfg = config_from(args)
+    assert (cfg.latency, cfg.concurrency_cap, cfg.daily_credits, cfg.seed) == (0.025, 5, 9, 3)
+    assert (args.host, args.port) == ("127.0.0.1", 0)
+
+
+async def _read_until_listening(proc: asyncio.subprocess.Process) -> str:
+    assert proc.stdout is not None
+    while True:
+        line = (await proc.stdout.readline()).decode()
+        assert line, "the fake exited before listening"
+        if line.startswith("FakeZoho listening on "):
+            return line.split()[-1]
+
+
+def test_process_serves_and_stops_on_sigterm() -> None:
+    async def main() -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "zcrm_async.testing", "--port", "0", "--seed-contacts", "2",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            url = await asyncio.wait_for(_read_until_listening(proc), timeout=20)
+            assert url.startswith("http://127.0.0.1:")
+            form = {
+                "grant_type": "refresh_token",
+                "client_id": "fake-client-id",
+                "client_secret": "fake-client-secret",
+                "refresh_token": "fake-refresh-token",
+            }
+            async with aiohttp.ClientSession() as http:
+                async with http.post(f"{url}/oauth/v2/token", data=form) as resp:
+                    token = (await resp.json())["access_token"]
+                headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+                async with http.get(
+                    f"{url}/crm/v8/Contacts", params={"fields": "Last_Name"}, headers=headers
+                ) as resp:
+                    assert resp.status == 200
+                    assert [r["Last_Name"] for r in (await resp.json())["data"]] == ["Contact 2", "Contact 1"]
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+            rc = await asyncio.wait_for(proc.wait(), timeout=10)
+        assert rc == 0
+
+    asyncio.run(main())
