@@ -45,18 +45,18 @@ class Address(msgspec.Struct, kw_only=True, frozen=True):
     user_name: str | None = None
 
 
-class ModuleRef(msgspec.Struct, kw_only=True, frozen=True):
+class ModuleRef(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
     """A module by API name and id, e.g. ``Deals``."""
 
     api_name: str
-    id: str
+    id: str | UnsetType = UNSET
 
 
 class LinkedRecord(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
     """The record (a deal, for link) an email is linked to."""
 
     module: ModuleRef
-    name: str | None | UnsetType = UNSET
+    name: str | UnsetType | None = UNSET
     id: str
 
 

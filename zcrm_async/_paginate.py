@@ -1,0 +1,75 @@
+"""Bounded fan-out: run one async producer per key with a cap, stream what they yield through a bounded buffer.
+
+Memory stays constant however many keys there are (the buffer is the only queue), and leaving the ``async with``
+early (a ``break``, an exception, a cancellation) cancels every request still in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import anyio
+from anyio.abc import ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+__all__ = ["fan_out", "single_exception"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def single_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception inside (possibly nested) groups, or the group itself when there are several."""
+    leaves: list[BaseException] = []
+
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                collect(inner)
+        else:
+            leaves.append(exc)
+
+    collect(group)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+@asynccontextmanager
+async def fan_out(
+    keys: Iterable[K],
+    produce: Callable[[K], AsyncIterator[V]],
+    *,
+    concurrency: int,
+    buffer: int,
+) -> AsyncIterator[MemoryObjectReceiveStream[tuple[K, V]]]:
+    """Stream ``(key, value)`` for every value ``produce(key)`` yields, with at most ``concurrency`` keys at once.
+
+    Each key's producer runs sequentially (a cursor chain stays in order); keys run side by side.
+    """
+    if concurrency < 1 or buffer < 0:
+        raise ValueError("concurrency must be at least 1 and buffer not negative")
+    send, receive = anyio.create_memory_object_stream[tuple[K, V]](buffer)
+    pending = iter(keys)
+
+    async def worker(out: ObjectSendStream[tuple[K, V]]) -> None:
+        async with out:
+            for key in pending:  # shared iterator: each key is taken by exactly one worker
+                async for value in produce(key):
+                    await out.send((key, value))
+
+    async def run_workers() -> None:
+        async with send, anyio.create_task_group() as workers:
+            for _ in range(concurrency):
+                workers.start_soon(worker, send.clone())
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_workers)
+            try:
+                async with receive:
+                    yield receive
+            finally:
+                tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise single_exception(group) from None

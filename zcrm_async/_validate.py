@@ -1,0 +1,50 @@
+"""Checks on bulk input, run before any request: a bad item is refused by position and field, nothing is sent."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["InvalidItemError", "check_message_id", "check_numeric_id"]
+
+_NUMERIC = re.compile(r"[0-9]{1,30}")
+# Zoho's OAS for link/unlink: message_id matches ^[a-zA-Z0-9]+$ with maxLength 500 (FACTS.md 5).
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9]+")
+MAX_MESSAGE_ID = 500
+
+
+class InvalidItemError(ValueError):
+    """An input item is unusable; ``index`` is its position in the input and ``field`` the bad field."""
+
+    def __init__(self, index: int | None, field: str, problem: str) -> None:
+        where = f"item {index}: " if index is not None else ""
+        super().__init__(f"{where}{field} {problem}")
+        self.index = index
+        self.field = field
+
+
+def check_numeric_id(value: object, field: str, index: int | None = None) -> str:
+    """``value`` as a Zoho record/user id string; refuses anything but digits."""
+    if value is None or value == "":
+        raise InvalidItemError(index, field, "is missing")
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _NUMERIC.fullmatch(text):
+        raise InvalidItemError(index, field, f"must be a numeric Zoho id, got {value!r}")
+    return text
+
+
+def check_message_id(value: object, field: str = "message_id", index: int | None = None) -> str:
+    """A message id as Zoho accepts it: 1 to 500 characters of [A-Za-z0-9]."""
+    if value is None or value == "":
+        raise InvalidItemError(index, field, "is missing")
+    if not isinstance(value, str):
+        raise InvalidItemError(index, field, f"must be a string, got {type(value).__name__}")
+    if len(value) > MAX_MESSAGE_ID:
+        raise InvalidItemError(index, field, f"is {len(value)} characters long; Zoho allows {MAX_MESSAGE_ID}")
+    if not _MESSAGE_ID.fullmatch(value):
+        raise InvalidItemError(index, field, f"has characters outside [A-Za-z0-9]: {value[:40]!r}")
+    return value
+
+
+def check_not_empty(items: object, what: str) -> None:
+    if not items:
+        raise ValueError(f"{what} is empty: nothing to send")

@@ -1,0 +1,183 @@
+"""Records of a module, for backfills: paging through Contacts or Deals, and related-records updates.
+
+Get Records pages by ``page`` for the first 2,000 records (10 pages of 200), fetched side by side, then by
+``page_token`` beyond them, one page at a time (FACTS.md 5). Records stay ``dict[str, Any]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import msgspec
+
+from ._bulk import (
+    BulkResult,
+    ItemResult,
+    fail_transport,
+    results_from_response,
+    run_chunks,
+    sequential_chunks,
+)
+from ._client import raise_for_status
+from ._errors import ResponseDecodeError, TransportError
+from .models import RecordsPage, decode_records_page, encode_data_body
+
+if TYPE_CHECKING:
+    from ._client import ZohoCRM
+
+__all__ = ["Records"]
+
+MAX_PER_PAGE = 200
+DISCRETE_PAGES = 10  # page=1..10 reach the first 2,000 records; page_token goes further
+MAX_FIELDS = 50
+MAX_RELATED_ROWS = 100
+
+
+class Records:
+    """``crm.records``: read a module's records, update related records by external id."""
+
+    def __init__(self, crm: ZohoCRM) -> None:
+        self._crm = crm
+
+    async def page(
+        self,
+        module: str,
+        *,
+        fields: Sequence[str],
+        per_page: int = MAX_PER_PAGE,
+        page: int | None = None,
+        page_token: str | None = None,
+    ) -> RecordsPage:
+        """One page of Get Records (204, no records, gives an empty page)."""
+        params = _params(fields, per_page)
+        if page is not None and page_token is not None:
+            raise ValueError("page and page_token cannot be used together (Zoho's rule)")
+        if page is not None:
+            params["page"] = str(page)
+        if page_token is not None:
+            params["page_token"] = page_token
+        response = await self._crm.request("GET", f"/{module}", operation="records.list", params=params)
+        if response.status == 204:
+            return RecordsPage()
+        raise_for_status(response)
+        try:
+            return decode_records_page(response.content)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ResponseDecodeError(
+                f"Zoho's records page could not be read: {exc}", status=response.status,
+                body_prefix=response.content,
+            ) from None
+
+    async def iterate(
+        self,
+        module: str,
+        *,
+        fields: Sequence[str],
+        per_page: int = MAX_PER_PAGE,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every record of ``module``, in Zoho's order.
+
+        Pages 2-10 are fetched concurrently once page 1 says there are more; past 2,000 records the chain of
+        ``page_token`` continues one page at a time until ``more_records`` is false or Zoho answers 204.
+        """
+        _params(fields, per_page)  # validate before the first request
+        first = await self.page(module, fields=fields, per_page=per_page, page=1)
+        for record in first.data:
+            yield record
+        if not first.info.more_records:
+            return
+        pages = await self._discrete_pages(module, fields, per_page)
+        last = first
+        for current in pages:
+            for record in current.data:
+                yield record
+            last = current
+            if not current.info.more_records:
+                return
+        token = last.info.next_page_token
+        while token:
+            current = await self.page(module, fields=fields, per_page=per_page, page_token=token)
+            for record in current.data:
+                yield record
+            if not current.info.more_records:
+                return
+            token = current.info.next_page_token
+
+    async def _discrete_pages(self, module: str, fields: Sequence[str], per_page: int) -> list[RecordsPage]:
+        """Pages 2..N of the first 2,000 records, side by side; the list stops at the first empty page."""
+        count = min(DISCRETE_PAGES, 2000 // per_page)
+        pages: list[RecordsPage | None] = [None] * (count - 1)
+
+        async def fetch(number: int) -> None:
+            pages[number - 2] = await self.page(module, fields=fields, per_page=per_page, page=number)
+
+        async with anyio.create_task_group() as tg:
+            for number in range(2, count + 1):
+                tg.start_soon(fetch, number)
+        ordered: list[RecordsPage] = []
+        for page in pages:
+            if page is None or not page.data:
+                break
+            ordered.append(page)
+            if not page.info.more_records:
+                break
+        return ordered
+
+    async def update_related_by_external_id(
+        self,
+        module: str,
+        record: str,
+        related_list: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        external: Sequence[str],
+        concurrency: int | None = None,
+        on_progress: Callable[[Sequence[ItemResult[Any]]], None] | None = None,
+    ) -> BulkResult[Mapping[str, Any]]:
+        """Update Related Records Using External ID: ``PUT /{module}/{record}/{related_list}`` with X-EXTERNAL.
+
+        Args:
+            module: the parent module, e.g. ``"Contacts"``.
+            record: the parent's external value (or record id).
+            related_list: e.g. ``"Deals"``.
+            rows: the related rows, e.g. ``{"External_Deal_ID": "extdeal3", "Contact_Role": "111..."}``.
+            external: the X-EXTERNAL entries, e.g. ``["Contacts.External_Contact_ID", "Deals.External_Deal_ID"]``.
+        """
+        items: list[Mapping[str, Any]] = [dict(row) for row in rows]
+        if not items:
+            raise ValueError("rows is empty: nothing to send")
+        if not external or any(entry.count(".") != 1 for entry in external):
+            raise ValueError("external must name fields as 'Module.Field_API_Name'")
+        if not record:
+            raise ValueError("record is empty")
+        headers = {"X-EXTERNAL": ",".join(external)}
+        path = f"/{module}/{record}/{related_list}"
+
+        async def send(part: list[Mapping[str, Any]]) -> list[ItemResult[Mapping[str, Any]]]:
+            try:
+                response = await self._crm.request(
+                    "PUT", path, operation="records.related.update", headers=headers,
+                    content=encode_data_body([dict(row) for row in part]),
+                )
+            except TransportError as exc:
+                return fail_transport(part, exc)
+            return results_from_response(part, response)
+
+        chunks = sequential_chunks(items, MAX_RELATED_ROWS)
+        workers = concurrency or self._crm.budget.concurrency
+        result: BulkResult[Mapping[str, Any]] = await run_chunks(
+            chunks, send, len(items), concurrency=workers, on_chunk_done=on_progress
+        )
+        return result
+
+
+def _params(fields: Sequence[str], per_page: int) -> dict[str, str]:
+    if isinstance(fields, str) or not fields:
+        raise ValueError("fields must be a non-empty list of field API names (Zoho requires it)")
+    if len(fields) > MAX_FIELDS:
+        raise ValueError(f"Zoho allows at most {MAX_FIELDS} fields, got {len(fields)}")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    return {"fields": ",".join(fields), "per_page": str(per_page)}
