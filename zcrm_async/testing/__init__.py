@@ -1,0 +1,20 @@
+"""Test helpers for users of zcrm_async: a faithful fake Zoho server and a mock transport.
+
+- ``FakeZoho``: an aiohttp.web application that behaves like Zoho CRM as documented (OAuth, the Emails
+  endpoints, records, credits, concurrency caps, faults). Start it with ``async with FakeZoho() as fake`` or as a
+  process with ``zcrm-async fake-server``.
+- ``MockTransport``: answers the client's requests with a function, for unit tests without a server.
+"""
+
+from ._fake import DEALS_MODULE_ID, FakeConfig, FakeStats, FakeZoho, SeedSummary
+from ._mock import MockTransport, json_response
+
+__all__ = [
+    "DEALS_MODULE_ID",
+    "FakeConfig",
+    "FakeStats",
+    "FakeZoho",
+    "MockTransport",
+    "SeedSummary",
+    "json_response",
+]
