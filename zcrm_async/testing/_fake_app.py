@@ -228,11 +228,7 @@ class Tokens:
         """An error body, or None when the caller may issue a token."""
         cfg = self._config
         if params.get("grant_type") != "refresh_token":
-            code = (
-                "invalid_code"
-                if params.get("grant_type") == "authorization_code"
-                else "unsupported_grant_type"
-            )
+            code = "invalid_code" if params.get("grant_type") == "authorization_code" else "unsupported_grant_type"
             return {"error": code}
         if params.get("client_id") != cfg.client_id or params.get("client_secret") != cfg.client_secret:
             return {"error": "invalid_client"}
@@ -281,28 +277,37 @@ class Tokens:
 
 
 class Credits:
-    """A rolling 24 h credit window: each spend is freed 24 h after it happened."""
+    """A rolling 24 h credit window: credits spent at T are freed at T + 24 h.
+
+    Spends are kept in one-second buckets so memory stays bounded (at most 86,400 buckets) at any rate;
+    a credit may therefore be freed up to a second early.
+    """
 
     __slots__ = ("_clock", "_spent", "_used", "daily")
 
     def __init__(self, daily: int, clock: Callable[[], float]) -> None:
         self.daily = daily
         self._clock = clock
-        self._spent: collections.deque[tuple[float, int]] = collections.deque()
+        self._spent: collections.deque[list[float]] = collections.deque()  # [bucket start, credits]
         self._used = 0
 
     def used(self) -> int:
         horizon = self._clock() - _CREDIT_WINDOW
         spent = self._spent
         while spent and spent[0][0] <= horizon:
-            self._used -= spent.popleft()[1]
+            self._used -= int(spent.popleft()[1])
         return self._used
 
     def can_spend(self, cost: int) -> bool:
         return self.used() + cost <= self.daily
 
     def spend(self, cost: int) -> None:
-        self._spent.append((self._clock(), cost))
+        now = self._clock()
+        spent = self._spent
+        if spent and now - spent[-1][0] < 1.0:
+            spent[-1][1] += cost
+        else:
+            spent.append([now, cost])
         self._used += cost
 
     def remaining_header(self) -> str | None:
@@ -395,9 +400,7 @@ class FakeApp:
         self.stats.requests[name] += 1
         if route_error is not None:
             response: web.StreamResponse = (
-                json_response(_BAD_METHOD, 400)
-                if route_error.status == 405
-                else json_response(_NOT_FOUND, 404)
+                json_response(_BAD_METHOD, 400) if route_error.status == 405 else json_response(_NOT_FOUND, 404)
             )
         elif name == "token":
             response = await handler(request)
@@ -435,9 +438,7 @@ class FakeApp:
             return True
         return not self.credits.can_spend(cost)
 
-    async def _in_flight_call(
-        self, request: web.Request, handler: Handler, heavy: bool
-    ) -> web.StreamResponse:
+    async def _in_flight_call(self, request: web.Request, handler: Handler, heavy: bool) -> web.StreamResponse:
         self._in_flight += 1
         self._heavy_in_flight += heavy
         self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
@@ -562,7 +563,7 @@ class FakeApp:
             "prev_index": self._encode_index(record.id, offset - _PAGE) if offset else "0",
             "more_records": more,
         }
-        return json_response({"Emails": [self._list_item(e) for e in page], "info": info})
+        return json_response({"Emails": [self._list_item_wire(e) for e in page], "info": info})
 
     def _filtered(self, record: Record, kind: str | None, owner_id: str | None) -> list[Email] | web.Response:
         valid = {"sent_from_crm", "scheduled_in_crm", "drafts", "user_emails"}
@@ -573,13 +574,9 @@ class FakeApp:
                 "all_contacts_draft_crm_emails",
             }
         if kind is not None and kind not in valid:
-            return error(
-                400, "INVALID_DATA", "the value for the type parameter is invalid", {"param": "type"}
-            )
+            return error(400, "INVALID_DATA", "the value for the type parameter is invalid", {"param": "type"})
         if owner_id is not None and kind != "user_emails":
-            return error(
-                400, "INVALID_DATA", "owner_id can be given only with type=user_emails", {"param": "owner_id"}
-            )
+            return error(400, "INVALID_DATA", "owner_id can be given only with type=user_emails", {"param": "owner_id"})
         emails = self.world.emails_of(record)
         if kind is None:
             return emails
@@ -593,10 +590,7 @@ class FakeApp:
         if offset <= 0:
             return "0"
         tail = f"{offset:016x}"
-        return (
-            hashlib.blake2b(f"{record_id}:{tail}".encode(), key=self._index_key, digest_size=40).hexdigest()
-            + tail
-        )
+        return hashlib.blake2b(f"{record_id}:{tail}".encode(), key=self._index_key, digest_size=40).hexdigest() + tail
 
     def _decode_index(self, record_id: str, index: str) -> int | None:
         if index == "0":
@@ -617,6 +611,12 @@ class FakeApp:
         if deal is None:
             return None
         return {"module": {"api_name": "Deals", "id": DEALS_MODULE_ID}, "name": deal.name, "id": deal.id}
+
+    def _list_item_wire(self, e: Email) -> msgspec.Raw:
+        # Pages are re-read far more often than links change: encode each list item once.
+        if e.wire is None:
+            e.wire = _ENCODE(self._list_item(e))
+        return msgspec.Raw(e.wire)
 
     def _list_item(self, e: Email) -> dict[str, Any]:
         # Key order is the doc sample's.
@@ -652,14 +652,10 @@ class FakeApp:
             return record
         e = self.world.email(request.match_info["message_id"])
         on_record = e is not None and (
-            self.world.link_of(e.message_id) == record.id
-            if record.module == "Deals"
-            else e.record_id == record.id
+            self.world.link_of(e.message_id) == record.id if record.module == "Deals" else e.record_id == record.id
         )
         if e is None or not on_record:
-            return error(
-                400, "INVALID_DATA", "the message id given seems to be invalid", {"api_name": "message_id"}
-            )
+            return error(400, "INVALID_DATA", "the message id given seems to be invalid", {"api_name": "message_id"})
         full = {
             "attachments": [],
             "subject": e.subject,
@@ -718,17 +714,13 @@ class FakeApp:
         if problem is not None:
             return problem
         message_id = path_message_id or item["message_id"]
-        code, field = self.world.link_code(
-            contact_id, message_id, item["linked_record"]["id"], item["owner"]["id"]
-        )
+        code, field = self.world.link_code(contact_id, message_id, item["linked_record"]["id"], item["owner"]["id"])
         if code == "SUCCESS":
             return _success({"message_id": message_id}, "email has been linked with the deal successfully")
         if code == "INVALID_DATA":
             return _item_error(code, "invalid data", field, i)
         message = (
-            "the email is already linked"
-            if code == "ALREADY_LINKED"
-            else "the contact is not associated with the deal"
+            "the email is already linked" if code == "ALREADY_LINKED" else "the contact is not associated with the deal"
         )
         return {"code": code, "details": {"message_id": message_id}, "message": message, "status": "error"}
 
@@ -829,9 +821,7 @@ class FakeApp:
             return _item_error("INVALID_DATA", "the api_name given seems to be invalid", "linked_record", i)
         target = self.world.record(str(link.get("id")), module)
         if target is None:
-            return _item_error(
-                "INVALID_DATA", "the parent entity id given seems to be invalid", "linked_record", i
-            )
+            return _item_error("INVALID_DATA", "the parent entity id given seems to be invalid", "linked_record", i)
         return target
 
     def _store_associated(
@@ -877,21 +867,15 @@ class FakeApp:
         items = await self._body_items(request, "data", 100)
         if isinstance(items, web.Response):
             return items
-        results = [
-            self._relate_item(parent, related, external.get(related), item, i) for i, item in enumerate(items)
-        ]
+        results = [self._relate_item(parent, related, external.get(related), item, i) for i, item in enumerate(items)]
         return item_status(results, "data", nest_failures=False)
 
-    def _relate_item(
-        self, parent: Record, related: str, field: str | None, item: Any, i: int
-    ) -> dict[str, Any]:
+    def _relate_item(self, parent: Record, related: str, field: str | None, item: Any, i: int) -> dict[str, Any]:
         key = field or "id"
         value = item.get(key) if isinstance(item, dict) else None
         if value in (None, ""):
             return _item_error("MANDATORY_NOT_FOUND", "required field not found", key, i, root="data")
-        other = (
-            self.world.by_external(related, str(value)) if field else self.world.record(str(value), related)
-        )
+        other = self.world.by_external(related, str(value)) if field else self.world.record(str(value), related)
         if other is None:
             return _item_error("INVALID_DATA", "the id given seems to be invalid", key, i, root="data")
         contact, deal = (parent, other) if parent.module == "Contacts" else (other, parent)
@@ -929,12 +913,8 @@ class FakeApp:
             "sort_order": "desc" if query.descending else "asc",
             "more_records": more,
             "next_page_token": self._page_token(module, query, offset + len(page)) if more else None,
-            "previous_page_token": self._page_token(module, query, offset - query.per_page)
-            if offset
-            else None,
-            "page_token_expiry": datetime.datetime.fromtimestamp(expiry, datetime.UTC).isoformat(
-                timespec="seconds"
-            ),
+            "previous_page_token": self._page_token(module, query, offset - query.per_page) if offset else None,
+            "page_token_expiry": datetime.datetime.fromtimestamp(expiry, datetime.UTC).isoformat(timespec="seconds"),
         }
         return json_response({"data": [_project(r, query.fields) for r in page], "info": info})
 
@@ -962,9 +942,7 @@ class FakeApp:
         if expiry <= self.config.clock():
             return error(400, "EXPIRED_VALUE", "the page_token has expired", {"param": "page_token"})
         if offset >= 100_000:
-            return error(
-                400, "PAGINATION_LIMIT_EXCEEDED", "cannot fetch more than 100000 records", {"limit": 100_000}
-            )
+            return error(400, "PAGINATION_LIMIT_EXCEEDED", "cannot fetch more than 100000 records", {"limit": 100_000})
         return offset
 
     def _binding(self, module: str, query: _RecordsQuery) -> str:
@@ -1036,13 +1014,9 @@ def _linked_record_problem(link: Any, i: int) -> dict[str, Any] | None:
     if not isinstance(module, dict) or module.get("api_name") in (None, ""):
         return _item_error("MANDATORY_NOT_FOUND", "required field not found", "linked_record.module", i)
     if module["api_name"] != "Deals":
-        return _item_error(
-            "INVALID_MODULE", "the module name given seems to be invalid", "linked_record.module", i
-        )
+        return _item_error("INVALID_MODULE", "the module name given seems to be invalid", "linked_record.module", i)
     if module.get("id") not in (None, DEALS_MODULE_ID):
-        return _item_error(
-            "AMBIGUITY_DURING_PROCESSING", "ambiguity during processing", "linked_record.module.id", i
-        )
+        return _item_error("AMBIGUITY_DURING_PROCESSING", "ambiguity during processing", "linked_record.module.id", i)
     if link.get("id") in (None, ""):
         return _item_error("MANDATORY_NOT_FOUND", "required field not found", "linked_record.id", i)
     if not _is_numeric_id(link["id"]):
@@ -1142,9 +1116,7 @@ class _RecordsQuery:
         q = cls()
         raw_fields = query.get("fields")
         if not raw_fields:
-            return error(
-                400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param": "fields"}
-            )
+            return error(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param": "fields"})
         q.fields = tuple(f for f in raw_fields.split(",") if f)
         if len(q.fields) > 50:
             return error(
@@ -1161,14 +1133,13 @@ class _RecordsQuery:
         except ValueError:
             return error(400, "INVALID_DATA", "invalid data", {"param": "page"})
         if not 1 <= q.per_page <= 200 or q.page < 1:
-            return error(
-                400, "INVALID_DATA", "invalid data", {"param": "per_page" if q.page >= 1 else "page"}
-            )
+            return error(400, "INVALID_DATA", "invalid data", {"param": "per_page" if q.page >= 1 else "page"})
         q.page_token = query.get("page_token")
         q.sort_by = query.get("sort_by", "id")
-        if q.sort_by not in ("id", "Created_Time", "Modified_Time") or query.get(
-            "sort_order", "desc"
-        ) not in ("asc", "desc"):
+        if q.sort_by not in ("id", "Created_Time", "Modified_Time") or query.get("sort_order", "desc") not in (
+            "asc",
+            "desc",
+        ):
             return error(400, "INVALID_DATA", "invalid data", {"param": "sort_by"})
         q.descending = query.get("sort_order", "desc") == "desc"
         return q

@@ -63,9 +63,7 @@ class Record:
         "stage",
     )
 
-    def __init__(
-        self, module: str, record_id: str, name: str, email: str | None, external_id: str | None
-    ) -> None:
+    def __init__(self, module: str, record_id: str, name: str, email: str | None, external_id: str | None) -> None:
         self.module = module
         self.id = record_id
         self.name = name
@@ -103,6 +101,7 @@ class Email:
         "time",
         "time_iso",
         "to",
+        "wire",
     )
 
     def __init__(self, message_id: str, record_id: str | None, owner_id: str, time: float, seq: int) -> None:
@@ -122,6 +121,8 @@ class Email:
         self.cc: list[dict[str, str | None]] | None = None
         self.thread_id = ""
         self.original_message_id: str | None = None
+        #: The encoded Get Emails list item, cached by the HTTP layer; reset whenever the link changes.
+        self.wire: bytes | None = None
 
     def sort_key(self) -> tuple[float, int]:
         """Newest first: Get Emails lists by time descending, ties by arrival."""
@@ -206,9 +207,7 @@ class World:
         self._users[user_id] = User(user_id, name, email or f"{name.lower().replace(' ', '.')}@example.com")
         return user_id
 
-    def add_record(
-        self, module: str, name: str, *, email: str | None = None, external_id: str | None = None
-    ) -> Record:
+    def add_record(self, module: str, name: str, *, email: str | None = None, external_id: str | None = None) -> Record:
         record = Record(module, self.new_id(), name, email, external_id)
         self._records[record.id] = record
         self._records_by_module.setdefault(module, []).append(record)
@@ -360,15 +359,19 @@ class World:
             return "INVALID_DATA"
         deal_id = self._links.pop(message_id)
         self._deal_emails[deal_id].pop(message_id, None)
+        email.wire = None
         return "SUCCESS"
 
     def _link(self, message_id: str, deal_id: str) -> None:
+        self._emails[message_id].wire = None
         self._links[message_id] = deal_id
         self._deal_emails.setdefault(deal_id, {})[message_id] = None
 
     def link_directly(self, message_id: str, deal_id: str) -> None:
         """Link without the contact rule (Associate Email's linked_record, or tests arranging a state)."""
-        self._links.pop(message_id, None)
+        old = self._links.pop(message_id, None)
+        if old is not None:
+            self._deal_emails[old].pop(message_id, None)
         self._link(message_id, deal_id)
 
     def claim_original(self, record_id: str, original_message_id: str) -> bool:
@@ -406,16 +409,12 @@ class World:
             contact_ids.append(contact.id)
             for d in range(deals_per_contact):
                 deal_ids.append(
-                    self.add_deal(
-                        f"Deal {c + 1}.{d + 1}", [contact.id], external_id=f"extdeal{c + 1}.{d + 1}"
-                    )
+                    self.add_deal(f"Deal {c + 1}.{d + 1}", [contact.id], external_id=f"extdeal{c + 1}.{d + 1}")
                 )
             owner = user_ids[c % len(user_ids)]
             for e in range(emails_per_contact):
                 received = rng.random() < 0.7
-                email = self.add_email(
-                    contact.id, owner, subject=f"Re: deal {c + 1} #{e + 1}", received=received
-                )
+                email = self.add_email(contact.id, owner, subject=f"Re: deal {c + 1} #{e + 1}", received=received)
                 message_ids.append(email.message_id)
         linked = sum(1 for m in message_ids if m in self._links)
         return SeedSummary(
