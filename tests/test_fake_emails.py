@@ -132,20 +132,14 @@ def test_get_emails_204_for_none_and_errors_per_doc() -> None:
         fake.add_email(contact, user)
         status, body, _ = await api.call("GET", "/crm/v8/Contacts/5843104000999999999/Emails")
         assert (status, body["code"]) == (400, "INVALID_DATA")
-        status, body, _ = await api.call(
-            "GET", f"/crm/v8/Contacts/{contact}/Emails", params={"type": "bogus"}
-        )
+        status, body, _ = await api.call("GET", f"/crm/v8/Contacts/{contact}/Emails", params={"type": "bogus"})
         assert (status, body["code"]) == (400, "INVALID_DATA")
-        status, body, _ = await api.call(
-            "GET", f"/crm/v8/Contacts/{contact}/Emails", params={"owner_id": user}
-        )
+        status, body, _ = await api.call("GET", f"/crm/v8/Contacts/{contact}/Emails", params={"owner_id": user})
         assert (status, body["code"]) == (400, "INVALID_DATA")
         params = {"type": "user_emails", "owner_id": user}
         status, body, _ = await api.call("GET", f"/crm/v7/Contacts/{contact}/Emails", params=params)
         assert status == 200 and len(body["Emails"]) == 1
-        status, body, _ = await api.call(
-            "GET", f"/crm/v8/Contacts/{contact}/Emails", params={"index": "ab" * 48}
-        )
+        status, body, _ = await api.call("GET", f"/crm/v8/Contacts/{contact}/Emails", params={"index": "ab" * 48})
         assert (status, body["code"]) == (400, "INVALID_DATA")
         status, body, _ = await api.call("GET", f"/crm/v8/Widgets/{contact}/Emails")
         assert (status, body["code"]) == (400, "INVALID_MODULE")
@@ -297,9 +291,7 @@ def test_link_item_codes_and_status_rule() -> None:
         assert body["Emails"][7]["details"]["json_path"] == "$.Emails[7].linked_record.id"
         assert {s["status"] for s in body["Emails"][1:]} == {"error"}
         assert dict(fake.links) == {mids[0]: deal}
-        status, body, _ = await api.call(
-            "POST", path, json_body={"Emails": [link_item(user, other_deal, mids[1])]}
-        )
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [link_item(user, other_deal, mids[1])]})
         assert status == 400 and body["Emails"][0][0]["code"] == "NOT_ALLOWED"  # all failed: nested
 
     run(test)
@@ -310,14 +302,10 @@ def test_link_request_level_errors_apply_nothing() -> None:
         user, contact, deal = world(fake)
         mids = [fake.add_email(contact, user, received=False) for _ in range(21)]
         path = f"/crm/v8/Contacts/{contact}/Emails/actions/link_record"
-        status, body, _ = await api.call(
-            "POST", path, json_body={"Emails": [link_item(user, deal, m) for m in mids]}
-        )
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [link_item(user, deal, m) for m in mids]})
         assert (status, body["code"], body["status"]) == (400, "LIMIT_EXCEEDED", "error")
         assert not fake.links
-        status, body, _ = await api.call(
-            "POST", path, data=b"{not json", headers={"Content-Type": "application/json"}
-        )
+        status, body, _ = await api.call("POST", path, data=b"{not json", headers={"Content-Type": "application/json"})
         assert (status, body["code"]) == (400, "INVALID_DATA")
         status, body, _ = await api.call("POST", path, json_body={"Emails": []})
         assert (status, body["code"]) == (400, "INVALID_DATA")
@@ -407,9 +395,7 @@ def test_associate_email_creates_listable_email_and_rejects_duplicates() -> None
             "name": "Travel Insurance",
             "module": {"api_name": "Deals", "id": DEALS_MODULE_ID},
         }
-        status, body, _ = await api.call(
-            "POST", path, json_body={"Emails": [associate_item(linked_record=linked)]}
-        )
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [associate_item(linked_record=linked)]})
         assert status == 200
         (result,) = body["Emails"]
         assert list(result) == ["code", "details", "message", "status"]
@@ -455,15 +441,11 @@ def test_update_related_by_external_ids_allows_later_links() -> None:
         deal = fake.add_deal("Ext Deal", external_id="extdeal3")
         mid = fake.add_email(contact, user, received=False)
         link_path = f"/crm/v8/Contacts/{contact}/Emails/actions/link_record"
-        status, body, _ = await api.call(
-            "POST", link_path, json_body={"Emails": [link_item(user, deal, mid)]}
-        )
+        status, body, _ = await api.call("POST", link_path, json_body={"Emails": [link_item(user, deal, mid)]})
         assert status == 400 and body["Emails"][0][0]["code"] == "NOT_ALLOWED"
         headers = {"X-EXTERNAL": "Contacts.External_Contact_ID,Deals.External_Deal_ID"}
         sample = {"data": [{"External_Deal_ID": "extdeal3", "Contact_Role": "111111000000026002"}]}
-        status, body, _ = await api.call(
-            "PUT", "/crm/v8/Contacts/extcontact3/Deals", json_body=sample, headers=headers
-        )
+        status, body, _ = await api.call("PUT", "/crm/v8/Contacts/extcontact3/Deals", json_body=sample, headers=headers)
         assert (status, body) == (
             200,
             {
@@ -477,9 +459,7 @@ def test_update_related_by_external_ids_allows_later_links() -> None:
                 ]
             },
         )
-        status, body, _ = await api.call(
-            "POST", link_path, json_body={"Emails": [link_item(user, deal, mid)]}
-        )
+        status, body, _ = await api.call("POST", link_path, json_body={"Emails": [link_item(user, deal, mid)]})
         assert status == 200 and fake.link_of(mid) == deal
         # Contact by record id, deal by external id (the doc's second sample).
         only_deal = {"X-EXTERNAL": "Deals.External_Deal_ID"}
@@ -488,13 +468,9 @@ def test_update_related_by_external_ids_allows_later_links() -> None:
         )
         assert status == 200
         bad = {"data": [{"External_Deal_ID": "nope"}, {"Contact_Role": "1"}]}
-        status, body, _ = await api.call(
-            "PUT", f"/crm/v8/Contacts/{contact}/Deals", json_body=bad, headers=only_deal
-        )
+        status, body, _ = await api.call("PUT", f"/crm/v8/Contacts/{contact}/Deals", json_body=bad, headers=only_deal)
         assert status == 400 and [r["code"] for r in body["data"]] == ["INVALID_DATA", "MANDATORY_NOT_FOUND"]
-        status, body, _ = await api.call(
-            "PUT", "/crm/v8/Contacts/extnobody/Deals", json_body=sample, headers=headers
-        )
+        status, body, _ = await api.call("PUT", "/crm/v8/Contacts/extnobody/Deals", json_body=sample, headers=headers)
         assert (status, body["code"]) == (400, "INVALID_DATA")
 
     run(test)
@@ -525,10 +501,7 @@ def test_get_records_pages_and_page_tokens() -> None:
             "previous_page_token",
             "page_token_expiry",
         ]
-        assert (
-            list(body["data"][0]) == ["id", "Last_Name", "Email"]
-            and body["data"][0]["Last_Name"] == "Contact 450"
-        )
+        assert list(body["data"][0]) == ["id", "Last_Name", "Email"] and body["data"][0]["Last_Name"] == "Contact 450"
         ids = [r["id"] for r in body["data"]]
         token = body["info"]["next_page_token"]
         while token:
@@ -604,3 +577,19 @@ def test_seed_world_is_deterministic() -> None:
     assert all(len(m) in (64, 96) and int(m, 16) >= 0 for m in sa.message_ids)
     assert all(len(i) == 19 and i.isdigit() for i in sa.contact_ids + sa.deal_ids)
     assert a.emails_of(sa.contact_ids[0]) == list(reversed(sa.message_ids[:4]))
+
+
+def test_listing_reflects_link_changes() -> None:
+    async def test(fake: FakeZoho, api: Api) -> None:
+        user, contact, deal = world(fake)
+        mid = fake.add_email(contact, user, received=False)
+        listing = f"/crm/v8/Contacts/{contact}/Emails"
+        assert (await api.call("GET", listing))[1]["Emails"][0]["linked_record"] is None
+        path = f"/crm/v8/Contacts/{contact}/Emails/actions/link_record"
+        assert (await api.call("POST", path, json_body={"Emails": [link_item(user, deal, mid)]}))[0] == 200
+        assert (await api.call("GET", listing))[1]["Emails"][0]["linked_record"]["id"] == deal
+        assert (await api.call("DELETE", path, params={"owner_id": user, "message_ids": mid}))[0] == 200
+        assert (await api.call("GET", listing))[1]["Emails"][0]["linked_record"] is None
+        assert (await api.call("GET", f"/crm/v8/Deals/{deal}/Emails"))[0] == 204
+
+    run(test)

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from multidict import CIMultiDictProxy
 
 from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
@@ -35,10 +36,18 @@ class Gate:
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self.waiting = 0
+        self._arrived = asyncio.Event()
 
     async def __call__(self, _seconds: float) -> None:
         self.waiting += 1
+        self._arrived.set()
         await self.event.wait()
+
+    async def until(self, n: int) -> None:
+        """Wait until n requests are held."""
+        while self.waiting < n:
+            self._arrived.clear()
+            await self._arrived.wait()
 
 
 async def refresh(http: aiohttp.ClientSession, fake: FakeZoho, **over: str) -> dict[str, Any]:
@@ -57,7 +66,7 @@ async def refresh(http: aiohttp.ClientSession, fake: FakeZoho, **over: str) -> d
 
 async def get(
     http: aiohttp.ClientSession, fake: FakeZoho, token: str | None, path: str = ""
-) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
+) -> tuple[int, Any, CIMultiDictProxy[str]]:
     contact = fake.add_contact("c") if not path else None
     headers = {"Authorization": f"Zoho-oauthtoken {token}"} if token else {}
     async with http.get(fake.url + (path or f"/crm/v8/Contacts/{contact}/Emails"), headers=headers) as resp:
@@ -65,9 +74,7 @@ async def get(
         return resp.status, (json.loads(raw) if raw else None), resp.headers
 
 
-def run(
-    test: Callable[[FakeZoho, aiohttp.ClientSession], Awaitable[None]], config: FakeConfig | None = None
-) -> None:
+def run(test: Callable[[FakeZoho, aiohttp.ClientSession], Awaitable[None]], config: FakeConfig | None = None) -> None:
     async def main() -> None:
         async with FakeZoho(config) as fake, aiohttp.ClientSession() as http:
             await test(fake, http)
@@ -189,7 +196,7 @@ def test_credits_header_after_half_then_429_until_the_window_rolls() -> None:
         for _ in range(10):
             status, _, headers = await get(http, fake, token, path)
             assert status == 204
-            remaining.append(headers.get("X-API-CREDITS-REMAINING"))  # type: ignore[union-attr]
+            remaining.append(headers.get("X-API-CREDITS-REMAINING"))
             clock.now += 60
         assert remaining == [None] * 4 + ["5", "4", "3", "2", "1", "0"]
         status, body, headers = await get(http, fake, token, path)
@@ -294,3 +301,22 @@ def test_stats_count_requests_by_endpoint_and_reset() -> None:
         assert not fake.stats.requests and fake.credits_used == 1  # credits are the org's, not the stats'
 
     run(test)
+
+
+def test_heavy_calls_have_their_own_cap() -> None:
+    gate = Gate()
+
+    async def test(fake: FakeZoho, http: aiohttp.ClientSession) -> None:
+        token = fake.issue_token()
+        fake.add_contact("c")
+        heavy = "/crm/v8/Contacts?fields=Last_Name&sort_by=id"
+        calls = [asyncio.create_task(get(http, fake, token, heavy)) for _ in range(3)]
+        done, _ = await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
+        assert [t.result()[0] for t in done] == [429] and gate.waiting == 2
+        light = asyncio.create_task(get(http, fake, token, "/crm/v8/Contacts?fields=Last_Name"))
+        await gate.until(3)  # a plain Get Records is not heavy: it gets in
+        gate.event.set()
+        results = await asyncio.gather(*calls, light)
+        assert sorted(status for status, _, _ in results) == [200, 200, 200, 429]
+
+    run(test, FakeConfig(latency=1.0, sleep=gate, heavy_cap=2))
