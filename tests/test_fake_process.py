@@ -15,9 +15,7 @@ from zcrm_async.testing._server_main import add_arguments, config_from
 def test_flags_map_onto_the_config() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(
-        ["--latency-ms", "25", "--concurrency-cap", "5", "--daily-credits", "9", "--seed", "3"]
-    )
+    args = parser.parse_args(["--latency-ms", "25", "--concurrency-cap", "5", "--daily-credits", "9", "--seed", "3"])
     cfg = config_from(args)
     assert (cfg.latency, cfg.concurrency_cap, cfg.daily_credits, cfg.seed) == (0.025, 5, 9, 3)
     assert (args.host, args.port) == ("127.0.0.1", 0)
@@ -51,9 +49,7 @@ def test_process_serves_and_stops_on_sigterm() -> None:
                 async with http.post(f"{url}/oauth/v2/token", data=form) as resp:
                     token = (await resp.json())["access_token"]
                 headers = {"Authorization": f"Zoho-oauthtoken {token}"}
-                async with http.get(
-                    f"{url}/crm/v8/Contacts", params={"fields": "Last_Name"}, headers=headers
-                ) as resp:
+                async with http.get(f"{url}/crm/v8/Contacts", params={"fields": "Last_Name"}, headers=headers) as resp:
                     assert resp.status == 200
                     assert [r["Last_Name"] for r in (await resp.json())["data"]] == ["Contact 2", "Contact 1"]
         finally:

@@ -79,9 +79,7 @@ class FakeZoho:
     def url(self) -> str:
         """The API domain, e.g. "http://127.0.0.1:54321" (also the token response's api_domain)."""
         if self._url is None:
-            raise RuntimeError(
-                "FakeZoho is not started: use `async with FakeZoho() as fake` or `await fake.start()`"
-            )
+            raise RuntimeError("FakeZoho is not started: use `async with FakeZoho() as fake` or `await fake.start()`")
         return self._url
 
     @property
@@ -99,9 +97,7 @@ class FakeZoho:
         """A CRM user (an email owner); returns its id."""
         return self.world.add_user(name, email)
 
-    def add_contact(
-        self, name: str = "Contact", email: str | None = None, *, external_id: str | None = None
-    ) -> str:
+    def add_contact(self, name: str = "Contact", email: str | None = None, *, external_id: str | None = None) -> str:
         return self.world.add_record("Contacts", name, email=email, external_id=external_id).id
 
     def add_lead(self, name: str = "Lead", email: str | None = None) -> str:

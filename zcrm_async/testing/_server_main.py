@@ -117,9 +117,7 @@ def _say(line: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m zcrm_async.testing", description="Run a fake Zoho CRM server."
-    )
+    parser = argparse.ArgumentParser(prog="python -m zcrm_async.testing", description="Run a fake Zoho CRM server.")
     add_arguments(parser)
     return run(parser.parse_args(argv))
 
