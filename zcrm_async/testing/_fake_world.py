@@ -8,7 +8,8 @@ This module knows Zoho's *domain* rules and nothing about HTTP:
   "open" when it is neither closed-won nor closed-lost. One open deal -> link it; several open deals -> link
   the most recently modified one; none -> no link. (Kaizen says "most recently modified, provided it is not
   closed-lost"; closed-lost deals are never open, and we read closed-won deals as not open either.)
-  "Modified" is a world-wide sequence bumped by `add_deal`, `touch_deal` and contact associations.
+  "Modified" is a world-wide sequence bumped by `add_deal` and `touch_deal` (associating a contact does not
+  count as modifying the deal).
 - An email lives under at most one parent record (a Contact, Lead or Account) and is linked to at most one
   deal ("An email can only be linked to a single deal at a time"). A Deal's emails are the emails linked to
   it.
