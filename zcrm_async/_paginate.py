@@ -56,7 +56,10 @@ async def fan_out(
         async with out:
             for key in pending:  # shared iterator: each key is taken by exactly one worker
                 async for value in produce(key):
-                    await out.send((key, value))
+                    try:
+                        await out.send((key, value))
+                    except anyio.BrokenResourceError:
+                        return  # the consumer left; the cancellation that follows stops the rest
 
     async def run_workers() -> None:
         async with send, anyio.create_task_group() as workers:
@@ -67,9 +70,10 @@ async def fan_out(
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_workers)
             try:
-                async with receive:
-                    yield receive
+                yield receive
             finally:
+                # Cancel first, then close: producers stop as cancelled, not as broken pipes.
                 tg.cancel_scope.cancel()
+                receive.close()
     except BaseExceptionGroup as group:
         raise single_exception(group) from None

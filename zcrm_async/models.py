@@ -39,9 +39,9 @@ class Owner(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
 
 
 class Address(msgspec.Struct, kw_only=True, frozen=True):
-    """One sender or recipient."""
+    """One sender or recipient (Zoho sends ``email`` null for a record without an address)."""
 
-    email: str
+    email: str | None = None
     user_name: str | None = None
 
 
