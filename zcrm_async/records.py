@@ -81,6 +81,8 @@ class Records:
 
         Pages 2-10 are fetched concurrently once page 1 says there are more; past 2,000 records the chain of
         ``page_token`` continues one page at a time until ``more_records`` is false or Zoho answers 204.
+        Zoho gives no total, so a module with between one and ten pages spends up to 8 credits on pages
+        that come back empty: the price of reading the first 2,000 records in two round trips instead of ten.
         """
         _params(fields, per_page)  # validate before the first request
         first = await self.page(module, fields=fields, per_page=per_page, page=1)
