@@ -141,7 +141,8 @@ class Budget:
     ) -> Budget:
         """The budget Zoho documents for an edition and a number of user licences.
 
-        Daily credits are ``min(base + users * per_user, edition max) + add_on_credits`` (FACTS.md 1.1).
+        Daily credits are ``min(base + users * per_user + add_on_credits, edition max)`` (FACTS.md 1.1: the cap
+        includes add-on credits).
         Any field can be overridden by keyword, e.g. ``Budget.for_edition("enterprise", concurrency=8)``.
         """
         try:
@@ -150,13 +151,13 @@ class Budget:
             raise ValueError(f"unknown edition {edition!r}; expected one of: {', '.join(EDITIONS)}") from None
         if users < 1:
             raise ValueError("users must be at least 1")
-        credits = limits.base_credits + users * limits.credits_per_user
+        credits = limits.base_credits + users * limits.credits_per_user + add_on_credits
         if limits.max_credits is not None:
             credits = min(credits, limits.max_credits)
         values: dict[str, object] = {
             "concurrency": limits.concurrency,
             "heavy_concurrency": min(10, limits.concurrency),
-            "daily_credits": credits + add_on_credits,
+            "daily_credits": credits,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
