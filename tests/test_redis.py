@@ -22,7 +22,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from zcrm_async import AccessToken, Budget, OAuthCredentials, Permit
+from zcrm_async import AccessToken, Budget, OAuthCredentials, Permit, ZohoCRM
 from zcrm_async._auth import TokenManager
 from zcrm_async._transport import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
@@ -358,5 +358,61 @@ def test_refresh_lock_is_released_on_error_and_refreshes_are_counted(redis_port:
             assert 590 < waits[10] <= 600  # Zoho's 10 per 10 minutes, for every process together
         finally:
             await client.aclose()
+
+    _run(main)
+
+
+def test_a_long_call_keeps_its_slot_past_the_lease(redis_port: int) -> None:
+    org, budget = _org(), Budget(concurrency=1)
+
+    async def main() -> None:
+        async with (
+            _limiter(redis_port, org, budget, lease_seconds=0.6) as long,
+            _limiter(redis_port, org, budget, lease_seconds=0.6) as other,
+        ):
+            async with long.slot(heavy=False):
+                with anyio.move_on_after(2.0) as scope:  # over three leases: renewed, never lost
+                    async with other.slot(heavy=False):
+                        pytest.fail("took the slot of a call still running")
+                assert scope.cancelled_caught
+            with anyio.fail_after(1):
+                async with other.slot(heavy=False):
+                    pass
+
+    _run(main)
+
+
+def test_zoho_client_sends_through_the_shared_budget(redis_port: int) -> None:
+    org = _org()
+    budget = Budget(concurrency=4, daily_credits=1_000)
+
+    def zoho(request: Request) -> Response:
+        if request.url.endswith("/oauth/v2/token"):
+            return json_response(
+                200, {"access_token": "1000.t", "api_domain": "http://127.0.0.1:1", "expires_in": 3600}
+            )
+        return json_response(200, {"data": []}, headers={"X-API-CREDITS-REMAINING": "900"})
+
+    async def main() -> None:
+        async with _limiter(redis_port, org, budget) as limiter:
+            crm = ZohoCRM(
+                client_id=CLIENT_ID,
+                client_secret="secret",
+                refresh_token="refresh",
+                limiter=limiter,
+                token_store=RedisTokenStore(limiter.redis, org=org, client_id=CLIENT_ID),
+                transport=MockTransport(zoho),
+            )
+
+            async def list_emails() -> None:
+                response = await crm.request("GET", "/Contacts/1/Emails", operation="emails.list")
+                assert response.status == 200
+
+            async with crm, anyio.create_task_group() as tg:
+                for _ in range(12):
+                    tg.start_soon(list_emails)
+            # The client closed, the limiter it was given lives on until its own `async with` ends.
+            assert await limiter.in_flight() == 0
+            assert await limiter.credits_used() == 100  # resynchronised from the header
 
     _run(main)

@@ -7,8 +7,9 @@ its write, so two processes can never both take the last slot or the last credit
 
 - Calls in flight: a sorted set of holder ids scored by lease expiry (Redis server time, so the machines' clocks
   need not agree). Taking a slot drops expired holders, then adds one if ``ZCARD < limit``; releasing removes it
-  and pushes a wake token that one waiting process ``BLPOP``\\ s. A killed process stops renewing its leases, so its
-  slots come back ``lease_seconds`` later. Heavy calls also take a place in a second set (the sub-cap of 10).
+  and pushes a wake token for one waiting process (blocked in ``BLPOP``). A killed process stops renewing its
+  leases, so its slots come back ``lease_seconds`` later. Heavy calls also take a place in a second set (the
+  sub-cap of 10).
 - The limit adapts like ``AdaptiveConcurrency`` (a 429 shrinks it, rounds of successes grow it back), and the
   adaptive state lives in Redis: Zoho's cap is shared, so the 429 one process sees means the org as a whole went
   too far, and every process must step back, not only the one that was unlucky.
@@ -112,16 +113,20 @@ redis.call('PEXPIRE', KEYS[3], 60000)
 return removed
 """
 
-#: Push back the expiry of this process's live holders; one whose lease already lapsed is counted again (its
-#: call is still in flight, whatever the set says). KEYS: holders, heavy holders. ARGV: lease ms, then
-#: (holder, heavy '1'/'0') pairs. Returns how many had lapsed.
+#: Push back the expiry of this process's live holders. Only holders still in the set: a renewal racing a
+#: release must not bring the released holder back. KEYS: holders, heavy holders. ARGV: lease ms, then
+#: (holder, heavy '1'/'0') pairs. Returns the holders whose lease had already lapsed.
 _RENEW = _NOW_MS + """
 local expiry = now + tonumber(ARGV[1])
-local lapsed = 0
+local lapsed = {}
 for i = 2, #ARGV, 2 do
-  lapsed = lapsed + redis.call('ZADD', KEYS[1], expiry, ARGV[i])
-  if ARGV[i + 1] == '1' then
-    redis.call('ZADD', KEYS[2], expiry, ARGV[i])
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], expiry, ARGV[i])
+    if ARGV[i + 1] == '1' then
+      redis.call('ZADD', KEYS[2], 'XX', expiry, ARGV[i])
+    end
+  else
+    table.insert(lapsed, ARGV[i])
   end
 end
 return lapsed
@@ -340,10 +345,13 @@ class RedisLimiter:
         tb: TracebackType | None,
     ) -> None:
         task_group, self._task_group = self._task_group, None
-        if task_group is not None:
-            task_group.cancel_scope.cancel()
-            await task_group.__aexit__(None, None, None)
-        await self.aclose()
+        try:
+            if task_group is not None:
+                task_group.cancel_scope.cancel()
+                # None, not the body's exception: a task group would wrap it in an ExceptionGroup.
+                await task_group.__aexit__(None, None, None)
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Send pending feedback; close the connection if ``from_url`` made it. Safe to call twice.
@@ -379,8 +387,14 @@ class RedisLimiter:
         for holder, heavy in list(self._live.items()):
             args += [holder, "1" if heavy else "0"]
         lapsed = await self._scripts.renew(keys=[self._keys.holders, self._keys.heavy], args=args)
-        if lapsed:
-            logger.warning("%d slot lease(s) had lapsed while their calls ran; counted again", lapsed)
+        # Holders released while the script ran are gone from _live: only the others really lapsed.
+        still_running = [holder for holder in map(_text, lapsed) if holder in self._live]
+        if still_running:
+            logger.warning(
+                "%d call(s) outlived their slot lease (was this process paused?); the cap may be exceeded "
+                "until they end",
+                len(still_running),
+            )
 
     async def _flush(self) -> None:
         if self._successes or self._throttles:
@@ -510,6 +524,11 @@ class RedisLimiter:
         if admitted or amount <= 0:
             return None
         return max(float(wait_ms) / 1000, 0.001)
+
+
+def _text(value: bytes | str) -> str:
+    # Replies are bytes, or str on a connection made with decode_responses=True.
+    return value if isinstance(value, str) else value.decode()
 
 
 class _LimiterKeys:
