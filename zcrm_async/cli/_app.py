@@ -1,0 +1,143 @@
+"""The ``zcrm-async`` command line: argparse, dispatch, exit codes. The only place that calls ``anyio.run``.
+
+Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed; 2 bad usage
+(argparse errors, an unreadable input, a journal of another run, missing credentials).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+
+from .._errors import ZohoError
+from ._connect import Connection, UsageError, add_connection_arguments, connection_from
+from ._output import Output
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    add_connection_arguments(common)
+    parser = argparse.ArgumentParser(
+        prog="zcrm-async", description="Zoho CRM email/deal backfills, fast and resumable."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    backfill = commands.add_parser("backfill", help="link, unlink or relink emails and deals from a file")
+    operations = backfill.add_subparsers(dest="operation", required=True, metavar="OPERATION")
+    for name, text in (
+        ("link", "link each email to its deal (CSV/JSONL: contact_id, message_id, deal_id, owner_id, ...)"),
+        ("unlink", "unlink each email from its deal (contact_id, message_id, owner_id)"),
+        ("relink", "make each email linked to the given deal, whatever it is linked to now"),
+    ):
+        sub = operations.add_parser(name, parents=[common], help=text, description=text)
+        _add_backfill_arguments(sub)
+
+    emails = commands.add_parser("emails", help="read emails")
+    email_commands = emails.add_subparsers(dest="emails_command", required=True, metavar="ACTION")
+    export = email_commands.add_parser("export", parents=[common], help="every email of many records, to JSONL")
+    export.add_argument("--ids", type=Path, help="file of record ids, one per line")
+    export.add_argument("--module", default="Contacts", help="the records' module (default: %(default)s)")
+    export.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    export.add_argument("--concurrency", type=int, default=8, help="records read at once (default: %(default)s)")
+
+    demo = commands.add_parser("demo", parents=[common], help="a relink backfill against an in-process FakeZoho")
+    demo.add_argument("--contacts", type=int, default=1000, help="contacts in the fake world (default: %(default)s)")
+    demo.add_argument("--latency-ms", type=float, default=40.0, help="fake latency per call (default: %(default)s)")
+    demo.add_argument("--concurrency-cap", type=int, default=20, help="fake's cap before 429 (default: %(default)s)")
+    demo.add_argument("--workdir", type=Path, help="where to write the input, journal and report (default: a temp dir)")
+
+    fake = commands.add_parser("fake-server", help="run FakeZoho until Ctrl-C (point --api-domain at it)")
+    from ..testing._server_main import add_arguments
+
+    add_arguments(fake)
+    return parser
+
+
+def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, metavar="FILE", help="CSV with a header, or JSONL")
+    parser.add_argument("--journal", type=Path, help="the SQLite journal (default: FILE.journal.sqlite)")
+    parser.add_argument("--report", type=Path, help="write one JSON line per input item here")
+    parser.add_argument("--dry-run", action="store_true", help="validate and show what would be sent; send nothing")
+    parser.add_argument("--batch-size", type=int, default=200, help="items marked in flight at once (default: 200)")
+    parser.add_argument("--batches-in-flight", type=int, default=2, help="batches sent at once (default: 2)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (``zcrm-async`` calls ``sys.exit`` with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's own usage errors and --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command == "fake-server":
+        from ..testing._server_main import run
+
+        return run(args)
+    output = Output(quiet=args.quiet)
+    try:
+        connection = connection_from(args)
+        output.add_secrets(*connection.secrets)
+        _log_to_stderr(output)
+        return anyio.run(_command(args, connection, output))
+    except UsageError as exc:
+        output.error(f"zcrm-async: error: {exc}")
+        return EXIT_USAGE
+    except ZohoError as exc:
+        output.error(f"zcrm-async: {type(exc).__name__}: {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        output.error("zcrm-async: interrupted; run the same command again to resume")
+        return 130
+
+
+def _command(args: argparse.Namespace, connection: Connection, output: Output) -> Callable[[], Awaitable[int]]:
+    """The coroutine function for the chosen subcommand (imports are lazy: the CLI starts fast)."""
+    if args.command == "backfill":
+        from ._backfill import BackfillOptions, backfill
+
+        options = BackfillOptions(
+            operation=args.operation, path=args.file, journal=args.journal, report=args.report,
+            dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
+        )  # fmt: skip
+        return lambda: backfill(options, connection, output)
+    if args.command == "emails":
+        from ._export import ExportOptions, export
+
+        export_options = ExportOptions(module=args.module, ids=args.ids, out=args.out, concurrency=args.concurrency)
+        return lambda: export(export_options, connection, output)
+    from ._demo import DemoOptions, demo
+
+    demo_options = DemoOptions(
+        contacts=args.contacts, latency=args.latency_ms / 1000, concurrency_cap=args.concurrency_cap,
+        workdir=args.workdir,
+    )  # fmt: skip
+    return lambda: demo(demo_options, connection, output)
+
+
+class _ErrorHandler(logging.Handler):
+    """Library warnings (token refresh trouble, ...) through this run's Output, so they are redacted too."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__(logging.WARNING)
+        self.output = output
+        self.setFormatter(logging.Formatter("zcrm-async: %(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.output.error(self.format(record))
+
+
+def _log_to_stderr(output: Output) -> None:
+    logger = logging.getLogger("zcrm_async")
+    for handler in [h for h in logger.handlers if isinstance(h, _ErrorHandler)]:
+        logger.removeHandler(handler)  # an earlier main() in the same process (tests) had its own Output
+    logger.addHandler(_ErrorHandler(output))
+    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+        logger.setLevel(logging.WARNING)

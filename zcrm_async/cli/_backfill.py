@@ -1,0 +1,234 @@
+"""``zcrm-async backfill link|unlink|relink FILE``: the journaled, resumable runner.
+
+A run is: read and validate the file; bind the journal to it; reconcile items a killed run left in flight (read
+each email back: if the intended state already holds, it is final without sending again); then take pending
+items a batch at a time (marked in flight and committed first), send them through the library, and write each
+request's outcomes as they arrive. Several batches are in flight at once so batch edges do not idle the budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .._bulk import ItemResult
+from .._client import ZohoCRM
+from .._errors import APIError, AuthenticationError, ZohoError
+from .._paginate import single_exception
+from ..emails import DealLink, DealUnlink
+from ._connect import Connection, UsageError
+from ._input import InputError, Operation, read_input, to_item
+from ._journal import Journal, JournalItem, JournalMismatch, Outcome
+from ._output import Output
+from ._plan import show_plan
+from ._progress import Tracker, track
+from ._summary import print_budget, print_outcomes, write_report
+
+__all__ = ["BackfillOptions", "backfill", "default_journal", "drive"]
+
+SHOWN_BAD_ROWS = 20
+RESUMED = "(read back after an interrupted run)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillOptions:
+    operation: Operation
+    path: Path
+    journal: Path | None = None
+    report: Path | None = None
+    dry_run: bool = False
+    batch_size: int = 200
+    batches_in_flight: int = 2
+    #: The pace to compare against (the demo knows its server: cap / latency).
+    ideal_rps: float | None = None
+
+
+def default_journal(path: Path) -> Path:
+    return path.with_name(path.name + ".journal.sqlite")
+
+
+async def backfill(options: BackfillOptions, connection: Connection, output: Output) -> int:
+    """Run (or resume) a backfill; returns the exit code: 0 all succeeded, 1 some did not.
+
+    Raises:
+        UsageError: an unreadable file, a journal of another run, missing credentials (exit code 2).
+    """
+    if options.batch_size < 1 or options.batches_in_flight < 1:
+        raise UsageError("--batch-size and --batches-in-flight must be at least 1")
+    try:
+        source = read_input(options.path, options.operation)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    _show_bad_rows(output, source.bad)
+    if options.dry_run:
+        show_plan(output, options.operation, source.good)
+        return 0 if not source.bad else 1
+    crm = connection.client()  # before the journal exists: missing credentials should leave no file behind
+    journal_path = options.journal or default_journal(options.path)
+    with Journal(journal_path) as journal:
+        try:
+            fresh = journal.bind(source, options.operation)
+        except JournalMismatch as exc:
+            await crm.aclose()
+            raise UsageError(str(exc)) from None
+        if not fresh:
+            output.line(f"resuming from {journal_path}: {_states(journal)}")
+        started = time.monotonic()
+        async with crm:
+            try:
+                await _run(crm, journal, options, output)
+            except AuthenticationError as exc:
+                output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
+        total, failed = print_outcomes(output, journal)
+        print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
+        if options.report is not None:
+            write_report(options.report, journal)
+            output.line(f"report: {options.report}")
+    output.line(f"journal: {journal_path}")
+    return 0 if failed == 0 and total > 0 else 1
+
+
+async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output) -> None:
+    states = journal.states()
+    total = sum(states.values())
+
+    def snapshot() -> dict[str, float]:
+        counters = crm.counters
+        return {"requests": counters.requests, "credits": counters.credits_spent, "429s": counters.throttled}
+
+    label = f"{options.operation} {options.path.name}"
+    async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
+        await drive(crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight)
+
+
+async def drive(
+    crm: ZohoCRM, journal: Journal, operation: str, tracker: Tracker, batch_size: int, batches_in_flight: int
+) -> int:
+    """Reconcile, then send every pending item; returns how many in-flight items could not be reconciled."""
+    unknown = await reconcile(crm, journal, operation, tracker)
+
+    async def worker() -> None:
+        # take_pending is synchronous: no other worker can run between its SELECT and its COMMIT.
+        while batch := journal.take_pending(batch_size):
+            await send_batch(crm, journal, operation, batch, tracker)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(batches_in_flight):
+                tg.start_soon(worker)
+    except BaseExceptionGroup as group:
+        raise single_exception(group) from None
+    return unknown
+
+
+async def send_batch(
+    crm: ZohoCRM, journal: Journal, operation: str, batch: Sequence[JournalItem], tracker: Tracker
+) -> None:
+    """Send one batch of in-flight items; each request's outcomes are committed as soon as it answers."""
+    lines = {(item.fields["contact_id"], item.fields["message_id"]): item.line for item in batch}
+    written: set[int] = set()
+
+    def record(results: Sequence[ItemResult[Any]]) -> None:
+        outcomes = []
+        for result in results:
+            line = lines[(result.item.contact_id, result.item.message_id)]
+            if line not in written:
+                written.add(line)
+                outcomes.append(Outcome(line, result.code, result.status, result.message, result.attempts))
+        if outcomes:
+            journal.finish(outcomes)
+            tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
+
+    items = [to_item(operation, item.fields) for item in batch]
+    emails = crm.emails
+    if operation == "unlink":
+        result: Any = await emails.unlink_deal(_only(items, DealUnlink), on_progress=record)
+    elif operation == "link":
+        result = await emails.link_deal(_only(items, DealLink), on_progress=record)
+    else:
+        result = await emails.relink(_only(items, DealLink), on_progress=record)
+    record(result.results)  # anything a progress callback did not see
+
+
+def _only(items: list[DealLink | DealUnlink], kind: type[Any]) -> list[Any]:
+    return [item for item in items if isinstance(item, kind)]
+
+
+async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tracker) -> int:
+    """Decide each item a killed run left in flight by reading its email back; returns how many stay unknown.
+
+    link: linked to the intended deal -> SUCCESS; linked to another -> ALREADY_LINKED; not linked -> send again.
+    relink: linked to the intended deal -> SUCCESS; otherwise send again (relink converges from any state).
+    unlink: not linked -> SUCCESS; still linked -> send again.
+    An email that cannot be read now (no response, 429, 5xx) stays in flight for the next run.
+    """
+    stuck = journal.in_flight()
+    if not stuck:
+        return 0
+    outcomes: list[Outcome] = []
+    resend: list[int] = []
+    unknown: list[int] = []
+    slots = anyio.CapacityLimiter(crm.budget.concurrency)
+
+    async def check(item: JournalItem) -> None:
+        async with slots:
+            try:
+                email = await crm.emails.get("Contacts", item.fields["contact_id"], item.fields["message_id"])
+            except AuthenticationError:
+                raise
+            except APIError as exc:
+                if exc.status in (429,) or exc.status >= 500:
+                    unknown.append(item.line)
+                else:  # Zoho refuses to show it: sending again gets Zoho's own answer for the item
+                    resend.append(item.line)
+                return
+            except ZohoError:
+                unknown.append(item.line)
+                return
+        linked = email.linked_record.id if email.linked_record is not None else None
+        decided = _decide(operation, item.fields.get("deal_id"), linked)
+        if decided is None:
+            resend.append(item.line)
+        else:
+            outcomes.append(Outcome(item.line, *decided, 1))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for item in stuck:
+                tg.start_soon(check, item)
+    except BaseExceptionGroup as group:
+        raise single_exception(group) from None
+    journal.finish(outcomes)
+    journal.release(resend, attempts=1)
+    tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
+    return len(unknown)
+
+
+def _decide(operation: str, deal_id: str | None, linked: str | None) -> tuple[str, str, str] | None:
+    """(code, status, message) when the email's state settles the item, None when it must be sent again."""
+    if operation == "unlink":
+        return ("SUCCESS", "success", f"not linked {RESUMED}") if linked is None else None
+    if linked is not None and linked == deal_id:
+        return ("SUCCESS", "success", f"linked to the intended deal {RESUMED}")
+    if operation == "link" and linked is not None:
+        return ("ALREADY_LINKED", "error", f"linked to deal {linked}, not {deal_id} {RESUMED}")
+    return None
+
+
+def _show_bad_rows(output: Output, bad: Sequence[Any]) -> None:
+    if not bad:
+        return
+    output.error(f"{len(bad)} bad rows (they are not sent and count as failed):")
+    for row in bad[:SHOWN_BAD_ROWS]:
+        output.error(f"  {row.error}")
+    if len(bad) > SHOWN_BAD_ROWS:
+        output.error(f"  ... and {len(bad) - SHOWN_BAD_ROWS} more (see --report)")
+
+
+def _states(journal: Journal) -> str:
+    return ", ".join(f"{count} {state}" for state, count in sorted(journal.states().items()))
