@@ -225,7 +225,9 @@ def _match(
         by_key.pop(None, None)
         if len(by_key) == len(statuses):
             keyed = [by_key.get(key(item)) for item in items]
-            if all(status is not None for status in keyed):
+            # Every result names its item: trust the names, also when some items got none (NO_RESULT); placing
+            # fewer results by position would hand one item's result to another.
+            if all(status is not None for status in keyed) or len(statuses) != len(items):
                 return keyed
     if len(statuses) == len(items):
         return list(statuses)
