@@ -280,6 +280,8 @@ class RedisLimiter:
     ) -> None:
         if lease_seconds <= 0 or poll_interval <= 0:
             raise ValueError("lease_seconds and poll_interval must be positive")
+        if not 0 < decrease < 1:
+            raise ValueError("decrease must be between 0 and 1, e.g. 0.75")
         if not client_id:
             raise ValueError("client_id is empty")
         self._redis = redis
@@ -309,7 +311,7 @@ class RedisLimiter:
 
     @classmethod
     def from_url(cls, url: str, budget: Budget, **kwargs: Any) -> RedisLimiter:
-        """A limiter with its own connection to ``url`` (``redis://host:6379/0``), closed by ``aclose``."""
+        """A limiter with its own connection to ``url`` (``redis://host:6379/0``), closed with the limiter."""
         limiter = cls(aioredis.Redis.from_url(url), budget, **kwargs)
         limiter._owns_redis = True
         return limiter
