@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NoReturn
 
 import anyio
 
 from .._errors import ZohoError
-from ._connect import Connection, UsageError, add_connection_arguments, connection_from
+from ._connect import Connection, UsageError, add_connection_arguments, connection_from, secrets_in
 from ._output import Output
 
 __all__ = ["build_parser", "main"]
@@ -22,10 +24,21 @@ __all__ = ["build_parser", "main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing: its messages echo arguments, which may hold a secret."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
+class _ArgumentError(Exception):
+    pass
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     add_connection_arguments(common)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="zcrm-async", description="Zoho CRM email/deal backfills, fast and resumable."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -75,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse's own usage errors and --help
+    except _ArgumentError as exc:
+        output = Output()
+        output.add_secrets(*secrets_in(sys.argv[1:] if argv is None else argv))
+        output.error(str(exc))
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "fake-server":
         from ..testing._server_main import run

@@ -6,14 +6,14 @@ import argparse
 import dataclasses
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._client import ZohoCRM
 from .._config import EDITIONS, Budget
 from .._limits import Limiter
 
-__all__ = ["Connection", "UsageError", "add_connection_arguments", "connection_from"]
+__all__ = ["Connection", "UsageError", "add_connection_arguments", "connection_from", "secrets_in"]
 
 ENV = {
     "client_id": "ZOHO_CLIENT_ID",
@@ -130,3 +130,20 @@ def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None 
         users=args.users,
         redis_url=args.redis_url,
     )
+
+
+_SECRET_FLAGS = ("--client-secret", "--refresh-token", "--redis-url")
+
+
+def secrets_in(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """Secrets a failed command line may hold: values of the secret flags, and the secret variables.
+
+    Used before arguments could be parsed, so an argparse message never echoes one.
+    """
+    env = os.environ if environ is None else environ
+    found = [env.get(ENV[name], "") for name in ("client_secret", "refresh_token")]
+    for index, arg in enumerate(argv):
+        flag, _, value = arg.partition("=")
+        if flag in _SECRET_FLAGS:
+            found.append(value if value else (argv[index + 1] if index + 1 < len(argv) else ""))
+    return [value for value in found if value]

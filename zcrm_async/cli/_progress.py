@@ -7,12 +7,14 @@ move, not only when items finish.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from .._paginate import single_exception
 from ._output import Output
 
 __all__ = ["Tracker", "track"]
@@ -75,12 +77,8 @@ async def _plain(output: Output, label: str, tracker: Tracker, snapshot: Snapsho
             await anyio.sleep(PLAIN_EVERY)
             output.line(f"{label}: {tracker.describe(snapshot, base)}")
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(tick)
-        try:
-            yield
-        finally:
-            tg.cancel_scope.cancel()
+    async with _ticking(tick):
+        yield
     output.line(f"{label}: {tracker.describe(snapshot, base)} (finished)")
 
 
@@ -113,10 +111,20 @@ async def _rich(output: Output, label: str, tracker: Tracker, snapshot: Snapshot
             await anyio.sleep(0.1)
 
     with progress:
+        async with _ticking(tick):
+            yield
+        refresh(task)
+
+
+@asynccontextmanager
+async def _ticking(tick: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """Run ``tick`` beside the block; the block's own exception comes out as itself, not in a group."""
+    try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(tick)
             try:
                 yield
             finally:
                 tg.cancel_scope.cancel()
-        refresh(task)
+    except BaseExceptionGroup as group:
+        raise single_exception(group) from None

@@ -1,0 +1,173 @@
+"""``zcrm-async backfill`` against an in-process FakeZoho: outcomes, resume, dry run, exit codes, report, secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import (
+    REFRESH,
+    SECRET,
+    connection_args,
+    make_world,
+    read_report,
+    run_cli,
+    write_csv,
+    write_jsonl,
+)
+from zcrm_async.cli import main
+from zcrm_async.cli._input import read_input
+from zcrm_async.cli._journal import Journal
+from zcrm_async.testing._fake import FakeConfig, FakeZoho
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_link_links_every_row_and_reports_each_item(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=3, emails=25)  # 25 emails: two requests for each contact
+        path = write_csv(tmp_path / "links.csv", rows)
+        report = tmp_path / "report.jsonl"
+        code = await run_cli(["backfill", "link", str(path), "--report", str(report), "-q", *connection_args(fake)])
+        assert code == 0
+        assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)
+        assert fake.stats.requests["link_emails"] == 6
+        lines = read_report(report)
+        assert [line["line"] for line in lines] == list(range(2, 2 + len(rows)))
+        assert {line["code"] for line in lines} == {"SUCCESS"}
+        first = lines[0]
+        assert {k: first[k] for k in ("contact_id", "message_id", "deal_id", "owner_id")} == {
+            k: rows[0][k] for k in ("contact_id", "message_id", "deal_id", "owner_id")
+        }
+        assert first["status"] == "success" and first["attempts"] == 1 and "message" in first
+        assert (tmp_path / "links.csv.journal.sqlite").exists()
+
+
+async def test_bad_rows_fail_the_run_but_good_rows_still_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=2)
+        broken = {**rows[0], "message_id": "not-hex!", "contact_id": rows[0]["contact_id"]}
+        path = write_jsonl(tmp_path / "links.jsonl", [rows[0], broken, rows[1], rows[0]])
+        report = tmp_path / "r.jsonl"
+        code = await run_cli(["backfill", "link", str(path), "--report", str(report), *connection_args(fake)])
+        assert code == 1
+        assert fake.link_of(rows[0]["message_id"]) and fake.link_of(rows[1]["message_id"])
+        err = capsys.readouterr().err
+        assert "line 2:" in err and "line 4: duplicates line 1" in err
+        codes = {line["line"]: line["code"] for line in read_report(report)}
+        assert codes == {1: "SUCCESS", 2: "INVALID_ROW", 3: "SUCCESS", 4: "INVALID_ROW"}
+
+
+async def test_a_second_run_sends_nothing_again(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=2, emails=3)
+        path = write_csv(tmp_path / "links.csv", rows)
+        assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0
+        fake.reset_stats()
+        assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0
+        assert fake.stats.requests["link_emails"] == 0 and fake.stats.requests["get_email"] == 0
+
+
+async def test_in_flight_items_are_reconciled_by_reading_back_not_resent(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=3)
+        path = write_csv(tmp_path / "links.csv", rows)
+        journal_path = tmp_path / "links.csv.journal.sqlite"
+        # A run that died after marking everything in flight, when only the first link had reached Zoho.
+        with Journal(journal_path) as journal:
+            journal.bind(read_input(path, "link"), "link")
+            assert len(journal.take_pending(100)) == 3
+        fake.world.link_code(rows[0]["contact_id"], rows[0]["message_id"], rows[0]["deal_id"], rows[0]["owner_id"])
+        report = tmp_path / "r.jsonl"
+        code = await run_cli(["backfill", "link", str(path), "--report", str(report), "-q", *connection_args(fake)])
+        assert code == 0
+        assert fake.stats.requests["get_email"] == 3  # each in-flight item read back once
+        assert fake.stats.requests["link_emails"] == 1  # one request, for the two that had not been applied
+        lines = read_report(report)
+        assert [line["code"] for line in lines] == ["SUCCESS"] * 3
+        assert "interrupted run" in str(lines[0]["message"])
+        assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)
+
+
+async def test_unlink_and_relink(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=2, emails=2)
+        other = fake.add_deal("Other", [rows[0]["contact_id"]])
+        fake.world.link_directly(rows[0]["message_id"], other)  # wrong deal: relink must fix it
+        relink = write_jsonl(tmp_path / "relink.jsonl", rows)
+        assert await run_cli(["backfill", "relink", str(relink), "-q", *connection_args(fake)]) == 0
+        assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)
+        unlink = write_csv(tmp_path / "unlink.csv", rows, ["contact_id", "message_id", "owner_id"])
+        assert await run_cli(["backfill", "unlink", str(unlink), "-q", *connection_args(fake)]) == 0
+        assert all(fake.link_of(row["message_id"]) is None for row in rows)
+
+
+async def test_dry_run_sends_nothing_and_shows_the_requests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=2, emails=21)
+        path = write_csv(tmp_path / "links.csv", rows)
+        code = await run_cli(["backfill", "link", str(path), "--dry-run", *connection_args(fake)])
+        assert code == 0
+        assert sum(fake.stats.requests.values()) == 0
+        assert not (tmp_path / "links.csv.journal.sqlite").exists()
+        out = capsys.readouterr().out
+        assert "42 items would go in 4 link requests to 2 contacts" in out
+        assert f"POST /crm/v8/Contacts/{rows[0]['contact_id']}/Emails/actions/link_record" in out
+        assert rows[0]["message_id"] in out
+
+
+def test_usage_errors_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "in.csv"
+    path.write_text("contact_id,message_id,deal_id,owner_id\n111,aaa1,222,333\n")
+    assert main(["backfill", "link", str(path)]) == 2  # no credentials
+    assert "missing credentials" in capsys.readouterr().err
+    assert not (tmp_path / "in.csv.journal.sqlite").exists()
+    assert main(["backfill", "link", str(tmp_path / "missing.csv"), "--client-id", "x"]) == 2
+    assert main(["backfill", "frobnicate", str(path)]) == 2
+    assert main(["backfill", "unlink", str(tmp_path / "in.csv"), "--dry-run", "--batch-size", "0"]) == 2
+    path.write_text("contact_id,message_id\n111,aaa1\n")
+    assert main(["backfill", "link", str(path), "--dry-run"]) == 2
+    assert "lacks deal_id, owner_id" in capsys.readouterr().err
+
+
+async def test_a_journal_of_another_operation_is_a_usage_error(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=1)
+        path = write_csv(tmp_path / "links.csv", rows)
+        assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0
+        assert await run_cli(["backfill", "relink", str(path), "-q", *connection_args(fake)]) == 2
+        other = write_csv(tmp_path / "other.csv", rows[:0])
+        journal = str(tmp_path / "links.csv.journal.sqlite")
+        assert await run_cli(["backfill", "link", str(other), "--journal", journal, *connection_args(fake)]) == 2
+
+
+async def test_secrets_are_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with FakeZoho(FakeConfig(client_secret=SECRET, refresh_token=REFRESH)) as fake:
+        rows = make_world(fake, contacts=1, emails=2)
+        path = write_csv(tmp_path / "links.csv", rows)
+        report = tmp_path / "r.jsonl"
+        monkeypatch.setenv("ZOHO_CLIENT_SECRET", SECRET)
+        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", REFRESH)
+        base = ["--api-domain", fake.url, "--accounts-url", fake.url, "--client-id", fake.config.client_id]
+        assert await run_cli(["backfill", "link", str(path), "--report", str(report), *base]) == 0
+        assert await run_cli(["backfill", "link", str(path), "--dry-run", *base]) == 0
+        # Wrong secret on the command line: the refusal is explained without echoing it.
+        wrong = ["--client-secret", SECRET + "-wrong", "--refresh-token", REFRESH]
+        rel = write_csv(tmp_path / "again.csv", rows)
+        assert await run_cli(["backfill", "relink", str(rel), *base, *wrong]) == 1
+        assert await run_cli(["backfill", "relink", str(rel), "--bogus", SECRET]) == 2
+        captured = capsys.readouterr()
+        text = captured.out + captured.err + report.read_text()
+        assert "refused" in captured.err
+        assert SECRET not in text and REFRESH not in text
