@@ -19,7 +19,6 @@ import anyio
 import msgspec
 
 from ._errors import AuthenticationError, BulkError, TransportError, error_from_response
-from ._paginate import single_exception
 from ._transport import Response
 from .models import ItemStatus, decode_item_statuses
 
@@ -259,12 +258,21 @@ async def run_chunks(
     """Send every chunk with ``concurrency`` workers and place each result at its input position.
 
     ``send(items)`` returns one result per item of the chunk, in order. An exception from a sender (only
-    errors that would fail every chunk, like authentication) cancels the rest and is raised as itself.
+    errors that would fail every chunk, like authentication) cancels the rest and is raised as itself: the first
+    one, even when several workers fail at once (a revoked token fails them all together).
     """
     slots: list[ItemResult[T] | None] = [None] * total
     pending = iter(chunks)
+    errors: list[Exception] = []
 
-    async def worker() -> None:
+    async def worker(scope: anyio.CancelScope) -> None:
+        try:
+            await work()
+        except Exception as exc:
+            errors.append(exc)
+            scope.cancel()
+
+    async def work() -> None:
         for part in pending:  # workers share one iterator: each chunk is taken exactly once
             results = await send(part.items)
             if len(results) != len(part.indexes):
@@ -276,12 +284,11 @@ async def run_chunks(
             if on_chunk_done is not None:
                 on_chunk_done(results)
 
-    try:
-        async with anyio.create_task_group() as tg:
-            for _ in range(max(1, min(concurrency, len(chunks)))):
-                tg.start_soon(worker)
-    except BaseExceptionGroup as group:
-        raise single_exception(group) from None
+    async with anyio.create_task_group() as tg:
+        for _ in range(max(1, min(concurrency, len(chunks)))):
+            tg.start_soon(worker, tg.cancel_scope)
+    if errors:
+        raise errors[0]
     missing = [index for index, slot in enumerate(slots) if slot is None]
     if missing:
         raise RuntimeError(f"items without a result: {missing[:10]}")
