@@ -1,0 +1,370 @@
+"""Bulk plumbing: chunking, reading per-item results out of any response, and placing them by index."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+
+from zcrm_async import AuthenticationError, BulkError, Response
+from zcrm_async._bulk import (
+    BulkResult,
+    Chunk,
+    ItemResult,
+    chunk,
+    chunk_joined,
+    group_chunks,
+    results_from_response,
+    run_chunks,
+    sequential_chunks,
+)
+
+
+def response(status: int, body: Any, *, attempts: int = 1) -> Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    resp = Response(status, {}, content)
+    resp.attempts = attempts
+    return resp
+
+
+def status(message_id: str, code: str = "SUCCESS", state: str | None = None) -> dict[str, Any]:
+    return {
+        "code": code,
+        "details": {"message_id": message_id},
+        "message": f"{code} for {message_id}",
+        "status": state or ("success" if code == "SUCCESS" else "error"),
+    }
+
+
+def ident(item: str) -> str:
+    return item
+
+
+# -- chunk ---------------------------------------------------------------------------------------------------
+
+
+def test_chunk_keeps_order_and_sizes() -> None:
+    assert chunk(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert chunk([], 3) == []
+    assert chunk(list(range(40)), 20) == [list(range(20)), list(range(20, 40))]
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_chunk_refuses_a_size_below_one(size: int) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        chunk([1], size)
+
+
+def test_sequential_chunks_carry_their_indexes() -> None:
+    chunks = sequential_chunks(["a", "b", "c", "d", "e"], 2)
+    assert [(c.indexes, c.items) for c in chunks] == [([0, 1], ["a", "b"]), ([2, 3], ["c", "d"]), ([4], ["e"])]
+
+
+# -- chunk_joined --------------------------------------------------------------------------------------------
+
+
+def test_chunk_joined_respects_the_count() -> None:
+    ids = [f"{i:02d}" for i in range(45)]
+    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    assert [len(g) for g in groups] == [20, 20, 5]
+    assert [i for g in groups for i in g] == ids
+
+
+def test_chunk_joined_respects_the_characters_on_whole_ids() -> None:
+    ids = [f"{i:096d}" for i in range(60)]  # 96-character ids, as in Zoho's samples
+    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    assert [i for g in groups for i in g] == ids
+    for group in groups:
+        assert len(",".join(group)) <= 2000
+        assert len(group) <= 20
+    # 20 x 96 + 19 commas = 1939 fits; so every full group has 20
+    assert [len(g) for g in groups] == [20, 20, 20]
+
+
+def test_chunk_joined_splits_on_characters_before_count() -> None:
+    ids = ["a" * 500] * 9
+    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    # 3 x 500 + 2 = 1502; a fourth gives 2003 > 2000
+    assert [len(g) for g in groups] == [3, 3, 3]
+    assert all(len(",".join(g)) <= 2000 for g in groups)
+
+
+def test_chunk_joined_exact_fit() -> None:
+    ids = ["x" * 9] * 4  # 4 x 9 + 3 = 39
+    assert chunk_joined(ids, max_count=10, max_chars=39) == [ids]
+    assert chunk_joined(ids, max_count=10, max_chars=38) == [ids[:3], ids[3:]]
+
+
+def test_chunk_joined_long_single_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="longer than 10 characters"):
+        chunk_joined(["ok", "y" * 11], max_count=20, max_chars=10)
+    assert chunk_joined(["y" * 10], max_count=20, max_chars=10) == [["y" * 10]]
+
+
+def test_chunk_joined_of_nothing() -> None:
+    assert chunk_joined([], max_count=20, max_chars=2000) == []
+
+
+# -- group_chunks --------------------------------------------------------------------------------------------
+
+
+def test_group_chunks_groups_by_key_then_chunks_keeping_positions() -> None:
+    items = [("c1", i) for i in range(45)] + [("c2", i) for i in range(3)] + [("c1", 99)]
+    chunks = group_chunks(items, lambda item: item[0], 20)
+
+    assert [len(c.items) for c in chunks] == [20, 20, 6, 3]
+    assert all(len({key for key, _ in c.items}) == 1 for c in chunks)
+    assert sorted(i for c in chunks for i in c.indexes) == list(range(len(items)))
+    for c in chunks:
+        assert [items[i] for i in c.indexes] == c.items
+
+
+# -- results_from_response -----------------------------------------------------------------------------------
+
+ITEMS = ["m1", "m2", "m3"]
+
+
+def test_all_success() -> None:
+    results = results_from_response(ITEMS, response(200, {"Emails": [status(m) for m in ITEMS]}, attempts=2))
+    assert [(r.item, r.code, r.status, r.attempts) for r in results] == [(m, "SUCCESS", "success", 2) for m in ITEMS]
+    assert results[0].details == {"message_id": "m1"}
+    assert results[0].message == "SUCCESS for m1"
+
+
+def test_207_mixed() -> None:
+    body = {"data": [status("m1"), status("m2", "INVALID_DATA"), status("m3")]}
+    results = results_from_response(ITEMS, response(207, body))
+    assert [(r.code, r.ok) for r in results] == [("SUCCESS", True), ("INVALID_DATA", False), ("SUCCESS", True)]
+
+
+def test_400_flat() -> None:
+    body = {"Emails": [status("m1", "ALREADY_LINKED"), status("m2", "INVALID_DATA"), status("m3", "NOT_ALLOWED")]}
+    results = results_from_response(ITEMS, response(400, body), key=ident)
+    assert [r.code for r in results] == ["ALREADY_LINKED", "INVALID_DATA", "NOT_ALLOWED"]
+    assert not any(r.ok for r in results)
+
+
+def test_400_nested() -> None:
+    body = {"Emails": [[status("m1", "ALREADY_LINKED"), status("m2"), status("m3", "INVALID_DATA")]]}
+    results = results_from_response(ITEMS, response(400, body), key=ident)
+    assert [(r.item, r.code) for r in results] == [("m1", "ALREADY_LINKED"), ("m2", "SUCCESS"), ("m3", "INVALID_DATA")]
+
+
+def test_status_is_derived_from_the_code_when_missing() -> None:
+    body = {"Emails": [{"code": "SUCCESS"}, {"code": "INVALID_DATA"}, {"code": "X", "status": "weird"}]}
+    results = results_from_response(ITEMS, response(400, body))
+    assert [r.status for r in results] == ["success", "error", "error"]
+
+
+@pytest.mark.parametrize(
+    ("status_code", "code"),
+    [(400, "INVALID_MODULE"), (400, "FEATURE_NOT_SUPPORTED"), (403, "NO_PERMISSION"), (404, "INVALID_URL_PATTERN"),
+     (429, "TOO_MANY_REQUESTS"), (500, "INTERNAL_ERROR")],
+)
+def test_top_level_error_fails_every_item_with_its_cause(status_code: int, code: str) -> None:
+    body = {"code": code, "details": {"why": "because"}, "message": "no", "status": "error"}
+    results = results_from_response(ITEMS, response(status_code, body, attempts=3))
+    assert [(r.item, r.code, r.status, r.message, r.attempts) for r in results] == [
+        (m, code, "error", "no", 3) for m in ITEMS
+    ]
+    assert results[0].details == {"why": "because"}
+
+
+@pytest.mark.parametrize("status_code", [500, 502, 503])
+def test_5xx_with_html_fails_every_item(status_code: int) -> None:
+    results = results_from_response(ITEMS, response(status_code, b"<html>oops</html>"))
+    assert [r.code for r in results] == [f"HTTP_{status_code}"] * 3
+    assert not any(r.ok for r in results)
+
+
+@pytest.mark.parametrize("body", [b"", b"{not json", b"<html></html>", b'{"Emails": "nope"}', b"[]"])
+def test_unreadable_body_fails_every_item(body: bytes) -> None:
+    results = results_from_response(ITEMS, response(200, body))
+    assert len(results) == 3
+    assert not any(r.ok for r in results)
+
+
+def test_204_fails_every_item_as_no_content() -> None:
+    results = results_from_response(ITEMS, response(204, b""))
+    assert [r.code for r in results] == ["NO_CONTENT"] * 3
+
+
+@pytest.mark.parametrize("code", ["INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"])
+def test_401_raises_for_every_chunk(code: str) -> None:
+    with pytest.raises(AuthenticationError):
+        results_from_response(ITEMS, response(401, {"code": code, "details": {}, "message": "x", "status": "error"}))
+
+
+def test_echo_without_codes_is_success() -> None:
+    # The single-message link answers 200 with the request echoed (link-deal-to-emails sample).
+    echo = {"Emails": [{"linked_record": {"module": {"api_name": "Deals"}, "id": "1"}, "owner": {"id": "2"}}]}
+    (result,) = results_from_response(["m1"], response(200, echo))
+    assert (result.code, result.ok) == ("SUCCESS", True)
+
+
+def test_echo_without_codes_under_a_400_is_not_success() -> None:
+    echo = {"Emails": [{"owner": {"id": "2"}}]}
+    (result,) = results_from_response(["m1"], response(400, echo))
+    assert not result.ok
+
+
+def test_fewer_results_than_items_leaves_no_result() -> None:
+    results = results_from_response(ITEMS, response(200, {"Emails": [status("m1"), status("m2")]}))
+    assert [r.code for r in results] == ["SUCCESS", "SUCCESS", "NO_RESULT"]
+    assert not results[2].ok
+
+
+def test_empty_results_leave_every_item_without_result() -> None:
+    results = results_from_response(ITEMS, response(200, {"Emails": []}))
+    assert [r.code for r in results] == ["NO_RESULT"] * 3
+
+
+def test_results_out_of_order_are_matched_by_message_id() -> None:
+    body = {"Emails": [status("m3", "INVALID_DATA"), status("m1"), status("m2", "ALREADY_LINKED")]}
+    results = results_from_response(ITEMS, response(400, body), key=ident)
+    assert [(r.item, r.code, r.details["message_id"]) for r in results] == [
+        ("m1", "SUCCESS", "m1"),
+        ("m2", "ALREADY_LINKED", "m2"),
+        ("m3", "INVALID_DATA", "m3"),
+    ]
+
+
+def test_fewer_results_out_of_order_are_still_matched_by_message_id() -> None:
+    body = {"Emails": [status("m3", "INVALID_DATA"), status("m1")]}
+    results = results_from_response(ITEMS, response(400, body), key=ident)
+    assert [(r.item, r.code) for r in results] == [("m1", "SUCCESS"), ("m2", "NO_RESULT"), ("m3", "INVALID_DATA")]
+
+
+def test_without_usable_keys_order_is_trusted() -> None:
+    body = {"Emails": [{"code": "SUCCESS", "status": "success"}, {"code": "INVALID_DATA", "status": "error"},
+                       {"code": "SUCCESS", "status": "success"}]}
+    results = results_from_response(ITEMS, response(207, body), key=ident)
+    assert [r.code for r in results] == ["SUCCESS", "INVALID_DATA", "SUCCESS"]
+
+
+# -- run_chunks ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_run_chunks_places_every_result_at_its_index() -> None:
+    items = [f"i{n}" for n in range(53)]
+    chunks = group_chunks(items, lambda item: int(item[1:]) % 4, 5)
+    sent: list[list[str]] = []
+
+    async def send(part: list[str]) -> list[ItemResult[str]]:
+        sent.append(part)
+        for _ in range(len(part) % 3):
+            await anyio.sleep(0)  # finish out of order
+        return [ItemResult(item, "SUCCESS" if int(item[1:]) % 7 else "INVALID_DATA",
+                           "success" if int(item[1:]) % 7 else "error") for item in part]
+
+    done: list[int] = []
+    result = await run_chunks(chunks, send, len(items), concurrency=4, on_chunk_done=lambda r: done.append(len(r)))
+
+    assert [r.item for r in result] == items
+    assert sorted(i for part in sent for i in part) == sorted(items)  # each chunk sent exactly once
+    assert len(sent) == len(chunks) and sum(done) == len(items)
+    assert [r.item for r in result.failed] == [i for i in items if int(i[1:]) % 7 == 0]
+
+
+@pytest.mark.anyio
+async def test_run_chunks_aggregates_a_thousand_chunks_of_twenty() -> None:
+    total = 20_000
+    chunks = sequential_chunks(list(range(total)), 20)
+    assert len(chunks) == 1000
+
+    async def send(part: list[int]) -> list[ItemResult[int]]:
+        await anyio.sleep(0)
+        return [ItemResult(n, "SUCCESS", "success") if n % 1000 else ItemResult(n, "ALREADY_LINKED", "error")
+                for n in part]
+
+    result = await run_chunks(chunks, send, total, concurrency=16)
+
+    assert len(result) == total
+    assert [r.item for r in result] == list(range(total))
+    assert result.counts == {"SUCCESS": total - 20, "ALREADY_LINKED": 20}
+
+
+@pytest.mark.anyio
+async def test_run_chunks_refuses_a_sender_that_loses_results() -> None:
+    async def send(part: list[int]) -> list[ItemResult[int]]:
+        return [ItemResult(n, "SUCCESS", "success") for n in part[:-1]]
+
+    with pytest.raises(RuntimeError, match="wrong number"):
+        await run_chunks(sequential_chunks([1, 2, 3], 3), send, 3, concurrency=2)
+
+
+@pytest.mark.anyio
+async def test_run_chunks_refuses_overlapping_chunks() -> None:
+    async def send(part: list[int]) -> list[ItemResult[int]]:
+        return [ItemResult(n, "SUCCESS", "success") for n in part]
+
+    chunks = [Chunk([0, 1], [10, 11]), Chunk([1, 2], [11, 12])]
+    with pytest.raises(RuntimeError, match="two results"):
+        await run_chunks(chunks, send, 3, concurrency=1)
+
+
+@pytest.mark.anyio
+async def test_run_chunks_refuses_uncovered_items() -> None:
+    async def send(part: list[int]) -> list[ItemResult[int]]:
+        return [ItemResult(n, "SUCCESS", "success") for n in part]
+
+    with pytest.raises(RuntimeError, match="without a result"):
+        await run_chunks([Chunk([0], [10])], send, 2, concurrency=1)
+
+
+@pytest.mark.anyio
+async def test_run_chunks_raises_a_sender_exception_as_itself() -> None:
+    calls = 0
+
+    async def send(part: list[int]) -> list[ItemResult[int]]:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep(0)
+        raise AuthenticationError("refused", status=401, code="INVALID_TOKEN")
+
+    with pytest.raises(AuthenticationError, match="refused"):
+        await run_chunks(sequential_chunks(list(range(100)), 1), send, 100, concurrency=3)
+    assert calls < 100  # the rest were cancelled
+
+
+# -- BulkResult ----------------------------------------------------------------------------------------------
+
+
+def make_result() -> BulkResult[str]:
+    return BulkResult(
+        [
+            ItemResult("a", "SUCCESS", "success"),
+            ItemResult("b", "ALREADY_LINKED", "error", "already"),
+            ItemResult("c", "SUCCESS", "success"),
+            ItemResult("d", "TRANSPORT_ERROR", "error", "down"),
+        ]
+    )
+
+
+def test_bulk_result_counts_and_partitions() -> None:
+    result = make_result()
+    assert len(result) == 4
+    assert result[1].item == "b"
+    assert result.counts == {"SUCCESS": 2, "ALREADY_LINKED": 1, "TRANSPORT_ERROR": 1}
+    assert [r.item for r in result.succeeded] == ["a", "c"]
+    assert [r.item for r in result.failed] == ["b", "d"]
+    assert not result.ok
+    assert repr(result) == "<BulkResult 4 items: ALREADY_LINKED=1, SUCCESS=2, TRANSPORT_ERROR=1>"
+
+
+def test_raise_for_failures_lists_the_failed() -> None:
+    result = make_result()
+    with pytest.raises(BulkError) as info:
+        result.raise_for_failures()
+    assert [r.item for r in info.value.failed] == ["b", "d"]
+    assert str(info.value) == "2 of 4 items failed (ALREADY_LINKED: 1, TRANSPORT_ERROR: 1)"
+
+
+def test_raise_for_failures_returns_self_when_all_ok() -> None:
+    result = BulkResult([ItemResult("a", "SUCCESS", "success")])
+    assert result.ok
+    assert result.raise_for_failures() is result
+    assert BulkResult([]).ok

@@ -1,0 +1,212 @@
+"""The budget: adaptive calls in flight, the heavy sub-cap, and the credit bucket."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from zcrm_async import Budget, LocalLimiter, Permit
+from zcrm_async._limits import AdaptiveConcurrency
+
+pytestmark = pytest.mark.anyio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def succeed(limiter: AdaptiveConcurrency, times: int) -> None:
+    for _ in range(times):
+        limiter.on_success()
+
+
+async def test_a_429_shrinks_the_limit_once_per_generation() -> None:
+    limiter = AdaptiveConcurrency(20, decrease=0.5, clock=Clock())
+    permits = [Permit(0, 20) for _ in range(5)]  # five calls of one overshoot all answered 429
+
+    for permit in permits:
+        limiter.on_throttled(permit)
+
+    assert limiter.limit == 10  # halved once, not five times
+
+
+async def test_a_429_of_the_new_generation_shrinks_again() -> None:
+    limiter = AdaptiveConcurrency(20, decrease=0.5, clock=Clock())
+    limiter.on_throttled(Permit(0, 20))
+    async with limiter.slot() as permit:
+        assert permit.generation == 1
+        assert permit.in_flight_at_start == 1
+    limiter.on_throttled(Permit(permit.generation, 10))
+    assert limiter.limit == 5
+    limiter.on_throttled(permit)  # of the generation that was just answered: no second decrease
+    assert limiter.limit == 5
+    for _ in range(10):
+        limiter.on_throttled(Permit(0, 1))
+    assert limiter.limit >= 1  # never below one
+
+
+async def test_successes_grow_the_limit_by_one_per_round_up_to_the_ceiling() -> None:
+    clock = Clock()
+    limiter = AdaptiveConcurrency(20, decrease=0.5, probe_after=60.0, clock=clock)
+    limiter.on_throttled(Permit(0, 16))  # 16 in flight was too many: ceiling 15, limit 10
+    assert limiter.limit == 10
+
+    succeed(limiter, 9)
+    assert limiter.limit == 10  # not yet a full round
+    succeed(limiter, 1)
+    assert limiter.limit == 11
+    for expected in (12, 13, 14, 15):
+        succeed(limiter, limiter.limit)
+        assert limiter.limit == expected
+    succeed(limiter, 15 * 10)
+    assert limiter.limit == 15  # the ceiling holds while the last 429 is recent
+
+
+async def test_the_ceiling_is_probed_after_a_quiet_while() -> None:
+    clock = Clock()
+    limiter = AdaptiveConcurrency(20, decrease=0.5, probe_after=60.0, clock=clock)
+    limiter.on_throttled(Permit(0, 16))
+    for _ in range(5):
+        succeed(limiter, limiter.limit)
+    assert limiter.limit == 15
+
+    clock.now += 59.0
+    succeed(limiter, 15)
+    assert limiter.limit == 15
+    clock.now += 1.0
+    succeed(limiter, 15)
+    assert limiter.limit == 16  # past the level that last failed, one step
+    succeed(limiter, 16)
+    assert limiter.limit == 17
+    for _ in range(20):
+        succeed(limiter, limiter.limit)
+    assert limiter.limit == 20  # never past the configured maximum
+
+
+async def test_in_flight_is_capped_at_the_adapted_limit() -> None:
+    limiter = AdaptiveConcurrency(8, decrease=0.5, clock=Clock())
+    limiter.on_throttled(Permit(0, 8))
+    assert limiter.limit == 4
+    peak = 0
+
+    async def call() -> None:
+        nonlocal peak
+        async with limiter.slot():
+            peak = max(peak, limiter.in_flight)
+            for _ in range(3):
+                await anyio.sleep(0)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(50):
+            tg.start_soon(call)
+    assert peak == 4
+    assert limiter.in_flight == 0
+
+
+async def test_local_limiter_never_exceeds_concurrency() -> None:
+    limiter = LocalLimiter(Budget(concurrency=5))
+    peak = 0
+
+    async def call() -> None:
+        nonlocal peak
+        async with limiter.slot(heavy=False):
+            peak = max(peak, limiter.in_flight)
+            for _ in range(3):
+                await anyio.sleep(0)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(200):
+            tg.start_soon(call)
+    assert peak == 5
+    assert limiter.in_flight == 0
+
+
+async def test_heavy_calls_take_a_normal_slot_and_a_heavy_one() -> None:
+    limiter = LocalLimiter(Budget(concurrency=3, heavy_concurrency=1))
+    async with limiter.slot(heavy=True):
+        assert limiter.in_flight == 1
+        with anyio.move_on_after(0.01) as scope:
+            async with limiter.slot(heavy=True):
+                pytest.fail("a second heavy call got in past a heavy cap of 1")
+        assert scope.cancelled_caught
+        async with limiter.slot(heavy=False), limiter.slot(heavy=False):
+            assert limiter.in_flight == 3
+            with anyio.move_on_after(0.01) as scope:
+                async with limiter.slot(heavy=False):
+                    pytest.fail("a fourth call got in past a cap of 3")
+            assert scope.cancelled_caught
+    assert limiter.in_flight == 0
+    async with limiter.slot(heavy=True):  # the heavy slot was given back
+        pass
+
+
+async def test_heavy_calls_in_flight_never_exceed_the_heavy_cap() -> None:
+    limiter = LocalLimiter(Budget(concurrency=10, heavy_concurrency=2))
+    heavy_now = heavy_peak = total_peak = 0
+
+    async def call(heavy: bool) -> None:
+        nonlocal heavy_now, heavy_peak, total_peak
+        async with limiter.slot(heavy=heavy):
+            heavy_now += heavy
+            heavy_peak = max(heavy_peak, heavy_now)
+            total_peak = max(total_peak, limiter.in_flight)
+            for _ in range(3):
+                await anyio.sleep(0)
+            heavy_now -= heavy
+
+    async with anyio.create_task_group() as tg:
+        for i in range(100):
+            tg.start_soon(call, i % 3 == 0)
+    assert heavy_peak == 2
+    assert total_peak == 10
+
+
+async def test_on_response_feeds_429s_to_the_concurrency() -> None:
+    limiter = LocalLimiter(Budget(concurrency=20))
+    async with limiter.slot(heavy=False) as permit:
+        pass
+    limiter.on_response(Permit(permit.generation, 20), throttled=True, credits_remaining=None)
+    assert limiter.concurrency == 15  # the default decrease, 0.75
+
+
+async def test_credit_bucket_admits_daily_credits_then_blocks() -> None:
+    limiter = LocalLimiter(Budget(daily_credits=5))
+    for _ in range(5):
+        await limiter.acquire_credits(1)
+    assert limiter.credits_available == pytest.approx(0.0, abs=0.01)
+    with anyio.move_on_after(0.01) as scope:
+        await limiter.acquire_credits(1)
+    assert scope.cancelled_caught  # the sixth credit of the day waits (no timing is asserted)
+
+
+async def test_weighted_calls_spend_their_weight() -> None:
+    limiter = LocalLimiter(Budget(daily_credits=100))
+    await limiter.acquire_credits(60)
+    assert limiter.credits_available == pytest.approx(40, abs=0.01)
+    with anyio.move_on_after(0.01) as scope:
+        await limiter.acquire_credits(50)
+    assert scope.cancelled_caught
+    await limiter.acquire_credits(40)
+
+
+async def test_credits_header_resyncs_the_bucket() -> None:
+    limiter = LocalLimiter(Budget(daily_credits=50_000))
+    permit = Permit(0, 1)
+
+    limiter.on_response(permit, throttled=False, credits_remaining=1_234)
+    assert limiter.credits_available == pytest.approx(1_234, abs=1)
+
+    limiter.on_response(permit, throttled=False, credits_remaining=40_000)  # Zoho knows best, up or down
+    assert limiter.credits_available == pytest.approx(40_000, abs=1)
+
+    limiter.on_response(permit, throttled=False, credits_remaining=10**9)  # never above the day's credits
+    assert limiter.credits_available == pytest.approx(50_000, abs=1)
+
+    limiter.on_response(permit, throttled=False, credits_remaining=0)
+    with anyio.move_on_after(0.01) as scope:
+        await limiter.acquire_credits(1)
+    assert scope.cancelled_caught
