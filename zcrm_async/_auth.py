@@ -105,6 +105,15 @@ class TokenStore(Protocol):
         ...
 
 
+@runtime_checkable
+class SharedRefreshBudget(Protocol):
+    """A token store that also counts refreshes for every process sharing it (``RedisTokenStore``)."""
+
+    async def reserve_refresh(self) -> float:
+        """Book one refresh now and return 0, or return the seconds to wait before one is allowed."""
+        ...
+
+
 @contextlib.asynccontextmanager
 async def _no_lock() -> AsyncIterator[None]:
     yield
@@ -296,7 +305,13 @@ class TokenManager:
             waited += delay
 
     async def _wait_for_refresh_allowance(self) -> None:
-        """Sleep until one more refresh keeps this client within 10 per 10 minutes."""
+        """Sleep until one more refresh keeps this client (or every process sharing the store) within 10 per 10 min."""
+        if isinstance(self._store, SharedRefreshBudget):
+            # A shared store counts every process's refreshes, not only this one's.
+            while (wait := await self._store.reserve_refresh()) > 0:
+                logger.warning("token refresh waits %.0f s to stay under Zoho's 10 per 10 minutes", wait)
+                await self._sleep(wait)
+            return
         if len(self._recent) < REFRESHES_PER_WINDOW:
             return
         wait = self._recent[0] + REFRESH_WINDOW - self._clock()
