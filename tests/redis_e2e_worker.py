@@ -20,20 +20,22 @@ async def main(redis_port: int, org: str, api_url: str, cap: int, contacts: list
     url = f"redis://127.0.0.1:{redis_port}/0"
     async with RedisLimiter.from_url(url, budget, org=org, client_id=config.client_id, poll_interval=0.02) as limiter:
         store = RedisTokenStore(limiter.redis, org=org, client_id=config.client_id)
-        async with ZohoCRM(
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            refresh_token=config.refresh_token,
-            api_domain=api_url,
-            accounts_url=api_url,
-            budget=budget,
-            limiter=limiter,
-            token_store=store,
-            retry=RetryPolicy(initial=0.01, maximum=0.1),
-        ) as crm:
-            async with anyio.create_task_group() as tg:
-                for contact in contacts:
-                    tg.start_soon(crm.emails.page, "Contacts", contact)
+        async with (
+            ZohoCRM(
+                client_id=config.client_id,
+                client_secret=config.client_secret,
+                refresh_token=config.refresh_token,
+                api_domain=api_url,
+                accounts_url=api_url,
+                budget=budget,
+                limiter=limiter,
+                token_store=store,
+                retry=RetryPolicy(initial=0.01, maximum=0.1),
+            ) as crm,
+            anyio.create_task_group() as tg,
+        ):
+            for contact in contacts:
+                tg.start_soon(crm.emails.page, "Contacts", contact)
     print(f"done {len(contacts)} requests={crm.counters.requests} refreshes={crm.token_refreshes}")
 
 
