@@ -1,0 +1,156 @@
+"""Figure 2: throughput under Zoho's concurrency limit (FakeZoho cap 20 in flight, 50 ms a call).
+
+The ceiling is 20 / 0.05 s = 400 requests/s. The same N Get Emails requests, all started at once, by:
+
+- ``ours``: ``ZohoCRM(budget=Budget(concurrency=20))``, one task per request (``asyncio.gather``); the budget
+  holds the rest back.
+- ``semaphore``: raw aiohttp under ``asyncio.Semaphore(20)``, no retry.
+- ``naive gather``: raw aiohttp, no cap; a 429 is retried after an exponential backoff with full jitter
+  (50 ms doubling to 1 s, at most 50 tries) so that it completes.
+
+Each runs alone in its own process against the same fake process; 429s are the fake's own count (its stats are
+reset before each client), cross-checked by the clients' counts. Achieved rate = successful responses / wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from .bench_harness import FakeProcess, Options, Row, cpu_timer, fetch_token, make_crm, raw_session, run_worker
+
+CAP = 20
+LATENCY_MS = 50
+IDEAL = CAP / (LATENCY_MS / 1000)
+KINDS = ("ours", "semaphore", "naive gather")
+GOAL_VS_SEMAPHORE = 0.95
+
+
+async def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    kind: str = spec["kind"]
+    url: str = spec["url"]
+    ids: list[str] = spec["contact_ids"]
+    n: int = spec["n"]
+    ok = throttled = failed = 0
+    if kind == "ours":
+        from zcrm_async import APIError
+
+        async with make_crm(url, CAP) as crm:
+            await crm.emails.page("Contacts", ids[0])  # the token, outside the timing as for the others
+            crm.counters.throttled = 0
+
+            async def ours(i: int) -> bool:
+                try:
+                    await crm.emails.page("Contacts", ids[i % len(ids)])
+                except APIError:
+                    return False
+                return True
+
+            with cpu_timer() as t:
+                outcomes = await _bounded(ours, n, spec["deadline"])
+            ok = sum(1 for o in outcomes if o)
+            return {
+                "kind": kind,
+                "ok": ok,
+                "failed": n - ok,
+                "throttled_client": crm.counters.throttled,
+                "retries": crm.counters.retries,
+                **t,
+            }
+
+    async with raw_session(limit=0 if kind == "naive gather" else 100) as session:
+        headers = {"Authorization": f"Zoho-oauthtoken {await fetch_token(session, url)}"}
+        urls = [f"{url}/crm/v8/Contacts/{i}/Emails" for i in ids]
+        semaphore = asyncio.Semaphore(CAP)
+        rng = random.Random(0)
+
+        async def get(i: int) -> int:
+            async with session.get(urls[i % len(urls)], headers=headers) as resp:
+                await resp.read()
+                status: int = resp.status
+                return status
+
+        async def capped(i: int) -> bool:
+            nonlocal throttled
+            async with semaphore:
+                status = await get(i)
+            throttled += status == 429
+            return status == 200
+
+        async def naive(i: int) -> bool:
+            nonlocal throttled
+            for attempt in range(50):
+                status = await get(i)
+                if status != 429:
+                    return status == 200
+                throttled += 1
+                await asyncio.sleep(rng.uniform(0, min(1.0, 0.05 * 2**attempt)))
+            return False
+
+        with cpu_timer() as t:
+            outcomes = await _bounded(capped if kind == "semaphore" else naive, n, spec["deadline"])
+        ok = sum(1 for o in outcomes if o)
+        failed = n - ok
+        return {"kind": kind, "ok": ok, "failed": failed, "throttled_client": throttled, **t}
+
+
+async def _bounded(one: Any, n: int, deadline: float) -> list[bool]:
+    """Start all ``n`` calls at once (the way a naive caller would); give up on what is left at ``deadline``."""
+    tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return [task.result() if not task.exception() else False for task in done]
+
+
+def run(options: Options) -> list[Row]:
+    n = 500 if options.quick else 3_000
+    results: dict[str, dict[str, Any]] = {}
+    with FakeProcess(
+        latency_ms=LATENCY_MS, concurrency_cap=CAP, seed={"kind": "world", "contacts": 50, "emails_per_contact": 10}
+    ) as fake:
+        for kind in KINDS:
+            fake.reset()
+            result = run_worker(
+                "bench_throughput",
+                fake.worker_spec(kind=kind, contact_ids=fake.seed["contact_ids"], n=n, deadline=n / IDEAL * 8 + 10),
+                timeout=n / IDEAL * 8 + 60,
+            )
+            stats = fake.stats()
+            result["throttled_server"] = stats["throttled_429"]
+            result["max_in_flight"] = stats["max_in_flight"]
+            result["server_requests"] = stats["requests"].get("get_emails", 0)
+            if "error" not in result:
+                result["rate"] = result["ok"] / result["wall"]
+                result["share_of_ideal"] = result["rate"] / IDEAL
+            results[kind] = result
+    errors = [r["error"] for r in results.values() if "error" in r]
+    data: dict[str, Any] = {
+        "requests": n,
+        "ideal_rate": IDEAL,
+        "cap": CAP,
+        "latency_ms": LATENCY_MS,
+        "clients": results,
+    }
+    if errors:
+        return [Row("2. throughput under cap 20 / 50 ms", "n/a", "n/a", "n/a", "", "ERROR: " + errors[0], data)]
+
+    def cell(r: dict[str, Any]) -> str:
+        failed = f", {r['failed']} failed" if r["failed"] else ""
+        return f"{r['rate']:.0f} req/s = {r['share_of_ideal']:.0%} of 400, {r['throttled_server']} x 429{failed}"
+
+    ours, sem, naive = (results[k] for k in KINDS)
+    verdict = ours["rate"] >= GOAL_VS_SEMAPHORE * sem["rate"] and ours["throttled_server"] == 0 and ours["failed"] == 0
+    return [
+        Row(
+            f"2. throughput, {n} requests, cap 20 / 50 ms (ideal 400 req/s)",
+            cell(ours),
+            f"semaphore(20): {cell(sem)}; naive gather+backoff: {cell(naive)}",
+            f"{ours['rate'] / sem['rate']:.2f}x semaphore, {ours['rate'] / naive['rate']:.2f}x naive",
+            f">= {GOAL_VS_SEMAPHORE:.2f}x semaphore, 0 x 429",
+            "PASS" if verdict else "FAIL",
+            data,
+        )
+    ]
