@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import anyio
 import msgspec
@@ -81,6 +81,10 @@ class AccessToken(msgspec.Struct, frozen=True, kw_only=True):
         return f"AccessToken(value=***, expires_at={self.expires_at:.0f}, api_domain={self.api_domain!r})"
 
     __str__ = __repr__
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # msgspec gives every Struct a __rich_repr__ listing its fields: rich would print the token's value.
+        return [("value", "***"), ("expires_at", self.expires_at), ("api_domain", self.api_domain)]
 
     def is_fresh(self, now: float) -> bool:
         """Usable for a while yet: refresh a minute (or a tenth of its life, if shorter) before it expires."""
