@@ -1,0 +1,165 @@
+"""SIGKILL the backfill at random moments, run it again, and check nothing was lost or done twice.
+
+The fake runs as its own process (as a real Zoho would outlive the CLI); the CLI runs as a subprocess and is
+killed three times, then run to completion. The checks read the server through the API and the journal file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.cli_helpers import write_csv
+from zcrm_async import Budget, ZohoCRM
+
+pytestmark = pytest.mark.timeout(90)
+
+CONTACTS = 1500
+LATENCY_MS = 40
+CREDENTIALS = {
+    "client_id": "fake-client-id",
+    "client_secret": "fake-client-secret",
+    "refresh_token": "fake-refresh-token",
+}
+
+
+@pytest.fixture
+def fake_url() -> Iterator[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zcrm_async.testing", "--port", "0", "--latency-ms", str(LATENCY_MS),
+         "--seed-contacts", str(CONTACTS), "--seed-emails-per-contact", "2", "--seed", "11"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, "the fake exited before listening"
+            if line.startswith("FakeZoho listening on "):
+                url = line.split()[-1]
+        assert url is not None
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _client(url: str) -> ZohoCRM:
+    return ZohoCRM(**CREDENTIALS, api_domain=url, accounts_url=url, budget=Budget(concurrency=20))
+
+
+async def _unlinked_rows(url: str) -> list[dict[str, str]]:
+    """Link rows for every email the seeding left unlinked (sent mail), to the contact's own deal."""
+    async with _client(url) as crm:
+        contacts = {r["id"]: r["External_Contact_ID"] async for r in crm.records.iterate(
+            "Contacts", fields=["External_Contact_ID"])}  # fmt: skip
+        deals = {r["External_Deal_ID"]: r["id"] async for r in crm.records.iterate(
+            "Deals", fields=["External_Deal_ID"])}  # fmt: skip
+        rows = []
+        async with crm.emails.iterate_many("Contacts", list(contacts), concurrency=20) as stream:
+            async for contact_id, email in stream:
+                if email.linked_record is None and email.owner is not None:
+                    number = contacts[contact_id].removeprefix("extcontact")
+                    rows.append({"contact_id": contact_id, "message_id": email.message_id,
+                                 "deal_id": deals[f"extdeal{number}.1"], "owner_id": email.owner.id})  # fmt: skip
+        return rows
+
+
+async def _server_links(url: str, rows: list[dict[str, str]]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    async with _client(url) as crm, anyio.create_task_group() as tg:
+        slots = anyio.Semaphore(20)
+
+        async def read(row: dict[str, str]) -> None:
+            async with slots:
+                email = await crm.emails.get("Contacts", row["contact_id"], row["message_id"])
+            found[row["message_id"]] = email.linked_record.id if email.linked_record else None
+
+        for row in rows:
+            tg.start_soon(read, row)
+    return found
+
+
+def _cli(path: Path, report: Path, url: str, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "zcrm_async.cli", "backfill", "link", str(path), "--report", str(report),
+        "--api-domain", url, "--accounts-url", url, "--edition", "free", "--batch-size", "50",
+        "--client-id", CREDENTIALS["client_id"],
+    ]  # fmt: skip
+    env = {**os.environ, "ZOHO_CLIENT_SECRET": CREDENTIALS["client_secret"],
+           "ZOHO_REFRESH_TOKEN": CREDENTIALS["refresh_token"]}  # fmt: skip
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _done(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM items WHERE state = 'done'").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        db.close()
+
+
+def _wait_for_progress(journal: Path, before: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while _done(journal) <= before and proc.poll() is None:
+        assert time.monotonic() < deadline, "the backfill made no progress in 20 s"
+        time.sleep(0.02)
+
+
+def test_killed_three_times_then_resumed_ends_exactly_once(fake_url: str, tmp_path: Path) -> None:
+    rows = anyio.run(_unlinked_rows, fake_url)
+    assert len(rows) > 500, "the seeded world should leave hundreds of unlinked emails"
+    path = write_csv(tmp_path / "links.csv", rows, ["contact_id", "message_id", "deal_id", "owner_id"])
+    report, log = tmp_path / "report.jsonl", tmp_path / "cli.log"
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    killed = 0
+    journal = tmp_path / "links.csv.journal.sqlite"
+    for _ in range(3):
+        before = _done(journal)
+        proc = _cli(path, report, fake_url, log)
+        _wait_for_progress(journal, before, proc)  # so each kill lands while requests are going out
+        time.sleep(rng.uniform(0.3, 1.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait(timeout=30)
+    final = _cli(path, report, fake_url, log)
+    assert final.wait(timeout=60) == 0, f"seed {seed}: {log.read_text()[-3000:]}"
+    assert killed >= 1, f"seed {seed}: every run finished before its kill"
+
+    # The server: every email linked to the intended deal.
+    links = anyio.run(_server_links, fake_url, rows)
+    wrong = [row for row in rows if links[row["message_id"]] != row["deal_id"]]
+    assert not wrong, f"seed {seed}: {len(wrong)} emails not linked as asked"
+
+    # The journal: every line final exactly once, none answered ALREADY_LINKED (that would be a second send).
+    with sqlite3.connect(journal) as db:
+        states = db.execute("SELECT state, code, COUNT(*) FROM items GROUP BY state, code").fetchall()
+        lines = [line for (line,) in db.execute("SELECT line FROM items ORDER BY line")]
+    assert states == [("done", "SUCCESS", len(rows))], f"seed {seed}: {states}"
+    assert lines == list(range(2, len(rows) + 2))
+    reported = [json.loads(line) for line in report.read_text().splitlines()]
+    assert sorted(r["message_id"] for r in reported) == sorted(row["message_id"] for row in rows)
+    assert {r["code"] for r in reported} == {"SUCCESS"}
+    print(f"seed {seed}: {killed} kills, {sum('interrupted' in str(r['message']) for r in reported)} read back")
