@@ -70,3 +70,12 @@ def test_to_item_builds_a_deal_link_with_names() -> None:
 def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         read_input(tmp_path / "nope.csv", "link")
+
+
+@pytest.mark.parametrize(
+    ("name", "operation"),
+    [("backfill-link.csv", "link"), ("backfill-unlink.csv", "unlink"), ("backfill-relink.jsonl", "relink")],
+)
+def test_the_example_files_are_valid(name: str, operation: str) -> None:
+    source = read_input(Path(__file__).parent.parent / "examples" / name, operation)  # type: ignore[arg-type]
+    assert source.rows and not source.bad
