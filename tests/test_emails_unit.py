@@ -1,0 +1,411 @@
+"""The Emails resource through MockTransport: validation before sending, chunking, replay checks, paging."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+import pytest
+
+from zcrm_async import Request, Response, RetryPolicy, TransportError, ZohoCRM
+from zcrm_async.emails import DealLink, DealUnlink
+from zcrm_async.testing._mock import MockTransport, json_response
+
+pytestmark = pytest.mark.anyio
+
+TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
+API = "https://www.zohoapis.com/crm/v8"
+OWNER = "5843104000000424672"
+DEAL = "5843104000004382122"
+OTHER_DEAL = "5843104000004382999"
+CONTACT_A = "5843104000000425349"
+CONTACT_B = "5843104000000425350"
+
+
+def mid(n: int, width: int = 64) -> str:
+    return f"{n:0{width}x}"
+
+
+def link(n: int, contact: str = CONTACT_A, **overrides: Any) -> DealLink:
+    fields: dict[str, Any] = {"contact_id": contact, "message_id": mid(n), "deal_id": DEAL, "owner_id": OWNER}
+    fields.update(overrides)
+    return DealLink(**fields)
+
+
+def unlink(n: int, contact: str = CONTACT_A, width: int = 64, **overrides: Any) -> DealUnlink:
+    fields: dict[str, Any] = {"contact_id": contact, "message_id": mid(n, width), "owner_id": OWNER}
+    fields.update(overrides)
+    return DealUnlink(**fields)
+
+
+def ok(message_id: str, code: str = "SUCCESS") -> dict[str, Any]:
+    return {"code": code, "details": {"message_id": message_id}, "message": code.lower(),
+            "status": "success" if code == "SUCCESS" else "error"}
+
+
+class FakeMailbox:
+    """Zoho's link state for one test: message_id -> deal id, and the requests it answered."""
+
+    def __init__(self) -> None:
+        self.linked: dict[str, str] = {}
+        self.api: list[Request] = []
+        self.lose_next_link_responses = 0
+        self.fail_next_link_with_500 = 0
+
+    def __call__(self, request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        self.api.append(request)
+        path = request.url.removeprefix(API)
+        if request.method == "POST" and path.endswith("/Emails/actions/link_record"):
+            return self.link(request)
+        if request.method == "DELETE":
+            assert request.params is not None
+            ids = request.params["message_ids"].split(",")
+            for message_id in ids:
+                self.linked.pop(message_id, None)
+            return json_response(200, {"Emails": [ok(m) for m in ids]})
+        if request.method == "GET" and "/Emails/" in path:
+            message_id = path.rsplit("/", 1)[1]
+            deal = self.linked.get(message_id)
+            record = {"module": {"api_name": "Deals"}, "id": deal, "name": "Deal"} if deal else None
+            return json_response(200, {"Emails": [{"message_id": message_id, "linked_record": record}]})
+        raise AssertionError(f"unexpected {request.method} {path}")
+
+    def link(self, request: Request) -> Response:
+        assert request.content is not None
+        results = []
+        for item in json.loads(request.content)["Emails"]:
+            message_id, deal = item["message_id"], item["linked_record"]["id"]
+            if message_id in self.linked:
+                results.append(ok(message_id, "ALREADY_LINKED"))
+            else:
+                self.linked[message_id] = deal
+                results.append(ok(message_id))
+        if self.lose_next_link_responses:
+            self.lose_next_link_responses -= 1
+            raise TransportError("connection reset after the request was applied")
+        if self.fail_next_link_with_500:
+            self.fail_next_link_with_500 -= 1
+            return json_response(500, {"code": "INTERNAL_ERROR", "details": {}, "message": "x", "status": "error"})
+        status = 200 if all(r["code"] == "SUCCESS" for r in results) else 400
+        return json_response(status, {"Emails": results})
+
+
+def make(mailbox: FakeMailbox) -> tuple[ZohoCRM, MockTransport]:
+    transport = MockTransport(mailbox)
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r", transport=transport,
+                  api_domain="https://www.zohoapis.com", retry=RetryPolicy.no_wait(attempts=3))
+    return crm, transport
+
+
+# -- validation: nothing is sent -------------------------------------------------------------------------------
+
+BAD_LINKS = [
+    (link(3, contact="12x"), "contact_id", "must be a numeric Zoho id"),
+    (link(3, contact=""), "contact_id", "is missing"),
+    (link(3, deal_id="deal-1"), "deal_id", "must be a numeric Zoho id"),
+    (link(3, deal_id=None), "deal_id", "is missing"),
+    (link(3, owner_id=""), "owner_id", "is missing"),
+    (link(3, owner_id=None), "owner_id", "is missing"),
+    (link(3, owner_id="-5"), "owner_id", "must be a numeric Zoho id"),
+    (link(3, owner_id=True), "owner_id", "must be a numeric Zoho id"),
+    (link(3, message_id="abc-def"), "message_id", "has characters outside"),
+    (link(3, message_id="abc def"), "message_id", "has characters outside"),
+    (link(3, message_id="abc\n"), "message_id", "has characters outside"),
+    (link(3, message_id="é" * 3), "message_id", "has characters outside"),
+    (link(3, message_id="a" * 501), "message_id", "is 501 characters long"),
+    (link(3, message_id=""), "message_id", "is missing"),
+    (link(3, message_id=12345), "message_id", "must be a string"),
+]
+
+
+@pytest.mark.parametrize(("bad", "field", "problem"), BAD_LINKS)
+async def test_a_bad_link_item_is_refused_by_index_and_field_and_nothing_is_sent(
+    bad: DealLink, field: str, problem: str
+) -> None:
+    crm, transport = make(FakeMailbox())
+    items = [link(0), link(1), link(2), bad, link(4)]
+
+    with pytest.raises(ValueError, match=f"^item 3: {field} {problem}"):
+        await crm.emails.link_deal(items)
+
+    assert transport.requests == []  # not even a token call
+
+
+async def test_a_500_character_message_id_is_accepted() -> None:
+    mailbox = FakeMailbox()
+    crm, _ = make(mailbox)
+    result = await crm.emails.link_deal([link(0, message_id="a" * 500)])
+    assert result.ok
+
+
+async def test_empty_input_is_refused_and_nothing_is_sent() -> None:
+    crm, transport = make(FakeMailbox())
+    with pytest.raises(ValueError, match="empty"):
+        await crm.emails.link_deal([])
+    with pytest.raises(ValueError, match="empty"):
+        await crm.emails.unlink_deal(iter([]))
+    assert transport.requests == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [(unlink(2, contact="x"), "contact_id"), (unlink(2, owner_id=""), "owner_id"),
+     (unlink(2, message_id="a,b"), "message_id"), (unlink(2, message_id="a" * 501), "message_id")],
+)
+async def test_a_bad_unlink_item_is_refused_and_nothing_is_sent(bad: DealUnlink, field: str) -> None:
+    crm, transport = make(FakeMailbox())
+    with pytest.raises(ValueError, match=f"^item 2: {field} "):
+        await crm.emails.unlink_deal([unlink(0), unlink(1), bad])
+    assert transport.requests == []
+
+
+async def test_single_link_validates_before_sending() -> None:
+    crm, transport = make(FakeMailbox())
+    with pytest.raises(ValueError, match="message_id has characters outside"):
+        await crm.emails.link(CONTACT_A, "not/ok", deal_id=DEAL, owner_id=OWNER)
+    assert transport.requests == []
+
+
+@pytest.mark.parametrize("chunk_size", [0, 21])
+async def test_chunk_size_beyond_zohos_limit_is_refused(chunk_size: int) -> None:
+    crm, transport = make(FakeMailbox())
+    with pytest.raises(ValueError, match="between 1 and 20"):
+        await crm.emails.link_deal([link(0)], chunk_size=chunk_size)
+    assert transport.requests == []
+
+
+# -- link chunking -------------------------------------------------------------------------------------------
+
+
+async def test_45_links_for_one_contact_and_3_for_another_take_4_requests() -> None:
+    mailbox = FakeMailbox()
+    crm, _ = make(mailbox)
+    items = [link(n, CONTACT_B if n in (10, 30, 47) else CONTACT_A) for n in range(48)]
+
+    result = await crm.emails.link_deal(items)
+
+    posts = [r for r in mailbox.api if r.method == "POST"]
+    assert len(posts) == 4 and len(mailbox.api) == 4
+    sizes = sorted((r.url, len(json.loads(r.content or b"")["Emails"])) for r in posts)
+    assert sizes == sorted([
+        (f"{API}/Contacts/{CONTACT_A}/Emails/actions/link_record", 20),
+        (f"{API}/Contacts/{CONTACT_A}/Emails/actions/link_record", 20),
+        (f"{API}/Contacts/{CONTACT_A}/Emails/actions/link_record", 5),
+        (f"{API}/Contacts/{CONTACT_B}/Emails/actions/link_record", 3),
+    ])
+    assert [r.item for r in result] == items
+    assert result.ok and result.counts == {"SUCCESS": 48}
+    first_body = json.loads(posts[0].content or b"")["Emails"][0]
+    assert first_body["linked_record"] == {"module": {"api_name": "Deals"}, "id": DEAL}
+    assert first_body["owner"] == {"id": OWNER}
+
+
+async def test_a_link_chunk_with_refusals_reports_each_item() -> None:
+    mailbox = FakeMailbox()
+    mailbox.linked[mid(1)] = OTHER_DEAL
+    crm, _ = make(mailbox)
+    result = await crm.emails.link_deal([link(0), link(1), link(2)])
+    assert [r.code for r in result] == ["SUCCESS", "ALREADY_LINKED", "SUCCESS"]
+    assert not any(r.method == "GET" for r in mailbox.api)  # not a replay: Zoho's answer stands
+
+
+# -- unlink chunking -----------------------------------------------------------------------------------------
+
+
+async def test_unlink_message_ids_are_chunked_by_count() -> None:
+    mailbox = FakeMailbox()
+    crm, _ = make(mailbox)
+    items = [unlink(n, width=96) for n in range(45)]
+
+    result = await crm.emails.unlink_deal(items)
+
+    deletes = [r for r in mailbox.api if r.method == "DELETE"]
+    assert len(deletes) == 3
+    batches = [r.params["message_ids"].split(",") for r in deletes if r.params]
+    assert sorted(len(b) for b in batches) == [5, 20, 20]
+    assert sorted(i for b in batches for i in b) == sorted(item.message_id for item in items)
+    for request in deletes:
+        assert request.params is not None
+        assert request.params["owner_id"] == OWNER
+        assert len(request.params["message_ids"]) <= 2000
+        assert request.url == f"{API}/Contacts/{CONTACT_A}/Emails/actions/link_record"
+    assert result.ok and [r.item for r in result] == items
+
+
+async def test_unlink_message_ids_are_chunked_by_characters() -> None:
+    mailbox = FakeMailbox()
+    crm, _ = make(mailbox)
+    items = [unlink(0, message_id=f"{n:0500d}") for n in range(9)]
+
+    await crm.emails.unlink_deal(items)
+
+    deletes = [r for r in mailbox.api if r.method == "DELETE"]
+    assert [len(r.params["message_ids"].split(",")) for r in deletes if r.params] == [3, 3, 3]
+    assert all(r.params is not None and len(r.params["message_ids"]) <= 2000 for r in deletes)
+    # the query string Zoho receives stays within its 2,000-character parameter too
+    for r in deletes:
+        assert r.params is not None
+        assert len(urllib.parse.unquote(urllib.parse.urlencode({"m": r.params["message_ids"]}))) - 2 <= 2000
+
+
+async def test_unlinks_are_grouped_by_contact_and_owner() -> None:
+    mailbox = FakeMailbox()
+    crm, _ = make(mailbox)
+    items = [unlink(0), unlink(1, contact=CONTACT_B), unlink(2, owner_id="5843104000000424673"), unlink(3)]
+    result = await crm.emails.unlink_deal(items)
+    deletes = [r for r in mailbox.api if r.method == "DELETE"]
+    assert len(deletes) == 3
+    assert result.ok and [r.item for r in result] == items
+
+
+# -- replays -------------------------------------------------------------------------------------------------
+
+
+async def test_a_replayed_link_answered_already_linked_is_verified_and_reported_success() -> None:
+    mailbox = FakeMailbox()
+    mailbox.lose_next_link_responses = 1  # Zoho links, the response is lost, the retry hears ALREADY_LINKED
+    crm, _ = make(mailbox)
+
+    result = await crm.emails.link_deal([link(0), link(1)])
+
+    assert [(r.code, r.status) for r in result] == [("SUCCESS", "success")] * 2
+    assert all(r.message == "verified after a retry" for r in result)
+    assert [r.method for r in mailbox.api] == ["POST", "POST", "GET", "GET"]
+    assert {r.url.rsplit("/", 1)[1] for r in mailbox.api if r.method == "GET"} == {mid(0), mid(1)}
+    assert all(r.attempts == 3 for r in result)  # two tries and the read-back
+
+
+async def test_a_link_applied_before_a_500_is_verified_on_the_retry() -> None:
+    mailbox = FakeMailbox()
+    mailbox.fail_next_link_with_500 = 1
+    crm, _ = make(mailbox)
+    result = await crm.emails.link_deal([link(0)])
+    assert result[0].code == "SUCCESS"
+    assert [r.method for r in mailbox.api] == ["POST", "POST", "GET"]
+
+
+async def test_a_replayed_already_linked_to_another_deal_stays_a_failure() -> None:
+    mailbox = FakeMailbox()
+    mailbox.linked[mid(1)] = OTHER_DEAL  # linked elsewhere before we started
+    mailbox.lose_next_link_responses = 1
+    crm, _ = make(mailbox)
+    result = await crm.emails.link_deal([link(0), link(1)])
+    assert [r.code for r in result] == ["SUCCESS", "ALREADY_LINKED"]
+
+
+async def test_a_single_replayed_link_is_verified() -> None:
+    def handler(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        if request.method == "POST":
+            calls.append(request)
+            if len(calls) == 1:
+                raise TransportError("reset")
+            return json_response(400, {"Emails": [ok(mid(0), "ALREADY_LINKED")]})
+        return json_response(200, {"Emails": [{"linked_record": {"module": {"api_name": "Deals"}, "id": DEAL}}]})
+
+    calls: list[Request] = []
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                  transport=MockTransport(handler), retry=RetryPolicy.no_wait())
+    result = await crm.emails.link(CONTACT_A, mid(0), deal_id=DEAL, owner_id=OWNER)
+    assert result.code == "SUCCESS"
+    assert calls[0].url.endswith(f"/Contacts/{CONTACT_A}/Emails/{mid(0)}/actions/link_record")
+    assert "message_id" not in json.loads(calls[0].content or b"")["Emails"][0]
+
+
+async def test_a_link_chunk_without_any_response_fails_its_items_only() -> None:
+    def handler(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        if CONTACT_B in request.url:
+            raise TransportError("unreachable")
+        items = json.loads(request.content or b"")["Emails"]
+        return json_response(200, {"Emails": [ok(item["message_id"]) for item in items]})
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                  transport=MockTransport(handler), retry=RetryPolicy.no_wait(attempts=2))
+    result = await crm.emails.link_deal([link(0), link(1, CONTACT_B), link(2)])
+    assert [r.code for r in result] == ["SUCCESS", "TRANSPORT_ERROR", "SUCCESS"]
+
+
+# -- iterate -------------------------------------------------------------------------------------------------
+
+
+def pager(pages: dict[str | None, Response]) -> tuple[ZohoCRM, list[str | None]]:
+    asked: list[str | None] = []
+
+    def handler(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        index = (request.params or {}).get("index")
+        asked.append(index)
+        return pages[index]
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                  transport=MockTransport(handler), retry=RetryPolicy.no_wait())
+    return crm, asked
+
+
+def page(ids: list[str], next_index: str | None, more: bool) -> Response:
+    info: dict[str, Any] = {"per_page": 10, "count": len(ids), "more_records": more, "prev_index": "0"}
+    if next_index is not None:
+        info["next_index"] = next_index
+    return json_response(200, {"Emails": [{"message_id": i} for i in ids], "info": info})
+
+
+async def collect(crm: ZohoCRM) -> list[str]:
+    return [email.message_id async for email in crm.emails.iterate("Contacts", CONTACT_A)]
+
+
+async def test_iterate_follows_next_index_until_more_records_is_false() -> None:
+    crm, asked = pager({
+        None: page(["a", "b"], "idx1", True),
+        "idx1": page(["c"], "idx2", True),
+        "idx2": page(["d"], "idx3", False),
+    })
+    assert await collect(crm) == ["a", "b", "c", "d"]
+    assert asked == [None, "idx1", "idx2"]
+
+
+async def test_iterate_stops_on_204() -> None:
+    crm, asked = pager({None: page(["a"], "idx1", True), "idx1": Response(204, {}, b"")})
+    assert await collect(crm) == ["a"]
+    assert asked == [None, "idx1"]
+
+
+async def test_iterate_stops_on_a_repeated_cursor() -> None:
+    crm, asked = pager({
+        None: page(["a"], "idx1", True),
+        "idx1": page(["b"], "idx2", True),
+        "idx2": page(["c"], "idx1", True),  # a cursor seen before: following it would loop forever
+    })
+    assert await collect(crm) == ["a", "b", "c"]
+    assert asked == [None, "idx1", "idx2"]
+
+
+async def test_iterate_stops_on_a_cursor_that_points_at_itself() -> None:
+    crm, asked = pager({None: page(["a"], "idx1", True), "idx1": page(["b"], "idx1", True)})
+    assert await collect(crm) == ["a", "b"]
+    assert asked == [None, "idx1"]
+
+
+async def test_page_passes_type_and_owner() -> None:
+    seen: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        seen.append(request)
+        return page([], None, False)
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r", transport=MockTransport(handler))
+    await crm.emails.page("Contacts", CONTACT_A, type="user_emails", owner_id=OWNER, index="abc")
+    assert seen[0].params == {"type": "user_emails", "owner_id": OWNER, "index": "abc"}
+    with pytest.raises(ValueError, match="owner_id is only allowed"):
+        await crm.emails.page("Contacts", CONTACT_A, owner_id=OWNER)
+    with pytest.raises(ValueError, match="type must be one of"):
+        await crm.emails.page("Contacts", CONTACT_A, type="spam")
+    assert len(seen) == 1
