@@ -68,29 +68,28 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
     if options.dry_run:
         show_plan(output, options.operation, source.good)
         return 0 if not source.bad else 1
-    crm = connection.client()  # before the journal exists: missing credentials should leave no file behind
+    connection.check()  # before the journal exists: missing credentials should leave no file behind
     journal_path = options.journal or default_journal(options.path)
     with Journal(journal_path) as journal:
         try:
             fresh = journal.bind(source, options.operation)
         except JournalMismatch as exc:
-            await crm.aclose()
             raise UsageError(str(exc)) from None
         if not fresh:
             output.line(f"resuming from {journal_path}: {_states(journal)}")
         started = time.monotonic()
-        async with crm:
+        async with connection.open() as crm:
             try:
                 await _run(crm, journal, options, output)
             except AuthenticationError as exc:
                 output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
-        total, failed = print_outcomes(output, journal)
+        _, failed = print_outcomes(output, journal)
         print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
         if options.report is not None:
             write_report(options.report, journal)
             output.line(f"report: {options.report}")
     output.line(f"journal: {journal_path}")
-    return 0 if failed == 0 and total > 0 else 1
+    return 0 if failed == 0 else 1
 
 
 async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output) -> None:

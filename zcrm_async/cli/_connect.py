@@ -6,12 +6,12 @@ import argparse
 import dataclasses
 import importlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from .._client import ZohoCRM
 from .._config import EDITIONS, Budget
-from .._limits import Limiter
 
 __all__ = ["Connection", "UsageError", "add_connection_arguments", "connection_from", "secrets_in"]
 
@@ -42,6 +42,7 @@ class Connection:
     edition: str
     users: int
     redis_url: str | None = dataclasses.field(repr=False)
+    org: str = "default"
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
@@ -50,47 +51,53 @@ class Connection:
     def budget(self) -> Budget:
         return Budget.for_edition(self.edition, users=self.users)
 
-    def client(self) -> ZohoCRM:
-        """A client for this connection (the caller enters it with ``async with``).
-
-        Raises:
-            UsageError: a credential is missing, or --redis-url is given but Redis support is unavailable.
-        """
+    def check(self) -> None:
+        """Raise ``UsageError`` naming the missing credentials (their names, never values)."""
         missing = [ENV[name] for name in ("client_id", "client_secret", "refresh_token") if not getattr(self, name)]
         if missing:
             flags = ", ".join(f"--{name.lower().removeprefix('zoho_').replace('_', '-')} or {name}" for name in missing)
             raise UsageError(f"missing credentials: pass {flags}")
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[ZohoCRM]:
+        """An entered client for this connection; with --redis-url, on a shared Redis limiter and token store.
+
+        Raises:
+            UsageError: a credential is missing, or --redis-url is given but Redis support is unavailable.
+        """
+        self.check()
         budget = self.budget()
-        extra: dict[str, Any] = {}
-        if self.redis_url:
-            extra = _redis_parts(self.redis_url, budget)
-        return ZohoCRM(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            refresh_token=self.refresh_token,
-            data_centre=self.data_centre,
-            api_domain=self.api_domain,
-            accounts_url=self.accounts_url,
-            budget=budget,
-            **extra,
-        )
+        async with AsyncExitStack() as stack:
+            extra: dict[str, Any] = {}
+            if self.redis_url:
+                redis_module = _import_redis()
+                limiter = await stack.enter_async_context(
+                    redis_module.RedisLimiter.from_url(self.redis_url, budget, org=self.org, client_id=self.client_id)
+                )
+                store = redis_module.RedisTokenStore(limiter.redis, org=self.org, client_id=self.client_id)
+                extra = {"limiter": limiter, "token_store": store}
+            crm = ZohoCRM(
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                refresh_token=self.refresh_token,
+                data_centre=self.data_centre,
+                api_domain=self.api_domain,
+                accounts_url=self.accounts_url,
+                budget=budget,
+                **extra,
+            )
+            async with crm:
+                yield crm
 
 
-def _redis_parts(url: str, budget: Budget) -> dict[str, Any]:
-    """A shared limiter (and token store, when available) from ``zcrm_async.redis``, imported only when asked."""
+def _import_redis() -> Any:
+    """``zcrm_async.redis``, imported only when asked for: it needs the optional ``redis`` package."""
     try:
-        redis_module = importlib.import_module("zcrm_async.redis")
+        return importlib.import_module("zcrm_async.redis")
     except ImportError as exc:
         raise UsageError(
-            f"--redis-url needs zcrm_async.redis and the redis package (pip install 'zcrm_async[redis]'): {exc.msg}"
+            f"--redis-url needs the redis package (pip install 'zcrm_async[redis]'): {exc.msg}"
         ) from None
-    limiter: Limiter = redis_module.RedisLimiter.from_url(url, budget)
-    parts: dict[str, Any] = {"limiter": limiter}
-    store_type = getattr(redis_module, "RedisTokenStore", None)
-    from_url = getattr(store_type, "from_url", None)
-    if from_url is not None:
-        parts["token_store"] = from_url(url)
-    return parts
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +114,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--users", type=int, default=1, help="user licences, for the daily credits (default: 1)")
     group.add_argument("--redis-url", help="share the budget and token with other processes through Redis")
+    group.add_argument(
+        "--org", default="default", help="the org's name in Redis keys, shared by its processes (default: %(default)s)"
+    )
     group.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
 
 
@@ -129,6 +139,7 @@ def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None 
         edition=args.edition,
         users=args.users,
         redis_url=args.redis_url,
+        org=args.org,
     )
 
 

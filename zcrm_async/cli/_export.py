@@ -40,7 +40,7 @@ async def export(options: ExportOptions, connection: Connection, output: Output)
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     ids = read_ids(options.ids) if options.ids is not None else None
-    async with connection.client() as crm:
+    async with connection.open() as crm:
         if ids is None:
             ids = await module_ids(crm, options.module)
             output.line(f"{len(ids)} {options.module} records")
