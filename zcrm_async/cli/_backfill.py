@@ -100,7 +100,7 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
         counters = crm.counters
         return {"requests": counters.requests, "credits": counters.credits_spent, "429s": counters.throttled}
 
-    label = f"{options.operation} {options.path.name}"
+    label = options.operation
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
         await drive(crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight)
 

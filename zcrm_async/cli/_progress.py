@@ -86,7 +86,7 @@ async def _plain(output: Output, label: str, tracker: Tracker, snapshot: Snapsho
 async def _rich(output: Output, label: str, tracker: Tracker, snapshot: Snapshot) -> AsyncIterator[None]:
     progress = Progress(
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=24),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
         TextColumn("{task.fields[figures]}"),
@@ -99,10 +99,10 @@ async def _rich(output: Output, label: str, tracker: Tracker, snapshot: Snapshot
 
     def refresh(task_id: TaskID) -> None:
         elapsed = max(time.monotonic() - tracker.started, 1e-6)
-        figures = "  ".join(f"{name} {value:g}" for name, value in snapshot().items())
+        figures = " ".join(f"{name} {value:g}" for name, value in snapshot().items())
         progress.update(
-            task_id, completed=tracker.done, rate=f"{(tracker.done - base) / elapsed:.0f} items/s",
-            figures=f"failed {tracker.failed}  {figures}",
+            task_id, completed=tracker.done, rate=f"{(tracker.done - base) / elapsed:.0f}/s",
+            figures=f"failed {tracker.failed} {figures}",
         )
 
     async def tick() -> None:
