@@ -74,7 +74,10 @@ class RetryPolicy:
         if retry_after is not None:
             wait = max(0.0, retry_after)
         else:
-            ceiling = min(self.maximum, self.initial * self.multiplier ** (attempt - 1))
+            try:
+                ceiling = min(self.maximum, self.initial * self.multiplier ** (attempt - 1))
+            except OverflowError:  # float power past ~1e308 (attempt > ~1000 at x2): far above any maximum
+                ceiling = self.maximum
             wait = (rand or random).uniform(0.0, ceiling)
         if waited + wait > self.max_time:
             return None
