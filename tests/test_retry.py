@@ -104,3 +104,10 @@ def test_policy_refuses_nonsense(kwargs: dict[str, float]) -> None:
 )
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header) == seconds
+
+
+def test_a_very_late_attempt_waits_at_most_the_maximum() -> None:
+    # 2.0 ** 1100 overflows a float: the bound must saturate at `maximum`, not raise OverflowError.
+    policy = RetryPolicy(attempts=5000, initial=0.25, maximum=20.0, max_time=1e12)
+    delay = policy.delay(attempt=1100, status=500, waited=0.0, rand=random.Random(5))
+    assert delay is not None and 0.0 <= delay <= 20.0
