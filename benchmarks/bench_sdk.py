@@ -1,0 +1,125 @@
+"""Figure 5: Zoho's official SDK ``zohocrmsdk8-0`` 7.0.0 against ours, reading the emails of the same contacts.
+
+The same FakeZoho process (cap 20 in flight, 50 ms a call) holds 200 contacts x 20 emails (--quick 40): two pages
+a contact. Ours: ``crm.emails.iterate_many("Contacts", ids, concurrency=20)`` with ``Budget(concurrency=20)``.
+The SDK: sync, in a ``ThreadPoolExecutor(20)`` (one contact per task, following ``next_index``), in its own venv
+(``benchmarks/sdk_env.py``, ``benchmarks/sdk_worker.py``). Each reads the token once before the timing.
+Figures: wall time, requests in the timed part (the client's count; the fake's count, which also has the one
+untimed token-warming call, is in the JSON), 429s (the fake's count), client CPU per request.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+from .bench_harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    ROOT,
+    FakeProcess,
+    Options,
+    Row,
+    cpu_timer,
+    make_crm,
+    read_json,
+    run_worker,
+)
+from .sdk_env import SDKUnavailable, sdk_python
+
+CAP = 20
+LATENCY_MS = 50
+EMAILS_PER_CONTACT = 20
+
+
+async def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    ids: list[str] = read_json(spec["seed_file"])["contact_ids"][: spec["contacts"]]
+    async with make_crm(spec["url"], CAP) as crm:
+        await crm.emails.page("Contacts", ids[0])  # the token, outside the timing
+        before = crm.counters.requests
+        emails = 0
+        with cpu_timer() as t:
+            async with crm.emails.iterate_many("Contacts", ids, concurrency=CAP) as stream:
+                async for _ in stream:
+                    emails += 1
+        requests = crm.counters.requests - before
+        return {"emails": emails, "requests": requests, "throttled": crm.counters.throttled, **t}
+
+
+def _run_sdk(fake: FakeProcess, contacts: int) -> dict[str, Any]:
+    try:
+        python = sdk_python()
+    except SDKUnavailable as exc:
+        return {"error": f"the SDK could not be installed: {exc}"}
+    spec = {
+        "url": fake.url,
+        "seed_file": fake.seed_file,
+        "contacts": contacts,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH_TOKEN,
+        "threads": CAP,
+        "deadline": 120,
+    }
+    argv = [str(python), str(ROOT / "benchmarks" / "sdk_worker.py"), json.dumps(spec)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": "the SDK worker did not finish in 180 s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        return {"error": f"the SDK worker failed (exit {done.returncode}): {tail}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def run(options: Options) -> list[Row]:
+    contacts = 40 if options.quick else 200
+    seed = {"kind": "world", "contacts": contacts, "emails_per_contact": EMAILS_PER_CONTACT}
+    results: dict[str, dict[str, Any]] = {}
+    with FakeProcess(latency_ms=LATENCY_MS, concurrency_cap=CAP, seed=seed) as fake:
+        for kind in ("sdk", "ours"):
+            fake.reset()
+            if kind == "ours":
+                result = run_worker(
+                    "bench_sdk", fake.worker_spec(seed_file=fake.seed_file, contacts=contacts), timeout=180
+                )
+            else:
+                result = _run_sdk(fake, contacts)
+            stats = fake.stats()
+            result["server_requests"] = sum(n for name, n in stats["requests"].items() if name != "token")
+            result["server_requests_by_endpoint"] = stats["requests"]
+            result["throttled_server"] = stats["throttled_429"]
+            results[kind] = result
+    expected = contacts * EMAILS_PER_CONTACT
+    data: dict[str, Any] = {"contacts": contacts, "emails": expected, "cap": CAP, "latency_ms": LATENCY_MS, **results}
+    figure = f"5. read all emails of {contacts} contacts x {EMAILS_PER_CONTACT} vs official SDK (cap 20 / 50 ms)"
+    ours, sdk = results["ours"], results["sdk"]
+    if "error" in ours:
+        return [Row(figure, "n/a", "n/a", "n/a", "", "ERROR: " + ours["error"], data)]
+    ours_cell = (
+        f"{ours['wall']:.2f} s, {ours['requests']} requests, {ours['throttled_server']} x 429, "
+        f"{ours['cpu'] / ours['requests'] * 1e6:.0f} µs CPU/request, {ours['emails']}/{expected} emails"
+    )
+    if "error" in sdk:
+        return [Row(figure, ours_cell, "SDK: not run", "n/a", "", "SDK NOT RUN: " + sdk["error"], data)]
+    sdk_cell = (
+        f"SDK, 20 threads: {sdk['wall']:.2f} s, {sdk['requests']} requests, {sdk['throttled_server']} x 429, "
+        f"{sdk['cpu'] / max(1, sdk['requests']) * 1e6:.0f} µs CPU/request, {sdk['emails']}/{expected} emails"
+    )
+    cpu_ratio = (ours["cpu"] / ours["requests"]) / (sdk["cpu"] / max(1, sdk["requests"]))
+    ok = ours["emails"] == expected and ours["wall"] <= sdk["wall"] and ours["throttled_server"] == 0
+    return [
+        Row(
+            figure,
+            ours_cell,
+            sdk_cell,
+            f"wall {ours['wall'] / sdk['wall']:.2f}x, CPU/request {cpu_ratio:.2f}x",
+            "wall <= SDK's, all emails, 0 x 429",
+            "PASS" if ok else "FAIL",
+            data,
+        )
+    ]
