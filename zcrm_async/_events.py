@@ -75,12 +75,20 @@ class EventBus:
     __slots__ = ("_subscribers",)
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+        # A tuple replaced on (un)subscribe: a subscriber that unsubscribes while an event is being delivered
+        # must not make the next subscriber miss it, and emit stays copy-free.
+        self._subscribers: tuple[Subscriber, ...] = ()
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber`` with every event from now on; returns a function that unsubscribes it."""
-        self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber)
+        self._subscribers = (*self._subscribers, subscriber)
+
+        def unsubscribe() -> None:
+            subscribers = list(self._subscribers)
+            subscribers.remove(subscriber)
+            self._subscribers = tuple(subscribers)
+
+        return unsubscribe
 
     def emit(self, event: Event) -> None:
         for subscriber in self._subscribers:
