@@ -300,3 +300,20 @@ async def test_constructor_refuses_bad_arguments() -> None:
 async def test_repr_names_the_api_domain_only() -> None:
     crm, _, _, _ = make(Script(), api_domain="https://www.zohoapis.eu")
     assert repr(crm) == "<ZohoCRM api_domain='https://www.zohoapis.eu' version='v8'>"
+
+
+async def test_a_subscriber_that_unsubscribes_itself_does_not_hide_events_from_the_next() -> None:
+    crm, _, _, _ = make(Script())
+    first: list[Event] = []
+    after: list[Event] = []
+
+    def once(event: Event) -> None:
+        first.append(event)
+        unsubscribe_once()
+
+    unsubscribe_once = crm.events.subscribe(once)
+    crm.events.subscribe(after.append)
+    await get(crm)
+
+    assert len(first) == 1
+    assert [e.kind for e in after] == ["token_refreshed", "request", "response"]
