@@ -168,10 +168,11 @@ def _class_for(status: int, code: str) -> type[APIError]:
 
 
 class _ErrorBody(msgspec.Struct):
-    code: str = "UNKNOWN"
-    message: str = ""
-    details: dict[str, Any] = {}
-    status: str = "error"
+    # Every field optional and nullable: a null ``details`` must not cost the error its code.
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] | None = None
+    status: str | None = None
 
 
 _decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
@@ -192,10 +193,10 @@ def error_from_response(
         parsed = _decode_error_body(body) if body else _ErrorBody(code=f"HTTP_{status}")
     except (msgspec.DecodeError, msgspec.ValidationError):
         parsed = _ErrorBody(code=f"HTTP_{status}", message=body[:200].decode("utf-8", "replace"))
-    cls = _class_for(status, parsed.code)
+    # A JSON object without a code ({} from a proxy, a per-item array) is not a Zoho error object either.
+    code = parsed.code or f"HTTP_{status}"
+    cls = _class_for(status, code)
     message = parsed.message or f"HTTP {status}"
     if cls is RateLimitError:
-        return RateLimitError(
-            message, status=status, code=parsed.code, details=parsed.details, retry_after=retry_after
-        )
-    return cls(message, status=status, code=parsed.code, details=parsed.details)
+        return RateLimitError(message, status=status, code=code, details=parsed.details, retry_after=retry_after)
+    return cls(message, status=status, code=code, details=parsed.details)
