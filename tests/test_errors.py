@@ -171,3 +171,23 @@ def test_bulk_error_summarises_the_failed_codes() -> None:
     error = BulkError(failed, total=10)
     assert error.failed == failed
     assert str(error) == "3 of 10 items failed (ALREADY_LINKED: 2, INVALID_DATA: 1)"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b'{"status": "error"}', b'{"Emails": [[{"code": "ALREADY_LINKED", "status": "error"}]]}'],
+)
+def test_a_json_object_without_a_code_is_named_by_its_status(body: bytes) -> None:
+    error = error_from_response(502, body)
+    assert type(error) is ServerError
+    assert error.code == "HTTP_502"
+    assert str(error) == "[HTTP_502] HTTP 502"
+
+
+def test_null_fields_do_not_lose_the_code() -> None:
+    body = b'{"code": "INVALID_DATA", "details": null, "message": "the id is invalid", "status": "error"}'
+    error = error_from_response(400, body)
+    assert (error.code, error.message, dict(error.details)) == ("INVALID_DATA", "the id is invalid", {})
+    error = error_from_response(429, b'{"code": "TOO_MANY_REQUESTS", "message": null}')
+    assert type(error) is RateLimitError
+    assert (error.code, error.message) == ("TOO_MANY_REQUESTS", "HTTP 429")
