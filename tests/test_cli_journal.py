@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from zcrm_async.cli._backfill import _decide
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._journal import Journal, JournalMismatch, Outcome
 
@@ -69,3 +70,21 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     _source(tmp_path, "111,aaa4,222,333\n")
     with Journal(db) as journal, pytest.raises(JournalMismatch, match="input_sha256"):
         journal.bind(read_input(path, "link"), "link")
+
+
+@pytest.mark.parametrize(
+    ("operation", "linked", "expected"),
+    [
+        ("link", "222", "SUCCESS"),
+        ("link", "999", "ALREADY_LINKED"),  # linked elsewhere before the run: sending again would say so
+        ("link", None, None),  # not applied: send it
+        ("relink", "222", "SUCCESS"),
+        ("relink", "999", None),  # relink converges from any state: send it
+        ("relink", None, None),
+        ("unlink", None, "SUCCESS"),
+        ("unlink", "222", None),
+    ],
+)
+def test_reading_an_in_flight_email_back_decides_it(operation: str, linked: str | None, expected: str | None) -> None:
+    decided = _decide(operation, "222", linked)
+    assert (decided[0] if decided else None) == expected

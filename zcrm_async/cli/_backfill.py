@@ -102,7 +102,11 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
 
     label = options.operation
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
-        await drive(crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight)
+        unknown = await drive(
+            crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight
+        )
+    if unknown:
+        output.error(f"{unknown} items of an interrupted run could not be read back now; run again to settle them")
 
 
 async def drive(
