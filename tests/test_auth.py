@@ -118,6 +118,7 @@ def client(zoho: Zoho, **kwargs: Any) -> tuple[ZohoCRM, MockTransport]:
 
 def manager(zoho: Zoho, **kwargs: Any) -> tuple[TokenManager, MockTransport]:
     transport = MockTransport(zoho)
+    kwargs.setdefault("sleep", Sleeps())  # never wait for real, even where no wait is expected
     return TokenManager(credentials(), accounts_url=ACCOUNTS, transport=transport, **kwargs), transport
 
 
@@ -423,7 +424,7 @@ async def test_token_endpoint_html_is_an_authentication_error() -> None:
     def handler(request: Request) -> Response:
         return Response(200, {}, b"<html>login</html>")
 
-    tokens = TokenManager(credentials(), accounts_url=ACCOUNTS, transport=MockTransport(handler))
+    tokens = TokenManager(credentials(), accounts_url=ACCOUNTS, transport=MockTransport(handler), sleep=Sleeps())
     with pytest.raises(AuthenticationError, match="not JSON"):
         await tokens.get_token()
 
