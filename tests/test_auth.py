@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from zcrm_async import (
@@ -95,7 +96,7 @@ class Zoho:
             self.token_calls += 1
             if self.slow:
                 for _ in range(5):
-                    await anyio.sleep(0)  # let every other caller pile up behind the refresh
+                    await anyio.lowlevel.checkpoint()  # let every other caller pile up behind the refresh
             if self.token_replies:
                 status, body = self.token_replies.pop(0)
                 return json_response(status, body)
@@ -318,7 +319,7 @@ async def test_concurrent_invalid_tokens_share_one_refresh() -> None:
     zoho = Zoho(slow=True)
 
     async def api(request: Request) -> Response:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         if request.headers["Authorization"].endswith(f"{ACCESS_PREFIX}1"):
             return json_response(401, INVALID_TOKEN)
         return json_response(200, {"ok": True})

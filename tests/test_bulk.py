@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from zcrm_async import AuthenticationError, BulkError, Response
@@ -256,7 +257,7 @@ async def test_run_chunks_places_every_result_at_its_index() -> None:
     async def send(part: list[str]) -> list[ItemResult[str]]:
         sent.append(part)
         for _ in range(len(part) % 3):
-            await anyio.sleep(0)  # finish out of order
+            await anyio.lowlevel.checkpoint()  # finish out of order
         return [ItemResult(item, "SUCCESS" if int(item[1:]) % 7 else "INVALID_DATA",
                            "success" if int(item[1:]) % 7 else "error") for item in part]
 
@@ -276,7 +277,7 @@ async def test_run_chunks_aggregates_a_thousand_chunks_of_twenty() -> None:
     assert len(chunks) == 1000
 
     async def send(part: list[int]) -> list[ItemResult[int]]:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return [ItemResult(n, "SUCCESS", "success") if n % 1000 else ItemResult(n, "ALREADY_LINKED", "error")
                 for n in part]
 
@@ -322,7 +323,7 @@ async def test_run_chunks_raises_a_sender_exception_as_itself() -> None:
     async def send(part: list[int]) -> list[ItemResult[int]]:
         nonlocal calls
         calls += 1
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         raise AuthenticationError("refused", status=401, code="INVALID_TOKEN")
 
     with pytest.raises(AuthenticationError, match="refused"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from zcrm_async import Budget, LocalLimiter, Permit
@@ -98,7 +99,7 @@ async def test_in_flight_is_capped_at_the_adapted_limit() -> None:
         async with limiter.slot():
             peak = max(peak, limiter.in_flight)
             for _ in range(3):
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
 
     async with anyio.create_task_group() as tg:
         for _ in range(50):
@@ -116,7 +117,7 @@ async def test_local_limiter_never_exceeds_concurrency() -> None:
         async with limiter.slot(heavy=False):
             peak = max(peak, limiter.in_flight)
             for _ in range(3):
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
 
     async with anyio.create_task_group() as tg:
         for _ in range(200):
@@ -155,7 +156,7 @@ async def test_heavy_calls_in_flight_never_exceed_the_heavy_cap() -> None:
             heavy_peak = max(heavy_peak, heavy_now)
             total_peak = max(total_peak, limiter.in_flight)
             for _ in range(3):
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
             heavy_now -= heavy
 
     async with anyio.create_task_group() as tg:
