@@ -31,6 +31,19 @@ __all__ = ["AdaptiveConcurrency", "CreditBucket", "Limiter", "LocalLimiter", "Pe
 DAY = 86_400.0
 
 
+async def _acquire(limiter: anyio.CapacityLimiter, borrower: object) -> None:
+    """Take a token, skipping the waits when one is free and nobody queues for it.
+
+    ``acquire_on_behalf_of`` always yields to the event loop twice (two checkpoints), even uncontended: a
+    measurable share of the client's CPU per request. The request that follows awaits the network anyway, so
+    cancellation is still noticed right after; and ``nowait`` refuses while others queue, so it stays fair.
+    """
+    try:
+        limiter.acquire_on_behalf_of_nowait(borrower)
+    except anyio.WouldBlock:
+        await limiter.acquire_on_behalf_of(borrower)
+
+
 class Permit:
     """One call's place in flight; handed back to ``Limiter.on_response`` with what the server said."""
 
@@ -138,7 +151,7 @@ class AdaptiveConcurrency:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[Permit]:
         borrower = object()  # one per call, so a task may hold several slots (e.g. a heavy call's two)
-        await self._limiter.acquire_on_behalf_of(borrower)
+        await _acquire(self._limiter, borrower)
         try:
             yield Permit(self._generation, self._limiter.borrowed_tokens)
         finally:
@@ -200,7 +213,7 @@ class LocalLimiter:
                 yield permit
             return
         borrower = object()
-        await self._heavy.acquire_on_behalf_of(borrower)
+        await _acquire(self._heavy, borrower)
         try:
             async with self._normal.slot() as permit:
                 yield permit
