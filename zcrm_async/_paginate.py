@@ -14,14 +14,19 @@ import anyio
 from anyio.abc import ObjectSendStream
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-__all__ = ["fan_out", "single_exception"]
+__all__ = ["fan_out", "first_error"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-def single_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one exception inside (possibly nested) groups, or the group itself when there are several."""
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The exception to raise for a task group's failure: its first error, not the group.
+
+    Callers of the library catch ``InvalidRequestError``, not an ``ExceptionGroup`` around it. When several tasks
+    failed at once, the first error is raised and the others are named in its notes. A group holding anything
+    but ``Exception``s (KeyboardInterrupt, SystemExit) is raised as it is.
+    """
     leaves: list[BaseException] = []
 
     def collect(exc: BaseException) -> None:
@@ -32,7 +37,12 @@ def single_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
             leaves.append(exc)
 
     collect(group)
-    return leaves[0] if len(leaves) == 1 else group
+    if not leaves or not all(isinstance(leaf, Exception) for leaf in leaves):
+        return group
+    first = leaves[0]
+    for other in leaves[1:]:
+        first.add_note(f"also failed at the same time: {type(other).__name__}: {other}")
+    return first
 
 
 @asynccontextmanager
@@ -76,4 +86,4 @@ async def fan_out(
                 tg.cancel_scope.cancel()
                 receive.close()
     except BaseExceptionGroup as group:
-        raise single_exception(group) from None
+        raise first_error(group) from None

@@ -19,7 +19,7 @@ import anyio
 from .._bulk import ItemResult
 from .._client import ZohoCRM
 from .._errors import APIError, AuthenticationError, ZohoError
-from .._paginate import single_exception
+from .._paginate import first_error
 from ..emails import DealLink, DealUnlink
 from ._connect import Connection, UsageError
 from ._input import InputError, Operation, read_input, to_item
@@ -125,7 +125,7 @@ async def drive(
             for _ in range(batches_in_flight):
                 tg.start_soon(worker)
     except BaseExceptionGroup as group:
-        raise single_exception(group) from None
+        raise first_error(group) from None
     return unknown
 
 
@@ -205,7 +205,7 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
             for item in stuck:
                 tg.start_soon(check, item)
     except BaseExceptionGroup as group:
-        raise single_exception(group) from None
+        raise first_error(group) from None
     journal.finish(outcomes)
     journal.release(resend, attempts=1)
     tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from .._paginate import single_exception
+from .._paginate import first_error
 from ._output import Output
 
 __all__ = ["Tracker", "track"]
@@ -127,4 +127,4 @@ async def _ticking(tick: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterat
             finally:
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        raise single_exception(group) from None
+        raise first_error(group) from None
