@@ -271,3 +271,19 @@ async def test_a_client_configured_above_the_server_cap_adapts() -> None:
             for contact in contacts[300:]:
                 tg.start_soon(read, contact)
         assert fake.stats.throttled_429 == early  # no more 429s once adapted
+
+
+async def test_relink_reports_each_final_outcome_once_as_it_happens() -> None:
+    async with fake_and_client() as (fake, crm):
+        items = links_for(fake, contacts=4, emails_each=25)
+        assert (await crm.emails.link_deal(items[:60])).ok  # these will need unlink + link
+        right = {i.contact_id: fake.add_deal("Right", contact_ids=[i.contact_id]) for i in items}
+        wanted = [DealLink(**{**_fields(i), "deal_id": right[i.contact_id]}) for i in items]
+        calls: list[list[str]] = []
+
+        result = await crm.emails.relink(wanted, on_progress=lambda rs: calls.append([r.item.message_id for r in rs]))
+
+        reported = [m for call in calls for m in call]
+        assert sorted(reported) == sorted(w.message_id for w in wanted)  # each once, none missing
+        assert len([c for c in calls if c]) > 2  # per request, not one call at the end
+        assert result.ok and all(fake.link_of(w.message_id) == w.deal_id for w in wanted)

@@ -309,31 +309,51 @@ class Emails:
         its final state: SUCCESS when the email ends linked to the intended deal, else the step that failed.
         """
         links = _validated_links(items)
-        first = await self.link_deal(links, concurrency=concurrency, deals_module_id=deals_module_id)
+        report = on_progress or _ignore
+
+        def report_final_links(results: Sequence[ItemResult[DealLink]]) -> None:
+            report([result for result in results if result.code != "ALREADY_LINKED"])
+
+        first = await self.link_deal(
+            links, concurrency=concurrency, deals_module_id=deals_module_id, on_progress=report_final_links
+        )
         final = list(first.results)
         retry_at = [i for i, result in enumerate(first) if result.code == "ALREADY_LINKED"]
         if not retry_at:
-            if on_progress is not None:
-                on_progress(final)
             return first
+        position = {(links[i].contact_id, links[i].message_id): i for i in retry_at}
+
+        def as_final(result: ItemResult[Any], attempts: int) -> ItemResult[DealLink]:
+            i = position[(result.item.contact_id, result.item.message_id)]
+            return ItemResult(links[i], result.code, result.status, result.message, result.details, attempts)
+
+        def report_failed_unlinks(results: Sequence[ItemResult[DealUnlink]]) -> None:
+            # A failed unlink is the email's final state; a successful one is not final until the second link.
+            report([as_final(r, r.attempts) for r in results if not r.ok])
+
         unlinked = await self.unlink_deal(
             [DealUnlink(contact_id=links[i].contact_id, message_id=links[i].message_id,
                         owner_id=links[i].owner_id) for i in retry_at],
             concurrency=concurrency,
+            on_progress=report_failed_unlinks,
         )
         spent = {i: first[i].attempts + result.attempts for i, result in zip(retry_at, unlinked, strict=True)}
         for i, result in zip(retry_at, unlinked, strict=True):
-            if not result.ok:  # the unlink step failed: that is the email's final state
-                final[i] = ItemResult(links[i], result.code, result.status, result.message, result.details, spent[i])
+            if not result.ok:
+                final[i] = as_final(result, spent[i])
         relink_at = [i for i, result in zip(retry_at, unlinked, strict=True) if result.ok]
         if relink_at:
+
+            def report_relinked(results: Sequence[ItemResult[DealLink]]) -> None:
+                report([as_final(r, r.attempts + spent[position[(r.item.contact_id, r.item.message_id)]])
+                        for r in results])
+
             second = await self.link_deal(
-                [links[i] for i in relink_at], concurrency=concurrency, deals_module_id=deals_module_id
+                [links[i] for i in relink_at], concurrency=concurrency, deals_module_id=deals_module_id,
+                on_progress=report_relinked,
             )
             for i, relinked in zip(relink_at, second, strict=True):
                 final[i] = dataclasses.replace(relinked, attempts=relinked.attempts + spent[i])
-        if on_progress is not None:
-            on_progress(final)
         return BulkResult(final)
 
     # -- associate -------------------------------------------------------------------------------------------
@@ -454,6 +474,10 @@ class Emails:
 
 
 _REQUEST_LEVEL = frozenset({"TRANSPORT_ERROR", "TOO_MANY_REQUESTS", "INTERNAL_ERROR", "NO_RESULT"})
+
+
+def _ignore(_: Sequence[ItemResult[Any]]) -> None:
+    return None
 
 
 def _message_id(item: DealLink | DealUnlink) -> str:
