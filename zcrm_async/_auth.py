@@ -218,7 +218,8 @@ class TokenManager:
         accounts_url: the Zoho Accounts server, e.g. ``https://accounts.zoho.eu``.
         transport: how to reach it.
         store: where tokens are kept (memory by default; a file or Redis to share them).
-        retry: backoff for a throttled or failing token endpoint.
+        retry: backoff for a throttled or failing token endpoint. Zoho's throttle window is 10 minutes, so the
+            default keeps trying for up to 15 minutes before the refresh fails.
         events: where ``token_refreshed`` events go.
         clock: wall clock in epoch seconds (tokens outlive processes, so not a monotonic one).
         sleep: how to wait (tests inject one that does not).
@@ -231,7 +232,7 @@ class TokenManager:
         accounts_url: str,
         transport: Transport,
         store: TokenStore | None = None,
-        retry: RetryPolicy = RetryPolicy(attempts=6, initial=5.0, maximum=120.0, max_time=900.0),
+        retry: RetryPolicy = RetryPolicy(attempts=12, initial=5.0, maximum=120.0, max_time=900.0),
         events: EventBus | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
