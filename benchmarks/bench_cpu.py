@@ -81,8 +81,9 @@ async def _run(one: Any, n: int, deadline: float) -> tuple[int, int]:
 
     async def loop() -> None:
         while (i := next(counter)) < n:
-            totals[1] += await one(i)
+            emails = await one(i)  # awaited first: `totals[1] += await ...` would lose updates across tasks
             totals[0] += 1
+            totals[1] += emails
 
     try:
         async with asyncio.timeout(deadline):

@@ -95,7 +95,7 @@ def run(options: Options) -> list[Row]:
             f"({stream['emails'] / stream['wall']:,.0f} emails/s)",
             f"collecting into a list: +{listed['growth_kib'] / 1024:.1f} MiB for {listed['kept']:,} "
             f"= {per_email:,.0f} B/email -> {scaled_mib:,.0f} MiB for {total:,}",
-            f"{ratio:.3f}x",
+            f"{ratio:.4f}x",
             f"<= {GOAL}x the list",
             "PASS" if ok else "FAIL",
             data,

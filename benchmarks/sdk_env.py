@@ -22,7 +22,7 @@ class SDKUnavailable(RuntimeError):
     """The SDK's environment could not be made; the message says why."""
 
 
-def sdk_python(*, timeout: float = 600.0) -> Path:
+def sdk_python(*, timeout: float = 180.0) -> Path:
     """The SDK venv's python, creating the venv and installing the pinned SDK if needed."""
     python = VENV / "bin" / "python"
     wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
@@ -30,7 +30,21 @@ def sdk_python(*, timeout: float = 600.0) -> Path:
         return python
     steps = [
         [sys.executable, "-m", "venv", "--clear", str(VENV)],
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+        # Short network timeouts: without PyPI the row should say so quickly, not hang the run.
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--timeout",
+            "15",
+            "--retries",
+            "1",
+            "-r",
+            str(REQUIREMENTS),
+        ],
     ]
     for argv in steps:
         try:
