@@ -59,3 +59,20 @@ def test_process_serves_and_stops_on_sigterm() -> None:
         assert rc == 0
 
     asyncio.run(main())
+
+
+def test_serving_in_thread_answers_sync_clients_and_keeps_the_world() -> None:
+    import urllib.request
+
+    from zcrm_async.testing import FakeZoho
+
+    fake = FakeZoho()
+    contact = fake.add_contact(name="Ada")
+    with fake.serving_in_thread() as url:
+        token = fake.issue_token()
+        request = urllib.request.Request(
+            f"{url}/crm/v8/Contacts/{contact}/Emails", headers={"Authorization": f"Zoho-oauthtoken {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 204  # no emails yet: Zoho's empty answer
+    assert fake.stats.requests["get_emails"] == 1

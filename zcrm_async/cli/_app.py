@@ -80,7 +80,7 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, help="write one JSON line per input item here")
     parser.add_argument("--dry-run", action="store_true", help="validate and show what would be sent; send nothing")
     parser.add_argument("--batch-size", type=int, default=200, help="items marked in flight at once (default: 200)")
-    parser.add_argument("--batches-in-flight", type=int, default=2, help="batches sent at once (default: 2)")
+    parser.add_argument("--batches-in-flight", type=int, default=4, help="batches sent at once (default: 4)")
 
 
 def main(argv: list[str] | None = None) -> int:

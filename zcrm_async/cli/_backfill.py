@@ -43,7 +43,7 @@ class BackfillOptions:
     report: Path | None = None
     dry_run: bool = False
     batch_size: int = 200
-    batches_in_flight: int = 2
+    batches_in_flight: int = 4
     #: The pace to compare against (the demo knows its server: cap / latency).
     ideal_rps: float | None = None
 

@@ -13,7 +13,10 @@ listed in the docstrings of `_fake_world` (domain rules) and `_fake_app` (HTTP, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 
 from aiohttp import web
@@ -65,6 +68,41 @@ class FakeZoho:
         runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
+
+    @contextlib.contextmanager
+    def serving_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve from a thread with its own event loop; yields the base URL. For sync code (an SDK, a script)
+        and for a client whose event loop should not also carry the server's work.
+
+        Seed and inspect the world only while no request is being served (before and after the block).
+        """
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start(host, port))
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.close())
+            loop.close()
+
+        thread = threading.Thread(target=serve, name="FakeZoho", daemon=True)
+        thread.start()
+        if not ready.wait(30) or failure:
+            raise RuntimeError("FakeZoho could not start in its thread") from (failure[0] if failure else None)
+        try:
+            yield self.url
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
 
     async def __aenter__(self) -> FakeZoho:
         await self.start()
