@@ -24,7 +24,7 @@ from tests.cli_helpers import (
 from zcrm_async.cli import main
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._journal import Journal
-from zcrm_async.testing._fake import FakeConfig, FakeZoho
+from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
 
@@ -213,3 +213,14 @@ async def test_redis_url_shares_the_budget_and_token(tmp_path: Path, redis_url: 
         assert await run_cli(["emails", "export", "--module", "Contacts", "--out", out, *args]) == 0
         assert fake.stats.token_refreshes == 1  # the second process found the first one's token in Redis
         assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)
+
+
+@pytest.mark.parametrize(("module_id", "code"), [(DEALS_MODULE_ID, "SUCCESS"), ("1234", "AMBIGUITY_DURING_PROCESSING")])
+async def test_deals_module_id_is_sent_as_linked_record_module_id(tmp_path: Path, module_id: str, code: str) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=2)
+        path = write_csv(tmp_path / "links.csv", rows)
+        report = tmp_path / "report.jsonl"
+        argv = ["backfill", "link", str(path), "--deals-module-id", module_id, "--report", str(report), "-q"]
+        await run_cli([*argv, *connection_args(fake)])
+        assert {line["code"] for line in read_report(report)} == {code}

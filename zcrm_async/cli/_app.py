@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -81,6 +82,11 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="validate and show what would be sent; send nothing")
     parser.add_argument("--batch-size", type=int, default=200, help="items marked in flight at once (default: 200)")
     parser.add_argument("--batches-in-flight", type=int, default=4, help="batches sent at once (default: 4)")
+    parser.add_argument(
+        "--deals-module-id",
+        default=os.environ.get("ZOHO_DEALS_MODULE_ID"),
+        help="the Deals module's id, sent as linked_record.module.id (env ZOHO_DEALS_MODULE_ID; default: omitted)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +130,7 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
         options = BackfillOptions(
             operation=args.operation, path=args.file, journal=args.journal, report=args.report,
             dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
+            deals_module_id=args.deals_module_id,
         )  # fmt: skip
         return lambda: backfill(options, connection, output)
     if args.command == "emails":

@@ -44,6 +44,8 @@ class BackfillOptions:
     dry_run: bool = False
     batch_size: int = 200
     batches_in_flight: int = 4
+    #: Sent as linked_record.module.id when given (real Zoho documents it as mandatory; see README).
+    deals_module_id: str | None = None
     #: The pace to compare against (the demo knows its server: cap / latency).
     ideal_rps: float | None = None
 
@@ -103,14 +105,22 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
     label = options.operation
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
         unknown = await drive(
-            crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight
-        )
+            crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
+            deals_module_id=options.deals_module_id,
+        )  # fmt: skip
     if unknown:
         output.error(f"{unknown} items of an interrupted run could not be read back now; run again to settle them")
 
 
 async def drive(
-    crm: ZohoCRM, journal: Journal, operation: str, tracker: Tracker, batch_size: int, batches_in_flight: int
+    crm: ZohoCRM,
+    journal: Journal,
+    operation: str,
+    tracker: Tracker,
+    batch_size: int,
+    batches_in_flight: int,
+    *,
+    deals_module_id: str | None = None,
 ) -> int:
     """Reconcile, then send every pending item; returns how many in-flight items could not be reconciled."""
     unknown = await reconcile(crm, journal, operation, tracker)
@@ -118,7 +128,7 @@ async def drive(
     async def worker() -> None:
         # take_pending is synchronous: no other worker can run between its SELECT and its COMMIT.
         while batch := journal.take_pending(batch_size):
-            await send_batch(crm, journal, operation, batch, tracker)
+            await send_batch(crm, journal, operation, batch, tracker, deals_module_id=deals_module_id)
 
     try:
         async with anyio.create_task_group() as tg:
@@ -130,7 +140,13 @@ async def drive(
 
 
 async def send_batch(
-    crm: ZohoCRM, journal: Journal, operation: str, batch: Sequence[JournalItem], tracker: Tracker
+    crm: ZohoCRM,
+    journal: Journal,
+    operation: str,
+    batch: Sequence[JournalItem],
+    tracker: Tracker,
+    *,
+    deals_module_id: str | None = None,
 ) -> None:
     """Send one batch of in-flight items; each request's outcomes are committed as soon as it answers."""
     lines = {(item.fields["contact_id"], item.fields["message_id"]): item.line for item in batch}
@@ -152,9 +168,9 @@ async def send_batch(
     if operation == "unlink":
         result: Any = await emails.unlink_deal(_only(items, DealUnlink), on_progress=record)
     elif operation == "link":
-        result = await emails.link_deal(_only(items, DealLink), on_progress=record)
+        result = await emails.link_deal(_only(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
     else:
-        result = await emails.relink(_only(items, DealLink), on_progress=record)
+        result = await emails.relink(_only(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
     record(result.results)  # anything a progress callback did not see
 
 
