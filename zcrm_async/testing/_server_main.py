@@ -103,12 +103,18 @@ async def _serve(args: argparse.Namespace) -> None:
     url = await fake.start(args.host, args.port)
     try:
         _say(f"FakeZoho listening on {url}")
-        cfg = fake.config
+        cfg, defaults = fake.config, FakeConfig()
         _say(f"accounts_url={url} token_url={url}/oauth/v2/token")
-        _say(f"client_id={cfg.client_id} client_secret={cfg.client_secret} refresh_token={cfg.refresh_token}")
+        _say(f"client_id={cfg.client_id} client_secret={_shown(cfg.client_secret, defaults.client_secret)} "
+             f"refresh_token={_shown(cfg.refresh_token, defaults.refresh_token)}")
         await stop.wait()
     finally:
         await fake.close()
+
+
+def _shown(value: str, default: str) -> str:
+    """The fake's own well-known credentials are printed to help; ones the user chose are not (they may be real)."""
+    return value if value == default else "(as given)"
 
 
 def _say(line: str) -> None:
