@@ -226,7 +226,7 @@ class Emails:
             ValueError: an empty input, or an item with a bad id, message id or missing owner (nothing is sent).
             AuthenticationError: the credentials were refused (every request would fail).
         """
-        links = _validated_links(items)
+        links = _validated(items, DealLink)
         _check_chunk_size(chunk_size, MAX_LINK_ITEMS)
         chunks = group_chunks(links, lambda link: link.contact_id, chunk_size)
 
@@ -251,18 +251,15 @@ class Emails:
         ``POST /Contacts/{contact_id}/Emails/{message_id}/actions/link_record``. Never raises for Zoho's
         per-item refusals (read ``.code``); raises ``AuthenticationError`` and ``ValueError`` for bad input.
         """
-        (item,) = _validated_links(
-            [
-                DealLink(
-                    contact_id=str(contact_id),
-                    message_id=message_id,
-                    deal_id=str(deal_id),
-                    owner_id=str(owner_id),
-                    deal_name=deal_name,
-                    owner_name=owner_name,
-                )
-            ]
+        link = DealLink(
+            contact_id=str(contact_id),
+            message_id=message_id,
+            deal_id=str(deal_id),
+            owner_id=str(owner_id),
+            deal_name=deal_name,
+            owner_name=owner_name,
         )
+        (item,) = _validated([link], DealLink)
         body = encode_link_body([_link_item(item, deals_module_id, with_message_id=False)])
         path = f"/Contacts/{item.contact_id}/Emails/{item.message_id}/actions/link_record"
         try:
@@ -288,7 +285,7 @@ class Emails:
         Items are grouped by contact and owner; each request's ``message_ids`` holds at most ``max_ids`` ids and
         ``max_chars`` characters, split on whole ids.
         """
-        unlinks = _validated_unlinks(items)
+        unlinks = _validated(items, DealUnlink)
         _check_chunk_size(max_ids, MAX_UNLINK_IDS)
         if max_chars < 1 or max_chars > MAX_UNLINK_CHARS:
             raise ValueError(f"max_chars must be between 1 and {MAX_UNLINK_CHARS}")
@@ -308,7 +305,7 @@ class Emails:
         Links first; the emails Zoho answers ALREADY_LINKED are unlinked and linked again. Each item's result is
         its final state: SUCCESS when the email ends linked to the intended deal, else the step that failed.
         """
-        links = _validated_links(items)
+        links = _validated(items, DealLink)
         report = on_progress or _ignore
 
         def report_final_links(results: Sequence[ItemResult[DealLink]]) -> None:
@@ -507,39 +504,25 @@ def _link_item(item: DealLink, module_id: str | None, *, with_message_id: bool =
     )
 
 
-def _validated_links(items: Iterable[DealLink]) -> list[DealLink]:
-    links = list(items)
-    check_not_empty(links, "items")
-    checked: list[DealLink] = []
-    for index, link in enumerate(links):
-        if not isinstance(link, DealLink):
-            raise TypeError(f"item {index}: expected DealLink, got {type(link).__name__}")
-        checked.append(
-            dataclasses.replace(
-                link,
-                contact_id=check_numeric_id(link.contact_id, "contact_id", index),
-                message_id=check_message_id(link.message_id, "message_id", index),
-                deal_id=check_numeric_id(link.deal_id, "deal_id", index),
-                owner_id=check_numeric_id(link.owner_id, "owner_id", index),
-            )
-        )
-    return checked
+#: The id fields each kind of item carries, checked as numeric Zoho ids.
+_ID_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    DealLink: ("contact_id", "deal_id", "owner_id"),
+    DealUnlink: ("contact_id", "owner_id"),
+}
+
+Item = TypeVar("Item", DealLink, DealUnlink)
 
 
-def _validated_unlinks(items: Iterable[DealUnlink]) -> list[DealUnlink]:
-    unlinks = list(items)
-    check_not_empty(unlinks, "items")
-    checked: list[DealUnlink] = []
-    for index, unlink in enumerate(unlinks):
-        if not isinstance(unlink, DealUnlink):
-            raise TypeError(f"item {index}: expected DealUnlink, got {type(unlink).__name__}")
-        checked.append(
-            DealUnlink(
-                contact_id=check_numeric_id(unlink.contact_id, "contact_id", index),
-                message_id=check_message_id(unlink.message_id, "message_id", index),
-                owner_id=check_numeric_id(unlink.owner_id, "owner_id", index),
-            )
-        )
+def _validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
+    """The items with normalised ids; the first bad one raises, naming its index and field, before any request."""
+    checked = list(items)
+    check_not_empty(checked, "items")
+    for index, item in enumerate(checked):
+        if not isinstance(item, kind):
+            raise TypeError(f"item {index}: expected {kind.__name__}, got {type(item).__name__}")
+        ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[kind]}
+        message_id = check_message_id(item.message_id, "message_id", index)
+        checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
     return checked
 
 
