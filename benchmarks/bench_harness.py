@@ -48,6 +48,7 @@ __all__ = [
     "make_crm",
     "median",
     "peak_rss_kib",
+    "pin_to",
     "raw_session",
     "read_json",
     "run_worker",
@@ -58,6 +59,17 @@ CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"
 REFRESH_TOKEN = "bench-refresh"
 ROOT = Path(__file__).resolve().parent.parent
+#: The fake on one core, the client on another (as in PERF-NOTES.md): sharing a core makes every request a pair of
+#: context switches that inflates both processes' CPU time, and which runs shared a core varied from run to run.
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+def pin_to(cpu: int) -> bool:
+    """Run this process on ``cpu`` only, when the machine has two cores or more (Linux); whether it did."""
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        return False
+    os.sched_setaffinity(0, {cpu})
+    return True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -265,6 +277,7 @@ def _seed(fake: Any, spec: dict[str, Any]) -> dict[str, Any]:
 async def _serve(spec: dict[str, Any]) -> None:
     from zcrm_async.testing import FakeConfig, FakeZoho
 
+    pin_to(SERVER_CPU)
     config = FakeConfig(
         latency=spec["latency_ms"] / 1000,
         concurrency_cap=spec["concurrency_cap"],
@@ -341,6 +354,7 @@ def run_worker(module: str, spec: dict[str, Any], *, timeout: float, python: str
 
 
 def _work(module: str, spec: dict[str, Any]) -> None:
+    pin_to(CLIENT_CPU)
     target: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]] = importlib.import_module(
         f"benchmarks.{module}"
     ).worker

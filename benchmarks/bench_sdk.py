@@ -15,6 +15,7 @@ import subprocess
 from typing import Any
 
 from .bench_harness import (
+    CLIENT_CPU,
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,
@@ -62,6 +63,7 @@ def _run_sdk(fake: FakeProcess, contacts: int) -> dict[str, Any]:
         "refresh_token": REFRESH_TOKEN,
         "threads": CAP,
         "deadline": 120,
+        "cpu": CLIENT_CPU,
     }
     argv = [str(python), str(ROOT / "benchmarks" / "sdk_worker.py"), json.dumps(spec)]
     try:

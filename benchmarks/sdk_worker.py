@@ -21,6 +21,7 @@ metadata first (its response is not a record), so the SDK sends exactly one requ
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -46,6 +47,8 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig  # type: ignore[import-not-found, import-untyped, unused-ignore]
     # fmt: on
 
+    if spec.get("cpu") is not None and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {spec["cpu"]})  # the client's core, apart from the fake's, as for our client
     url = spec["url"]
     with open(spec["seed_file"]) as f:
         ids = json.load(f)["contact_ids"][: spec["contacts"]]
