@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._config import Timeouts
 from ._errors import RequestTimeout, TransportError
@@ -63,8 +64,8 @@ class Response:
     def header(self, name: str) -> str | None:
         """A header's value, case-insensitively."""
         value = self.headers.get(name)
-        if value is not None:
-            return value
+        if value is not None or isinstance(self.headers, CIMultiDictProxy | CIMultiDict):
+            return value  # aiohttp's headers already match case-insensitively: a miss is a miss
         lowered = name.lower()
         for key, candidate in self.headers.items():
             if key.lower() == lowered:

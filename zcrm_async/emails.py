@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import msgspec
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._bulk import (
     SUCCESS,
@@ -29,7 +28,7 @@ from ._bulk import (
 )
 from ._client import raise_for_status
 from ._errors import APIError, ResponseDecodeError, TransportError
-from ._paginate import fan_out
+from ._paginate import Stream, fan_out
 from ._transport import Response
 from ._validate import check_message_id, check_not_empty, check_numeric_id
 from .models import (
@@ -167,7 +166,7 @@ class Emails:
         buffer: int = 100,
         type: str | None = None,
         owner_id: str | int | None = None,
-    ) -> AbstractAsyncContextManager[MemoryObjectReceiveStream[tuple[str, EmailSummary]]]:
+    ) -> AbstractAsyncContextManager[Stream[tuple[str, EmailSummary]]]:
         """The emails of many records at once: ``(record_id, email)`` pairs as they arrive.
 
         Records fan out ``concurrency`` at a time; each record's pages stay in order. Memory is bounded by
