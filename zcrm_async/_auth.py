@@ -28,7 +28,7 @@ import anyio
 import msgspec
 
 from ._errors import AuthenticationError, ServerError, TransportError
-from ._events import Event, EventBus
+from ._events import Event
 from ._retry import RetryPolicy
 from ._transport import Request, Transport
 
@@ -220,7 +220,7 @@ class TokenManager:
         store: where tokens are kept (memory by default; a file or Redis to share them).
         retry: backoff for a throttled or failing token endpoint. Zoho's throttle window is 10 minutes, so the
             default keeps trying for up to 15 minutes before the refresh fails.
-        events: where ``token_refreshed`` events go.
+        on_event: called with a ``token_refreshed`` event after each refresh.
         clock: wall clock in epoch seconds (tokens outlive processes, so not a monotonic one).
         sleep: how to wait (tests inject one that does not).
     """
@@ -233,7 +233,7 @@ class TokenManager:
         transport: Transport,
         store: TokenStore | None = None,
         retry: RetryPolicy = RetryPolicy(attempts=12, initial=5.0, maximum=120.0, max_time=900.0),
-        events: EventBus | None = None,
+        on_event: Callable[[Event], None] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -242,7 +242,7 @@ class TokenManager:
         self._transport = transport
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
         self._retry = retry
-        self._events = events or EventBus()
+        self._on_event = on_event
         self._clock = clock
         self._sleep = sleep
         self._token: AccessToken | None = None
@@ -347,7 +347,8 @@ class TokenManager:
         token = self._parse(response.status, response.content)
         self.refreshes += 1
         logger.info("access token refreshed; valid for %.0f s", token.lifetime)
-        self._events.emit(Event("token_refreshed", status=response.status))
+        if self._on_event is not None:
+            self._on_event(Event("token_refreshed", status=response.status))
         return token
 
     def _parse(self, status: int, body: bytes) -> AccessToken:

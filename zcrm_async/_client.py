@@ -105,13 +105,12 @@ class ZohoCRM:
         self.events = EventBus()
         #: Running totals of what the client did.
         self.counters = Counters()
-        self.events.subscribe(self.counters.observe)
         self._tokens = TokenManager(
             credentials,
             accounts_url=accounts_url or dc.accounts_url,
             transport=self._transport,
             store=token_store,
-            events=self.events,
+            on_event=self._emit,
             sleep=sleep,
         )
         self._closed = False
@@ -179,6 +178,12 @@ class ZohoCRM:
     def token_refreshes(self) -> int:
         """Calls this client made to the token endpoint."""
         return self._tokens.refreshes
+
+    def _emit(self, event: Event) -> None:
+        """Count an event, and hand it to subscribers (the rare events; requests and responses count inline)."""
+        self.counters.observe(event)
+        if self.events:
+            self.events.emit(event)
 
     # -- the send pipeline -----------------------------------------------------------------------------------
 
@@ -251,7 +256,7 @@ class ZohoCRM:
             try:
                 response = await self._send_single_request(request, operation)
             except TransportError as exc:
-                self.events.emit(Event("error", method=method, path=path, attempt=attempt))
+                self._emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
                 if delay is None:
                     raise
@@ -270,7 +275,7 @@ class ZohoCRM:
                 if delay is None:
                     return response
                 replayed = replayed or status >= 500
-            self.events.emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
+            self._emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
             # Backoff happens here, outside the concurrency slot, so waiting never blocks other calls.
             await self._sleep(delay)
             waited += delay
@@ -279,10 +284,12 @@ class ZohoCRM:
         budget = self.budget
         cost = budget.cost_of(operation)
         await self._limiter.acquire_credits(cost)
-        self.counters.credits_spent += cost
-        events = self.events
+        counters, events = self.counters, self.events
+        counters.credits_spent += cost
         async with self._limiter.slot(heavy=budget.is_heavy(operation)) as permit:
-            events.emit(Event("request", method=request.method, path=request.url))
+            counters.requests += 1
+            if events:  # the per-request events are built only when someone listens: this is the hot path
+                events.emit(Event("request", method=request.method, path=request.url))
             started = time.perf_counter()
             response = await self._transport.send(request)
             elapsed = time.perf_counter() - started
@@ -290,11 +297,15 @@ class ZohoCRM:
         remaining_header = response.header(_CREDITS_HEADER)
         remaining = int(remaining_header) if remaining_header and remaining_header.isdigit() else None
         self._limiter.on_response(permit, throttled=status == 429, credits_remaining=remaining)
-        events.emit(Event("response", method=request.method, path=request.url, status=status, elapsed=elapsed))
-        if status == 429:
-            events.emit(Event("throttled", method=request.method, path=request.url, status=status))
+        counters.responses += 1
+        if events:
+            events.emit(Event("response", method=request.method, path=request.url, status=status, elapsed=elapsed))
+        if status >= 500:
+            counters.server_errors += 1
+        elif status == 429:
+            self._emit(Event("throttled", method=request.method, path=request.url, status=status))
         if remaining is not None:
-            events.emit(Event("credits", credits_remaining=remaining))
+            self._emit(Event("credits", credits_remaining=remaining))
         logger.debug("HTTP Request: %s %s -> %d (%.1f ms)", request.method, request.url, status, elapsed * 1e3)
         return response
 

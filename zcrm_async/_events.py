@@ -90,6 +90,10 @@ class EventBus:
 
         return unsubscribe
 
+    def __bool__(self) -> bool:
+        """Whether anyone subscribed: the client builds per-request events only when someone listens."""
+        return bool(self._subscribers)
+
     def emit(self, event: Event) -> None:
         for subscriber in self._subscribers:
             try:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import anyio
@@ -148,14 +148,16 @@ class AdaptiveConcurrency:
     def in_flight(self) -> int:
         return self._limiter.borrowed_tokens
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[Permit]:
-        borrower = object()  # one per call, so a task may hold several slots (e.g. a heavy call's two)
+    def slot(self) -> AbstractAsyncContextManager[Permit]:
+        """Hold one place in flight for the block."""
+        return _Slot(self, None)
+
+    async def acquire(self, borrower: object) -> Permit:
         await _acquire(self._limiter, borrower)
-        try:
-            yield Permit(self._generation, self._limiter.borrowed_tokens)
-        finally:
-            self._limiter.release_on_behalf_of(borrower)
+        return Permit(self._generation, self._limiter.borrowed_tokens)
+
+    def release(self, borrower: object) -> None:
+        self._limiter.release_on_behalf_of(borrower)
 
     def on_throttled(self, permit: Permit) -> None:
         self._last_throttle = self._clock()
@@ -179,6 +181,34 @@ class AdaptiveConcurrency:
         value = max(1, min(self._maximum, value))
         if value != self.limit:
             self._limiter.total_tokens = value
+
+
+class _Slot:
+    """One call's place in flight (and in the heavy sub-cap). A plain class rather than ``@asynccontextmanager``:
+    it runs on every request, and a generator-based context manager costs several microseconds more. The slot
+    object itself is the borrower, so one task may hold several slots at once."""
+
+    __slots__ = ("_heavy", "_normal")
+
+    def __init__(self, normal: AdaptiveConcurrency, heavy: anyio.CapacityLimiter | None) -> None:
+        self._normal = normal
+        self._heavy = heavy
+
+    async def __aenter__(self) -> Permit:
+        heavy = self._heavy
+        if heavy is None:
+            return await self._normal.acquire(self)
+        await _acquire(heavy, self)
+        try:
+            return await self._normal.acquire(self)
+        except BaseException:
+            heavy.release_on_behalf_of(self)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._normal.release(self)
+        if self._heavy is not None:
+            self._heavy.release_on_behalf_of(self)
 
 
 class LocalLimiter:
@@ -206,19 +236,8 @@ class LocalLimiter:
     async def acquire_credits(self, amount: float) -> None:
         await self._credits.acquire(amount)
 
-    @asynccontextmanager
-    async def slot(self, *, heavy: bool) -> AsyncIterator[Permit]:
-        if not heavy:
-            async with self._normal.slot() as permit:
-                yield permit
-            return
-        borrower = object()
-        await _acquire(self._heavy, borrower)
-        try:
-            async with self._normal.slot() as permit:
-                yield permit
-        finally:
-            self._heavy.release_on_behalf_of(borrower)
+    def slot(self, *, heavy: bool) -> AbstractAsyncContextManager[Permit]:
+        return _Slot(self._normal, self._heavy if heavy else None)
 
     def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
         if throttled:
