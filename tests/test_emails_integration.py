@@ -287,3 +287,12 @@ async def test_relink_reports_each_final_outcome_once_as_it_happens() -> None:
         assert sorted(reported) == sorted(w.message_id for w in wanted)  # each once, none missing
         assert len([c for c in calls if c]) > 2  # per request, not one call at the end
         assert result.ok and all(fake.link_of(w.message_id) == w.deal_id for w in wanted)
+
+
+async def test_a_module_other_than_deals_is_refused_before_sending() -> None:
+    async with fake_and_client() as (fake, crm):
+        items = links_for(fake, contacts=2, emails_each=2)
+        items[3] = DealLink(**{**_fields(items[3]), "module": "Contacts"})
+        with pytest.raises(ValueError, match=r"item 3: module must be 'Deals'"):
+            await crm.emails.link_deal(items)
+        assert fake.stats.requests["link_emails"] == 0 and fake.stats.token_refreshes == 0

@@ -30,7 +30,7 @@ from ._client import raise_for_status
 from ._errors import APIError, ResponseDecodeError, TransportError
 from ._paginate import Stream, fan_out
 from ._transport import Response
-from ._validate import check_message_id, check_not_empty, check_numeric_id
+from ._validate import InvalidItemError, check_message_id, check_not_empty, check_numeric_id
 from .models import (
     AssociateEmail,
     Email,
@@ -75,7 +75,10 @@ ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class DealLink:
-    """Link the contact's email ``message_id`` to the deal ``deal_id``, as the user ``owner_id``."""
+    """Link the contact's email ``message_id`` to the deal ``deal_id``, as the user ``owner_id``.
+
+    ``module`` is the linked record's module: Zoho links emails to Deals only, so anything else is refused.
+    """
 
     contact_id: str
     message_id: str
@@ -83,6 +86,7 @@ class DealLink:
     owner_id: str
     deal_name: str | None = None
     owner_name: str | None = None
+    module: str = "Deals"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -520,6 +524,8 @@ def _validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
         if not isinstance(item, kind):
             raise TypeError(f"item {index}: expected {kind.__name__}, got {type(item).__name__}")
         ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[kind]}
+        if isinstance(item, DealLink) and item.module != "Deals":
+            raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
         message_id = check_message_id(item.message_id, "message_id", index)
         checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
     return checked
