@@ -296,3 +296,23 @@ async def test_a_module_other_than_deals_is_refused_before_sending() -> None:
         with pytest.raises(ValueError, match=r"item 3: module must be 'Deals'"):
             await crm.emails.link_deal(items)
         assert fake.stats.requests["link_emails"] == 0 and fake.stats.token_refreshes == 0
+
+
+async def test_cancelling_the_consumer_of_iterate_many_stops_every_request() -> None:
+    async with fake_and_client(FakeConfig(latency=0.01)) as (fake, crm):
+        owner = fake.add_user("Owner")
+        contacts = [fake.add_contact(name=f"C{c}") for c in range(40)]
+        for contact in contacts:
+            for _ in range(30):
+                fake.add_email(contact, owner, received=False)
+        taken = 0
+        with anyio.CancelScope() as scope:
+            async with crm.emails.iterate_many("Contacts", contacts, concurrency=4, buffer=1) as stream:
+                async for _ in stream:
+                    taken += 1
+                    if taken == 12:
+                        scope.cancel()
+        assert scope.cancelled_caught
+        requests_then = fake.stats.requests["get_emails"]
+        await anyio.sleep(0.05)
+        assert fake.stats.requests["get_emails"] == requests_then < 40 * 3
