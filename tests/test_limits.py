@@ -52,40 +52,61 @@ async def test_a_429_of_the_new_generation_shrinks_again() -> None:
 
 async def test_successes_grow_the_limit_by_one_per_round_up_to_the_ceiling() -> None:
     clock = Clock()
-    limiter = AdaptiveConcurrency(20, decrease=0.5, probe_after=60.0, clock=clock)
-    limiter.on_throttled(Permit(0, 16))  # 16 in flight was too many: ceiling 15, limit 10
-    assert limiter.limit == 10
+    limiter = AdaptiveConcurrency(16, decrease=0.5, probe_after=60.0, clock=clock)
+    limiter.on_throttled(Permit(0, 16))  # the call that filled 16 was refused: ceiling 15, limit 8
+    assert limiter.limit == 8
 
-    succeed(limiter, 9)
-    assert limiter.limit == 10  # not yet a full round
+    succeed(limiter, 7)
+    assert limiter.limit == 8  # not yet a full round
     succeed(limiter, 1)
-    assert limiter.limit == 11
-    for expected in (12, 13, 14, 15):
+    assert limiter.limit == 9
+    for expected in (10, 11, 12, 13, 14, 15):
         succeed(limiter, limiter.limit)
         assert limiter.limit == expected
     succeed(limiter, 15 * 10)
     assert limiter.limit == 15  # the ceiling holds while the last 429 is recent
 
 
+async def test_a_429_below_the_limit_shrinks_it_but_keeps_the_ceiling() -> None:
+    limiter = AdaptiveConcurrency(20, decrease=0.5, clock=Clock())
+    limiter.on_throttled(Permit(0, 1))  # a stray 429 with one call in flight: a burst, not the server's cap
+    assert limiter.limit == 10
+    for _ in range(20):
+        succeed(limiter, limiter.limit)
+    assert limiter.limit == 20  # back to the configured cap without waiting for a probe
+
+
 async def test_the_ceiling_is_probed_after_a_quiet_while() -> None:
     clock = Clock()
     limiter = AdaptiveConcurrency(20, decrease=0.5, probe_after=60.0, clock=clock)
-    limiter.on_throttled(Permit(0, 16))
-    for _ in range(5):
+    for _ in range(10):
+        succeed(limiter, 20)
+    limiter.on_throttled(Permit(0, 20))  # 20 was too many: ceiling 19
+    for _ in range(12):
         succeed(limiter, limiter.limit)
-    assert limiter.limit == 15
+    assert limiter.limit == 19
 
     clock.now += 59.0
-    succeed(limiter, 15)
-    assert limiter.limit == 15
+    succeed(limiter, 19)
+    assert limiter.limit == 19
     clock.now += 1.0
-    succeed(limiter, 15)
-    assert limiter.limit == 16  # past the level that last failed, one step
-    succeed(limiter, 16)
-    assert limiter.limit == 17
+    succeed(limiter, 19)
+    assert limiter.limit == 20  # past the level that last failed, one step
     for _ in range(20):
         succeed(limiter, limiter.limit)
     assert limiter.limit == 20  # never past the configured maximum
+
+
+async def test_a_429_for_spent_credits_leaves_concurrency_alone() -> None:
+    limiter = LocalLimiter(Budget(concurrency=10, daily_credits=100))
+    async with limiter.slot(heavy=False) as permit:
+        pass
+    limiter.on_response(permit, throttled=True, credits_remaining=0)
+    assert limiter.concurrency == 10
+    assert limiter.credits_available < 0.01  # empty, bar what leaked back since
+    with anyio.move_on_after(0.01) as scope:
+        await limiter.acquire_credits(1)  # waits for credits to come back
+    assert scope.cancelled_caught
 
 
 async def test_in_flight_is_capped_at_the_adapted_limit() -> None:

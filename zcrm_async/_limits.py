@@ -126,7 +126,7 @@ class AdaptiveConcurrency:
         maximum: int,
         *,
         decrease: float = 0.75,
-        probe_after: float = 60.0,
+        probe_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._maximum = maximum
@@ -161,7 +161,11 @@ class AdaptiveConcurrency:
 
     def on_throttled(self, permit: Permit) -> None:
         self._last_throttle = self._clock()
-        self._ceiling = max(1, min(self._ceiling, permit.in_flight_at_start - 1))
+        if permit.in_flight_at_start >= self.limit:
+            # The call that filled the window was refused: that many is too many for the server. A 429 of a call
+            # below the limit says less (a burst, another client of the org), so it shrinks the limit below but
+            # leaves the ceiling alone: a stray 429 at 1 in flight must not pin the client to 1 for good.
+            self._ceiling = max(1, min(self._ceiling, permit.in_flight_at_start - 1))
         if permit.generation != self._generation:
             return  # this overshoot was already answered by an earlier decrease
         self._generation += 1
@@ -240,7 +244,9 @@ class LocalLimiter:
         return _Slot(self._normal, self._heavy if heavy else None)
 
     def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
-        if throttled:
+        if throttled and credits_remaining is not None and credits_remaining <= 0:
+            pass  # out of credits, not of concurrency: the resync below empties the bucket, and calls wait there
+        elif throttled:
             self._normal.on_throttled(permit)
         else:
             self._normal.on_success()
