@@ -1,10 +1,65 @@
-"""Shared fixtures: anyio on asyncio (aiohttp is asyncio-only)."""
+"""Shared fixtures: anyio on asyncio (aiohttp is asyncio-only), and one real redis-server for the session."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
 import pytest
+import redis
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# -- a real redis-server, started once per session; a missing binary FAILS the tests that need it, never skips
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_ping(port: int, server: subprocess.Popen[bytes], within: float) -> None:
+    deadline = time.monotonic() + within
+    with redis.Redis(port=port, socket_connect_timeout=0.5) as client:
+        while True:
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server on port {port} did not answer PING within {within} s", pytrace=False)
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def redis_port() -> Iterator[int]:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail(
+            "redis-server is not on PATH; these tests need a real one (apt-get install -y redis-server)",
+            pytrace=False,
+        )
+    port = _free_port()
+    command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_ping(port, server, within=10.0)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_port: int) -> str:
+    return f"redis://127.0.0.1:{redis_port}/0"

@@ -9,7 +9,6 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.test_redis import redis_port  # noqa: F401  (the session's real redis-server)
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
@@ -18,7 +17,7 @@ WORKER = Path(__file__).with_name("redis_e2e_worker.py")
 ROOT = WORKER.parent.parent
 
 
-async def test_four_processes_stay_under_the_org_cap_and_refresh_once(redis_port: int) -> None:  # noqa: F811
+async def test_four_processes_stay_under_the_org_cap_and_refresh_once(redis_port: int) -> None:
     cap = 6
     async with FakeZoho(FakeConfig(concurrency_cap=cap, latency=0.02)) as fake:
         owner = fake.add_user("Owner")
