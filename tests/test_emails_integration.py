@@ -316,3 +316,18 @@ async def test_cancelling_the_consumer_of_iterate_many_stops_every_request() -> 
         requests_then = fake.stats.requests["get_emails"]
         await anyio.sleep(0.05)
         assert fake.stats.requests["get_emails"] == requests_then < 40 * 3
+
+
+async def test_a_thousand_concurrent_requests_through_an_expired_token_refresh_once() -> None:
+    async with fake_and_client(FakeConfig(concurrency_cap=25), budget=Budget(concurrency=25)) as (fake, crm):
+        contact = fake.add_contact(name="Ada")
+        await crm.emails.page("Contacts", contact)
+        assert fake.stats.token_refreshes == 1
+        fake.expire_tokens()  # every request in flight now gets 401 INVALID_TOKEN
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(1000):
+                tg.start_soon(crm.emails.page, "Contacts", contact)
+
+        assert fake.stats.token_refreshes == 2
+        assert fake.stats.requests["get_emails"] >= 1001
