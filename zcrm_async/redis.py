@@ -75,7 +75,10 @@ end
 -- multiplicative decrease, once per generation: the 429s of one overshoot shrink the limit once
 for i = 8, #ARGV, 2 do
   throttled_at = now
-  ceiling = math.max(1, math.min(ceiling, tonumber(ARGV[i + 1]) - 1))
+  -- only the call that filled the window shows the level to be too high (as in _limits.AdaptiveConcurrency)
+  if tonumber(ARGV[i + 1]) >= limit then
+    ceiling = math.max(1, math.min(ceiling, tonumber(ARGV[i + 1]) - 1))
+  end
   if tonumber(ARGV[i]) == generation then
     generation = generation + 1
     successes = 0
@@ -276,7 +279,7 @@ class RedisLimiter:
         lease_seconds: float = 30.0,
         poll_interval: float = 0.5,
         decrease: float = 0.75,
-        probe_after: float = 60.0,
+        probe_after: float = 30.0,
     ) -> None:
         if lease_seconds <= 0 or poll_interval <= 0:
             raise ValueError("lease_seconds and poll_interval must be positive")
@@ -481,9 +484,12 @@ class RedisLimiter:
 
     def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
         """Note what the server said; the next script call (or the renewal task) takes it to Redis."""
-        if throttled:
+        if throttled and credits_remaining is not None and credits_remaining <= 0:
+            pass  # out of credits, not of concurrency: the credits resync below makes calls wait
+        elif throttled:
+            # The highest level refused in a generation is the one that can show the window was too full.
             known = self._throttles.get(permit.generation, permit.in_flight_at_start)
-            self._throttles[permit.generation] = min(known, permit.in_flight_at_start)
+            self._throttles[permit.generation] = max(known, permit.in_flight_at_start)
         else:
             self._successes += 1
         if credits_remaining is not None:
