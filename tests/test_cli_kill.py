@@ -22,6 +22,7 @@ import pytest
 
 from tests.cli_helpers import write_csv
 from zcrm_async import Budget, ZohoCRM
+from zcrm_async.models import LinkedRecord
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -81,17 +82,22 @@ async def _unlinked_rows(url: str) -> list[dict[str, str]]:
 
 
 async def _server_links(url: str, rows: list[dict[str, str]]) -> dict[str, str | None]:
+    """Where each email is linked now, from each contact's Get Emails list (the list shows links)."""
     found: dict[str, str | None] = {}
+    by_contact: dict[str, list[str]] = {}
+    for row in rows:
+        by_contact.setdefault(row["contact_id"], []).append(row["message_id"])
     async with _client(url) as crm, anyio.create_task_group() as tg:
         slots = anyio.Semaphore(20)
 
-        async def read(row: dict[str, str]) -> None:
+        async def read(contact_id: str, message_ids: list[str]) -> None:
             async with slots:
-                email = await crm.emails.get("Contacts", row["contact_id"], row["message_id"])
-            found[row["message_id"]] = email.linked_record.id if email.linked_record else None
+                emails = await crm.emails.lookup("Contacts", contact_id, message_ids)
+            for message_id, email in emails.items():
+                found[message_id] = email.linked_record.id if isinstance(email.linked_record, LinkedRecord) else None
 
-        for row in rows:
-            tg.start_soon(read, row)
+        for contact_id, message_ids in by_contact.items():
+            tg.start_soon(read, contact_id, message_ids)
     return found
 
 

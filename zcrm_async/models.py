@@ -97,7 +97,8 @@ class EmailSummary(msgspec.Struct, kw_only=True, frozen=True):
     summary: str | None = None
     has_attachment: bool | None = None
     has_thread_attachment: bool | None = None
-    linked_record: LinkedRecord | None = None
+    #: The deal the email is linked to; None when Zoho says null (not linked), UNSET when it said nothing.
+    linked_record: LinkedRecord | UnsetType | None = UNSET
     related_to_record: dict[str, Any] | None = None
     intent: str | None = None
     sentiment_info: str | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from msgspec import UnsetType
 
 from .._bulk import ItemResult
 from .._client import ZohoCRM
@@ -194,32 +195,44 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
     unknown: list[int] = []
     slots = anyio.CapacityLimiter(crm.budget.concurrency)
 
-    async def check(item: JournalItem) -> None:
+    by_contact: dict[str, list[JournalItem]] = {}
+    for item in stuck:
+        by_contact.setdefault(item.fields["contact_id"], []).append(item)
+
+    async def check(contact_id: str, items: list[JournalItem]) -> None:
+        # Only Get Emails of a Record shows where emails are linked (the single-email answer does not), so each
+        # contact's list is read once for all of its items in flight.
+        lines = [item.line for item in items]
         async with slots:
             try:
-                email = await crm.emails.get("Contacts", item.fields["contact_id"], item.fields["message_id"])
+                found = await crm.emails.lookup("Contacts", contact_id, [item.fields["message_id"] for item in items])
             except AuthenticationError:
                 raise
             except APIError as exc:
                 if exc.status in (429,) or exc.status >= 500:
-                    unknown.append(item.line)
-                else:  # Zoho refuses to show it: sending again gets Zoho's own answer for the item
-                    resend.append(item.line)
+                    unknown.extend(lines)
+                else:  # Zoho refuses to show them: sending again gets Zoho's own answer for each item
+                    resend.extend(lines)
                 return
             except ZohoError:
-                unknown.append(item.line)
+                unknown.extend(lines)
                 return
-        linked = email.linked_record.id if email.linked_record is not None else None
-        decided = _decide(operation, item.fields.get("deal_id"), linked)
-        if decided is None:
-            resend.append(item.line)
-        else:
-            outcomes.append(Outcome(item.line, *decided, 1))
+        for item in items:
+            email = found.get(item.fields["message_id"])
+            if email is None or isinstance(email.linked_record, UnsetType):
+                resend.append(item.line)  # not listed, or listed without link state: Zoho's answer decides
+                continue
+            linked = email.linked_record.id if email.linked_record is not None else None
+            decided = _decide(operation, item.fields.get("deal_id"), linked)
+            if decided is None:
+                resend.append(item.line)
+            else:
+                outcomes.append(Outcome(item.line, *decided, 1))
 
     try:
         async with anyio.create_task_group() as tg:
-            for item in stuck:
-                tg.start_soon(check, item)
+            for contact_id, items in by_contact.items():
+                tg.start_soon(check, contact_id, items)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
     journal.finish(outcomes)

@@ -671,10 +671,9 @@ class FakeApp:
             "from": e.from_,
             "to": e.to,
             "status": [{"type": "sent" if e.sent else "received"}],
-            "linked_record": self._linked_record(e.message_id),
-            "owner": self._owner(e.owner_id),
-            "message_id": e.message_id,
         }
+        # Exactly the keys of the doc's sample: no linked_record, owner or message_id. Only Get Emails of a
+        # Record shows where an email is linked, so clients must read link state from the list, not from here.
         return json_response({"Emails": [full]})
 
     # -- Link / Unlink Deal to Emails ----------------------------------------------------------------
