@@ -212,9 +212,26 @@ def test_echo_without_codes_under_a_400_is_not_success() -> None:
 
 
 def test_fewer_results_than_items_leaves_no_result() -> None:
-    results = results_from_response(ITEMS, response(200, {"Emails": [status("m1"), status("m2")]}))
-    assert [r.code for r in results] == ["SUCCESS", "SUCCESS", "NO_RESULT"]
-    assert not results[2].ok
+    # Without a way to tell which items two results belong to, none is guessed by position: all three are
+    # NO_RESULT (the write path reads them back); with the message ids, the two land on their own items.
+    unnamed = results_from_response(ITEMS, response(200, {"Emails": [status("m1"), status("m2")]}))
+    assert [r.code for r in unnamed] == ["NO_RESULT"] * 3
+    named = results_from_response(ITEMS, response(200, {"Emails": [status("m3"), status("m1")]}), key=ident)
+    assert [r.code for r in named] == ["SUCCESS", "NO_RESULT", "SUCCESS"]
+    assert not named[1].ok
+
+
+def test_results_naming_their_item_by_json_path_land_on_it() -> None:
+    error = {"code": "INVALID_DATA", "status": "error", "message": "bad",
+             "details": {"api_name": "owner", "json_path": "$.Emails[2].owner"}}
+    results = results_from_response(ITEMS, response(207, {"Emails": [error, status("m1"), status("m2")]}), key=ident)
+    assert [r.code for r in results] == ["SUCCESS", "SUCCESS", "INVALID_DATA"]
+
+
+def test_null_fields_in_a_result_do_not_fail_the_chunk() -> None:
+    body = {"Emails": [{"code": "SUCCESS", "status": "success", "message": None, "details": None}] * 3}
+    results = results_from_response(ITEMS, response(200, body))
+    assert [(r.code, r.message, dict(r.details)) for r in results] == [("SUCCESS", "", {})] * 3
 
 
 def test_empty_results_leave_every_item_without_result() -> None:

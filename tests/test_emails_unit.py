@@ -502,3 +502,18 @@ async def test_iterate_many_with_several_failures_at_once() -> None:
             async for _ in stream:
                 pass
     assert all("also failed at the same time: InvalidRequestError" in note for note in info.value.__notes__ or [])
+
+
+async def test_an_item_zoho_did_not_answer_for_is_read_back() -> None:
+    mailbox = FakeMailbox()
+    crm, _ = make(mailbox)
+    real_link = mailbox.link
+
+    def answer_only_the_first(request: Request) -> Response:
+        real_link(request)  # both are linked...
+        return json_response(200, {"Emails": [ok(mid(0))]})  # ...but only the first is accounted for
+
+    mailbox.link = answer_only_the_first  # type: ignore[method-assign]
+    result = await crm.emails.link_deal([link(0), link(1)])
+    assert [(r.code, r.message) for r in result] == [("SUCCESS", "success"), ("SUCCESS", "verified by reading it back")]
+    assert [r.method for r in mailbox.api] == ["POST", "GET"]

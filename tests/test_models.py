@@ -141,7 +141,7 @@ def test_kaizen_single_link_response_decodes() -> None:
 
 def test_single_link_response_echoes_the_input_without_codes() -> None:
     (status,) = decode_item_statuses(raw("link_single_response"))
-    assert status.code == "" and status.status == "" and status.details == {}
+    assert not status.code and not status.status and not status.details
 
 
 def test_associate_response_decodes() -> None:

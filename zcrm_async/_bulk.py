@@ -11,6 +11,7 @@ The guarantees every bulk method gives:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -36,6 +37,10 @@ __all__ = [
 T = TypeVar("T")
 
 SUCCESS = "SUCCESS"
+#: An item the response did not account for, or a 2xx whose per-item results could not be read: its fate is
+#: unknown, so writes read it back before reporting it.
+NO_RESULT = "NO_RESULT"
+UNREADABLE = "UNREADABLE_RESULT"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -197,15 +202,18 @@ def results_from_response(
     try:
         statuses = decode_item_statuses(response.content)
     except (msgspec.DecodeError, msgspec.ValidationError):
+        if response.status < 300:  # accepted, but what happened to each item cannot be read: read back
+            return [failed(item, UNREADABLE, "Zoho's per-item results could not be read", attempts) for item in items]
         return _fail_all(items, response)
     if response.status < 300 and statuses and all(not status.code for status in statuses):
         # The single-message link echoes the input on success (the doc's sample), with no code at all.
         return [ItemResult(item, SUCCESS, "success", "", {}, attempts) for item in items]
     ordered = _match(items, statuses, key)
     return [
-        ItemResult(item, status.code or "UNKNOWN", _status_of(status), status.message, status.details, attempts)
+        ItemResult(item, status.code or "UNKNOWN", _status_of(status), status.message or "", status.details or {},
+                   attempts)
         if status is not None
-        else failed(item, "NO_RESULT", "Zoho returned no result for this item", attempts)
+        else failed(item, NO_RESULT, "Zoho returned no result for this item", attempts)
         for item, status in zip(items, ordered, strict=True)
     ]
 
@@ -216,21 +224,44 @@ def _status_of(status: ItemStatus) -> str:
     return "success" if status.code == SUCCESS else "error"
 
 
+_JSON_PATH_INDEX = re.compile(r"^\$\.\w+\[(\d+)\]")
+
+
 def _match(
     items: Sequence[T], statuses: list[ItemStatus], key: Callable[[T], str | None] | None
 ) -> list[ItemStatus | None]:
+    """Each item's status. A status that names its item (``details.message_id``, or the index in
+    ``details.json_path`` such as ``$.Emails[2].owner``) goes to that item; the rest fill the remaining items in
+    order only when their numbers agree, else those items get none (NO_RESULT) rather than another's result."""
+    placed: list[ItemStatus | None] = [None] * len(items)
+    positions: dict[str | None, list[int]] = {}
     if key is not None:
-        by_key = {status.details.get("message_id"): status for status in statuses}
-        by_key.pop(None, None)
-        if len(by_key) == len(statuses):
-            keyed = [by_key.get(key(item)) for item in items]
-            # Every result names its item: trust the names, also when some items got none (NO_RESULT); placing
-            # fewer results by position would hand one item's result to another.
-            if all(status is not None for status in keyed) or len(statuses) != len(items):
-                return keyed
-    if len(statuses) == len(items):
-        return list(statuses)
-    return [statuses[i] if i < len(statuses) else None for i in range(len(items))]
+        for index, item in enumerate(items):
+            positions.setdefault(key(item), []).append(index)
+    unnamed: list[ItemStatus] = []
+    for status in statuses:
+        named = _named_index(status, positions, len(items))
+        if named is None or placed[named] is not None:
+            unnamed.append(status)
+        else:
+            placed[named] = status
+    free = [index for index, status in enumerate(placed) if status is None]
+    if len(unnamed) == len(free):
+        for index, status in zip(free, unnamed, strict=True):
+            placed[index] = status
+    return placed
+
+
+def _named_index(status: ItemStatus, positions: dict[str | None, list[int]], count: int) -> int | None:
+    details = status.details or {}
+    message_id = details.get("message_id")
+    if isinstance(message_id, str) and positions.get(message_id):
+        return positions[message_id].pop(0)
+    path = details.get("json_path")
+    if isinstance(path, str) and (found := _JSON_PATH_INDEX.match(path)):
+        index = int(found.group(1))
+        return index if index < count else None
+    return None
 
 
 def _fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import msgspec
 
 from ._bulk import (
+    NO_RESULT,
     SUCCESS,
+    UNREADABLE,
     BulkResult,
     Chunk,
     ItemResult,
@@ -289,8 +291,7 @@ class Emails:
         except TransportError as exc:
             return fail_transport([item], exc)[0]
         results = results_from_response([item], response)
-        if response.replayed:
-            results = await self._verify(results, _is_linked_as_intended)
+        results = await self._settle(results, response, _is_linked_as_intended)
         return results[0]
 
     async def unlink_deal(
@@ -443,8 +444,7 @@ class Emails:
         if isinstance(response, list):
             return response
         results = results_from_response(part, response, key=_message_id)
-        if response.replayed:
-            results = await self._verify(results, _is_linked_as_intended)
+        results = await self._settle(results, response, _is_linked_as_intended)
         return results
 
     async def _send_unlinks(self, part: list[DealUnlink]) -> list[ItemResult[DealUnlink]]:
@@ -460,8 +460,18 @@ class Emails:
         except TransportError as exc:
             return fail_transport(part, exc)
         results = results_from_response(part, response, key=_message_id)
+        results = await self._settle(results, response, _is_unlinked)
+        return results
+
+    async def _settle(
+        self, results: list[ItemResult[T]], response: Response, check: Callable[[Any, EmailSummary], bool]
+    ) -> list[ItemResult[T]]:
+        """Read back the items whose outcome is in doubt: every failure when an earlier try of the request may
+        have been applied (it got no response, or a 5xx), else only the items Zoho's answer did not account for."""
         if response.replayed:
-            results = await self._verify(results, _is_unlinked)
+            return await self._verify(results, check)
+        if any(result.code in _UNKNOWN_OUTCOME for result in results):
+            return await self._verify(results, check, why="verified by reading it back", codes=_UNKNOWN_OUTCOME)
         return results
 
     async def _verify(
@@ -480,7 +490,7 @@ class Emails:
         """
         suspect = [
             i for i, r in enumerate(results)
-            if not r.ok and r.code not in _REQUEST_LEVEL and (codes is None or r.code in codes)
+            if not r.ok and (codes is None or r.code in codes)
         ]  # fmt: skip
         if not suspect:
             return results
@@ -500,7 +510,7 @@ class Emails:
         return verified
 
 
-_REQUEST_LEVEL = frozenset({"TRANSPORT_ERROR", "TOO_MANY_REQUESTS", "INTERNAL_ERROR", "NO_RESULT"})
+_UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE})
 
 
 def _ignore(_: Sequence[ItemResult[Any]]) -> None:

@@ -152,12 +152,12 @@ class _EmailEnvelope(msgspec.Struct, frozen=True):
 
 
 class ItemStatus(msgspec.Struct, kw_only=True, frozen=True):
-    """The per-item outcome of a write: ``{code, details, message, status}``."""
+    """The per-item outcome of a write: ``{code, details, message, status}``; any of them may be null."""
 
-    code: str = ""
-    status: str = ""
-    message: str = ""
-    details: dict[str, Any] = {}
+    code: str | None = None
+    status: str | None = None
+    message: str | None = None
+    details: dict[str, Any] | None = None
 
 
 class LinkItem(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
