@@ -197,13 +197,21 @@ class FileTokenStore:
 class _TokenReply(msgspec.Struct):
     access_token: str | None = None
     api_domain: str | None = None
-    expires_in: float | None = None
-    expires_in_sec: float | None = None
+    # Numbers, or numeric strings (seen from proxies and older endpoints).
+    expires_in: float | str | None = None
+    expires_in_sec: float | str | None = None
     error: str | None = None
     error_description: str | None = None
 
 
 _decode_reply = msgspec.json.Decoder(_TokenReply).decode
+
+
+_UNREACHABLE_RETRY = RetryPolicy(attempts=4, initial=0.5, maximum=5.0, max_time=20.0)
+
+
+def _is_json(body: bytes) -> bool:
+    return body.lstrip()[:1] in (b"{", b"[")
 
 
 class _Throttled(Exception):
@@ -302,10 +310,13 @@ class TokenManager:
                 )
             except (TransportError, ServerError) as exc:
                 status, error = (exc.status if isinstance(exc, ServerError) else None), exc
-            delay = self._retry.delay(attempt=attempt, status=status, waited=waited)
+            # Only the throttle lasts Zoho's 10-minute window; an unreachable or failing server gets a few quick
+            # tries, so a wrong accounts URL fails in seconds with its cause instead of retrying for 15 minutes.
+            policy = self._retry if status == 429 else _UNREACHABLE_RETRY
+            delay = policy.delay(attempt=attempt, status=status, waited=waited)
             if delay is None:
                 raise error
-            logger.warning("token refresh failed (%s); trying again in %.1f s", type(error).__name__, delay)
+            logger.warning("token refresh failed (%s: %s); trying again in %.1f s", type(error).__name__, error, delay)
             await self._sleep(delay)
             waited += delay
 
@@ -341,7 +352,8 @@ class TokenManager:
         )
         self._recent.append(self._clock())
         response = await self._transport.send(request)
-        if response.status >= 500:
+        if response.status >= 500 or (response.status == 429 and not _is_json(response.content)):
+            # A server error, or a proxy's throttle page: worth another try, unlike the endpoint's own errors.
             raise ServerError(f"token endpoint answered HTTP {response.status}", status=response.status,
                               code=f"HTTP_{response.status}")
         token = self._parse(response.status, response.content)
@@ -363,7 +375,7 @@ class TokenManager:
             return AccessToken(
                 value=reply.access_token,
                 expires_at=self._clock() + lifetime,
-                api_domain=reply.api_domain,
+                api_domain=reply.api_domain.rstrip("/") or None if reply.api_domain else None,
                 lifetime=lifetime,
             )
         error = reply.error or f"HTTP_{status}"
@@ -373,13 +385,28 @@ class TokenManager:
         raise AuthenticationError(_explain(error, description), status=status, code=error)
 
 
+#: A token said to live less than this is treated as living this long: a zero or tiny lifetime would make every
+#: request refresh, and Zoho allows 10 refreshes in 10 minutes. A token that really expires earlier is caught by
+#: the 401 INVALID_TOKEN refresh-and-replay.
+MIN_LIFETIME = 60.0
+
+
 def _lifetime(reply: _TokenReply) -> float:
     # Older token responses gave expires_in in milliseconds beside expires_in_sec (FACTS.md 4).
-    if reply.expires_in_sec is not None:
-        return reply.expires_in_sec
-    if reply.expires_in is None:
-        return 3600.0
-    return reply.expires_in / 1000 if reply.expires_in > 86_400 else reply.expires_in
+    seconds = _number(reply.expires_in_sec)
+    if seconds is None:
+        given = _number(reply.expires_in)
+        seconds = 3600.0 if given is None else given / 1000 if given > 86_400 else given
+    return max(MIN_LIFETIME, seconds)
+
+
+def _number(value: float | str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def _explain(error: str, description: str) -> str:
