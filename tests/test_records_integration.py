@@ -59,3 +59,33 @@ async def test_update_related_by_external_id_makes_linking_allowed() -> None:
         assert [r.code for r in result] == ["SUCCESS", "INVALID_DATA"]
         assert result[0].details["id"] == deal
         assert (await crm.emails.link_deal([link])).ok
+
+
+
+async def test_a_failing_page_raises_its_error_not_a_group() -> None:
+    from zcrm_async import InvalidRequestError, ZohoCRM
+    from zcrm_async._transport import Request, Response
+    from zcrm_async.testing import MockTransport, json_response
+
+    def zoho(request: Request) -> Response:
+        if request.url.endswith("/oauth/v2/token"):
+            return json_response(200, {"access_token": "t"})
+        page = int((request.params or {}).get("page", "1"))
+        if page == 3:
+            return json_response(400, {"code": "INVALID_DATA", "details": {}, "message": "no", "status": "error"})
+        return json_response(200, {"data": [{"id": str(page)}], "info": {"more_records": True}})
+
+    crm = ZohoCRM(client_id="i", client_secret="s", refresh_token="r", transport=MockTransport(zoho))
+    with pytest.raises(InvalidRequestError, match="INVALID_DATA"):
+        async for _ in crm.records.iterate("Contacts", fields=["Last_Name"]):
+            pass
+
+
+async def test_iterate_many_refuses_a_bad_id_before_any_request() -> None:
+    async with fake_and_client() as (fake, crm):
+        good = fake.add_contact(name="Ada")
+        with pytest.raises(ValueError, match="record_id must be a numeric Zoho id"):
+            async with crm.emails.iterate_many("Contacts", [good, good, "12x"]) as stream:
+                async for _ in stream:
+                    pass
+        assert fake.stats.requests["get_emails"] == 0

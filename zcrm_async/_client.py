@@ -285,9 +285,9 @@ class ZohoCRM:
         cost = budget.cost_of(operation)
         await self._limiter.acquire_credits(cost)
         counters, events = self.counters, self.events
-        counters.credits_spent += cost
         async with self._limiter.slot(heavy=budget.is_heavy(operation)) as permit:
             counters.requests += 1
+            counters.credits_spent += cost
             if events:  # the per-request events are built only when someone listens: this is the hot path
                 events.emit(Event("request", method=request.method, path=request.url))
             started = time.perf_counter()

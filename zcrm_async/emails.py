@@ -182,7 +182,7 @@ class Emails:
                 async for record_id, email in stream:
                     ...
         """
-        ids = (check_numeric_id(record_id, "record_id") for record_id in record_ids)
+        ids = [check_numeric_id(record_id, "record_id") for record_id in record_ids]  # all refused before any request
 
         def produce(record_id: str) -> AsyncIterator[EmailSummary]:
             return self.iterate(module, record_id, type=type, owner_id=owner_id)

@@ -22,6 +22,7 @@ from ._bulk import (
 )
 from ._client import raise_for_status
 from ._errors import ResponseDecodeError, TransportError
+from ._paginate import first_error
 from .models import RecordsPage, decode_records_page, encode_data_body
 
 if TYPE_CHECKING:
@@ -115,9 +116,12 @@ class Records:
         async def fetch(number: int) -> None:
             pages[number - 2] = await self.page(module, fields=fields, per_page=per_page, page=number)
 
-        async with anyio.create_task_group() as tg:
-            for number in range(2, count + 1):
-                tg.start_soon(fetch, number)
+        try:
+            async with anyio.create_task_group() as tg:
+                for number in range(2, count + 1):
+                    tg.start_soon(fetch, number)
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
         ordered: list[RecordsPage] = []
         for page in pages:
             if page is None or not page.data:
