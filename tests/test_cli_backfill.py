@@ -196,3 +196,24 @@ async def test_deals_module_id_is_sent_as_linked_record_module_id(tmp_path: Path
         argv = ["backfill", "link", str(path), "--deals-module-id", module_id, "--report", str(report), "-q"]
         await run_cli([*argv, *connection_args(fake)])
         assert {line["code"] for line in read_report(report)} == {code}
+
+
+def test_abbreviated_options_are_refused_and_never_echo_a_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path / "links.csv", [])
+    code = main(["backfill", "link", str(path), f"--client-s={SECRET}", "--dry-run"])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert SECRET not in captured.out + captured.err
+
+
+async def test_a_second_run_on_a_busy_journal_is_refused(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=2)
+        path = write_csv(tmp_path / "links.csv", rows)
+        with Journal(tmp_path / "links.csv.journal.sqlite"):  # another run holds it
+            code = await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)])
+        assert code == 2
+        assert fake.stats.requests["link_emails"] == 0
+        assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import anyio
 
@@ -26,7 +26,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing: its messages echo arguments, which may hold a secret."""
+    """argparse that raises instead of printing: its messages echo arguments, which may hold a secret.
+
+    Abbreviated options are off: ``--client-s X`` would be a secret under a name the redaction does not know.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise _ArgumentError(f"{self.format_usage()}{self.prog}: error: {message}")

@@ -24,7 +24,7 @@ from .._paginate import first_error
 from ..emails import DealLink, DealUnlink
 from ._connect import Connection, UsageError
 from ._input import InputError, Operation, read_input, to_item
-from ._journal import Journal, JournalItem, JournalMismatch, Outcome
+from ._journal import Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
@@ -73,7 +73,11 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
         return 0 if not source.bad else 1
     connection.check()  # before the journal exists: missing credentials should leave no file behind
     journal_path = options.journal or default_journal(options.path)
-    with Journal(journal_path) as journal:
+    try:
+        journal = Journal(journal_path)
+    except JournalBusy as exc:
+        raise UsageError(str(exc)) from None
+    with journal:
         try:
             fresh = journal.bind(source, options.operation)
         except JournalMismatch as exc:

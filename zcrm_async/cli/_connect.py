@@ -155,6 +155,7 @@ def secrets_in(argv: Sequence[str], environ: Mapping[str, str] | None = None) ->
     found = [env.get(ENV[name], "") for name in ("client_secret", "refresh_token")]
     for index, arg in enumerate(argv):
         flag, _, value = arg.partition("=")
-        if flag in _SECRET_FLAGS:
+        # Any prefix of a secret flag too ("--client-s"): argparse echoes an unknown option with its value.
+        if len(flag) > 2 and any(secret.startswith(flag) for secret in _SECRET_FLAGS):
             found.append(value if value else (argv[index + 1] if index + 1 < len(argv) else ""))
     return [value for value in found if value]

@@ -19,11 +19,13 @@ transaction) so that even a power cut cannot make a sent item look unsent.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from ._input import InputFile, Row, item_key
 
@@ -77,13 +79,29 @@ class Outcome:
     attempts: int
 
 
+class JournalBusy(Exception):
+    """Another run holds the journal."""
+
+
+def _exclusive(path: Path) -> IO[bytes]:
+    """An exclusive lock held for the journal's life: two runs of one journal would send the same items."""
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise JournalBusy(f"another run is using the journal {path.with_suffix('')}; wait for it to end") from None
+    return handle
+
+
 class Journal:
     """One journal file; every method is one short transaction."""
 
-    __slots__ = ("_db", "path")
+    __slots__ = ("_db", "_lock", "path")
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = _exclusive(path.with_name(path.name + ".lock"))
         # isolation_level=None: no implicit transactions; each method says BEGIN/COMMIT itself.
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -92,6 +110,7 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()  # closing the file releases the lock
 
     def __enter__(self) -> Journal:
         return self
@@ -147,15 +166,13 @@ class Journal:
 
     def take_pending(self, limit: int) -> list[JournalItem]:
         """The next ``limit`` pending items, marked in flight and durably committed before they are returned."""
-        rows = self._db.execute(
-            "SELECT line, fields FROM items WHERE state = ? ORDER BY line LIMIT ?", (PENDING, limit)
-        ).fetchall()
-        if not rows:
-            return []
         # FULL for this one commit: the mark that an item may have been sent must survive anything.
         self._db.execute("PRAGMA synchronous=FULL")
         try:
-            with self._transaction():
+            with self._transaction():  # the SELECT inside: no other writer can take the same rows in between
+                rows = self._db.execute(
+                    "SELECT line, fields FROM items WHERE state = ? ORDER BY line LIMIT ?", (PENDING, limit)
+                ).fetchall()
                 self._db.executemany(
                     "UPDATE items SET state = ?, updated = ? WHERE line = ?",
                     ((IN_FLIGHT, time.time(), line) for line, _ in rows),
