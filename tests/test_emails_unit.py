@@ -429,8 +429,19 @@ async def test_relink_moves_an_email_linked_elsewhere() -> None:
 
     assert [r.code for r in result] == ["SUCCESS"] * 3
     assert mailbox.linked == {mid(0): DEAL, mid(1): DEAL, mid(2): DEAL}
-    assert [r.method for r in mailbox.api] == ["POST", "DELETE", "POST"]
-    assert result[1].attempts == 3 and result[0].attempts == 1
+    assert [r.method for r in mailbox.api] == ["POST", "GET", "DELETE", "POST"]  # read back before unlinking
+    assert result[1].attempts == 4 and result[0].attempts == 1
+
+
+async def test_relink_leaves_an_email_already_on_the_intended_deal_alone() -> None:
+    mailbox = FakeMailbox()
+    mailbox.linked[mid(1)] = DEAL
+    crm, _ = make(mailbox)
+
+    result = await crm.emails.relink([link(0), link(1)])
+
+    assert [(r.code, r.message) for r in result] == [("SUCCESS", "success"), ("SUCCESS", "already linked to this deal")]
+    assert [r.method for r in mailbox.api] == ["POST", "GET"]  # never unlinked: a correct link is not undone
 
 
 async def test_a_replayed_associate_answered_duplicate_data_is_success() -> None:

@@ -231,6 +231,7 @@ class Emails:
         chunk_size: int = MAX_LINK_ITEMS,
         concurrency: int | None = None,
         deals_module_id: str | None = None,
+        already_linked_ok: bool = False,
         on_progress: ProgressCallback | None = None,
     ) -> BulkResult[DealLink]:
         """Link any number of contacts' emails to deals (Link Deal to Emails, v8).
@@ -244,6 +245,9 @@ class Emails:
             chunk_size: emails per request (Zoho's maximum, 20, by default).
             concurrency: requests at once (the budget's concurrency by default; the budget caps it anyway).
             deals_module_id: the Deals module's id, sent as ``linked_record.module.id`` when given.
+            already_linked_ok: read back every ALREADY_LINKED (one list read per contact and request) and report
+                SUCCESS for emails already linked to the intended deal: "make it so" rather than Zoho's answer.
+                Off by default, so a caller sees what Zoho said.
             on_progress: called with the results of each request as it completes.
 
         Raises:
@@ -255,7 +259,12 @@ class Emails:
         chunks = group_chunks(links, lambda link: link.contact_id, chunk_size)
 
         async def send(part: list[DealLink]) -> list[ItemResult[DealLink]]:
-            return await self._send_links(part, deals_module_id)
+            results = await self._send_links(part, deals_module_id)
+            if already_linked_ok:
+                results = await self._verify(
+                    results, _is_linked_as_intended, why="already linked to this deal", codes=_ALREADY_LINKED
+                )
+            return results
 
         return await self._run(chunks, send, len(links), concurrency, on_progress)
 
@@ -325,8 +334,10 @@ class Emails:
     ) -> BulkResult[DealLink]:
         """Make each email linked to the given deal, whatever it is linked to now (Zoho's correction flow).
 
-        Links first; the emails Zoho answers ALREADY_LINKED are unlinked and linked again. Each item's result is
-        its final state: SUCCESS when the email ends linked to the intended deal, else the step that failed.
+        Links first; the emails Zoho answers ALREADY_LINKED are read back (the contact's list shows links): those
+        already on the intended deal are done, the others are unlinked and linked again, so a correct link is never
+        undone. Each item's result is its final state: SUCCESS when the email ends linked to the intended deal,
+        else the step that failed.
         """
         links = _validated(items, DealLink)
         report = on_progress or _ignore
@@ -335,7 +346,8 @@ class Emails:
             report([result for result in results if result.code != "ALREADY_LINKED"])
 
         first = await self.link_deal(
-            links, concurrency=concurrency, deals_module_id=deals_module_id, on_progress=report_final_links
+            links, concurrency=concurrency, deals_module_id=deals_module_id, already_linked_ok=True,
+            on_progress=report_final_links,
         )
         final = list(first.results)
         retry_at = [i for i, result in enumerate(first) if result.code == "ALREADY_LINKED"]
@@ -507,10 +519,13 @@ class Emails:
                 verified[i] = dataclasses.replace(
                     result, code=SUCCESS, status="success", message=why, attempts=result.attempts + 1
                 )
+            else:  # the read-back was a request made for this item too
+                verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
         return verified
 
 
 _UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE})
+_ALREADY_LINKED = frozenset({"ALREADY_LINKED"})
 
 
 def _ignore(_: Sequence[ItemResult[Any]]) -> None:
