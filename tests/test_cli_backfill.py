@@ -217,3 +217,28 @@ async def test_a_second_run_on_a_busy_journal_is_refused(tmp_path: Path) -> None
         assert code == 2
         assert fake.stats.requests["link_emails"] == 0
         assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0
+
+
+async def test_a_rerun_retries_items_that_failed_for_a_passing_cause(tmp_path: Path) -> None:
+    from zcrm_async.cli._journal import Outcome
+
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=3)
+        path = write_csv(tmp_path / "links.csv", rows)
+        with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
+            journal.bind(read_input(path, "link"), "link")
+            taken = journal.take_pending(100)
+            # A run that ended with no response for two items (the first had reached Zoho) and a real refusal.
+            journal.finish([
+                Outcome(taken[0].line, "TRANSPORT_ERROR", "error", "reset", 3),
+                Outcome(taken[1].line, "INTERNAL_ERROR", "error", "500", 3),
+                Outcome(taken[2].line, "NOT_ALLOWED", "error", "not associated", 1),
+            ])  # fmt: skip
+        fake.world.link_code(rows[0]["contact_id"], rows[0]["message_id"], rows[0]["deal_id"], rows[0]["owner_id"])
+        report = tmp_path / "r.jsonl"
+        code = await run_cli(["backfill", "link", str(path), "--report", str(report), "-q", *connection_args(fake)])
+        assert [line["code"] for line in read_report(report)] == ["SUCCESS", "SUCCESS", "NOT_ALLOWED"]
+        assert code == 1  # the real refusal stays final
+        assert fake.stats.requests["link_emails"] == 1  # only the item that had not reached Zoho is sent
+        assert fake.link_of(rows[1]["message_id"]) == rows[1]["deal_id"]
+        assert fake.link_of(rows[2]["message_id"]) is None

@@ -100,6 +100,9 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
 
 
 async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output) -> None:
+    reopened = journal.reopen_passing_failures()
+    if reopened:
+        output.result(f"{reopened} items that failed for a passing cause (no response, 429, 5xx) are tried again")
     states = journal.states()
     total = sum(states.values())
 

@@ -33,6 +33,10 @@ __all__ = ["Journal", "JournalItem", "JournalMismatch", "Outcome"]
 
 SCHEMA_VERSION = "1"
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
+#: Failures a later run may cure: the item's request may or may not have taken effect, so it is read back first.
+PASSING_FAILURES = (
+    "TRANSPORT_ERROR", "TOO_MANY_REQUESTS", "INTERNAL_ERROR", "NO_RESULT", "UNREADABLE_RESULT", "NO_CONTENT",
+)  # fmt: skip
 #: The code of a row refused before sending (bad fields, a duplicate).
 INVALID_ROW = "INVALID_ROW"
 
@@ -202,6 +206,17 @@ class Journal:
                 "UPDATE items SET state = ?, attempts = attempts + ?, updated = ? WHERE line = ? AND state = ?",
                 ((PENDING, attempts, time.time(), line, IN_FLIGHT) for line in lines),
             )
+
+    def reopen_passing_failures(self) -> int:
+        """Put items that failed for a passing cause (no response, 429, 5xx, an unreadable answer) back in
+        flight, so a new run reads them back and sends them again if they did not take effect. Returns how many."""
+        with self._transaction():
+            cursor = self._db.execute(
+                f"UPDATE items SET state = ?, updated = ? WHERE state = ? AND status != 'success'"
+                f" AND (code IN ({', '.join('?' * len(PASSING_FAILURES))}) OR code LIKE 'HTTP\\_5%' ESCAPE '\\')",
+                (IN_FLIGHT, time.time(), DONE, *PASSING_FAILURES),
+            )
+            return cursor.rowcount
 
     # -- reading ----------------------------------------------------------------------------------------
 
