@@ -528,3 +528,29 @@ async def test_an_item_zoho_did_not_answer_for_is_read_back() -> None:
     result = await crm.emails.link_deal([link(0), link(1)])
     assert [(r.code, r.message) for r in result] == [("SUCCESS", "success"), ("SUCCESS", "verified by reading it back")]
     assert [r.method for r in mailbox.api] == ["POST", "GET"]
+
+
+async def test_a_server_that_shows_links_only_on_the_single_email_is_still_read() -> None:
+    mailbox = FakeMailbox()
+    mailbox.lose_next_link_responses = 1
+    real = mailbox.__call__
+
+    def list_without_links(request: Request) -> Response:
+        path = request.url.removeprefix(API)
+        if request.method == "GET" and path.endswith("/Emails"):
+            mailbox.api.append(request)
+            listed = [{"message_id": m} for m in mailbox.linked]  # no linked_record key at all
+            return json_response(200, {"Emails": listed, "info": {"more_records": False}})
+        if request.method == "GET" and "/Emails/" in path:
+            mailbox.api.append(request)
+            message_id = path.rsplit("/", 1)[1]
+            record = {"module": {"api_name": "Deals"}, "id": mailbox.linked[message_id], "name": "D"}
+            return json_response(200, {"Emails": [{"subject": "s", "linked_record": record}]})
+        return real(request)
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                  transport=MockTransport(list_without_links), api_domain="https://www.zohoapis.com",
+                  retry=RetryPolicy.no_wait(attempts=3))
+    result = await crm.emails.link_deal([link(0)])
+    assert (result[0].code, result[0].message) == ("SUCCESS", "verified after a retry")
+    assert [r.method for r in mailbox.api] == ["POST", "POST", "GET", "GET"]  # list, then the single email

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgspec
+from msgspec import UnsetType
 
 from ._bulk import (
     NO_RESULT,
@@ -207,6 +208,27 @@ class Emails:
                     if len(found) == len(wanted):
                         break
         return found
+
+    async def where_linked(self, contact_id: str | int, message_ids: Iterable[str]) -> dict[str, LinkedRecord | None]:
+        """The deal each of a contact's emails is linked to (None: not linked), for the emails whose link could be
+        read; the others are absent.
+
+        Reads the contact's Get Emails list (``lookup``), which is where Zoho shows links; an email the list does
+        not show, or shows without ``linked_record``, is asked for alone, in case a server puts it there.
+        """
+        wanted = list(message_ids)
+        found = await self.lookup("Contacts", contact_id, wanted)
+        links: dict[str, LinkedRecord | None] = {}
+        for message_id in wanted:
+            email: EmailSummary | Email | None = found.get(message_id)
+            if email is None or isinstance(email.linked_record, UnsetType):
+                try:
+                    email = await self.get("Contacts", contact_id, message_id)
+                except (APIError, ResponseDecodeError):
+                    continue
+            if not isinstance(email.linked_record, UnsetType):
+                links[message_id] = email.linked_record
+        return links
 
     async def get(self, module: str, record_id: str | int, message_id: str) -> Email:
         """One email with its body (``content``): ``GET /{module}/{record_id}/Emails/{message_id}``."""
@@ -476,7 +498,7 @@ class Emails:
         return results
 
     async def _settle(
-        self, results: list[ItemResult[T]], response: Response, check: Callable[[Any, EmailSummary], bool]
+        self, results: list[ItemResult[T]], response: Response, check: Callable[[Any, LinkedRecord | None], bool]
     ) -> list[ItemResult[T]]:
         """Read back the items whose outcome is in doubt: every failure when an earlier try of the request may
         have been applied (it got no response, or a 5xx), else only the items Zoho's answer did not account for."""
@@ -489,37 +511,33 @@ class Emails:
     async def _verify(
         self,
         results: list[ItemResult[T]],
-        check: Callable[[Any, EmailSummary], bool],
+        check: Callable[[Any, LinkedRecord | None], bool],
         *,
         why: str = "verified after a retry",
         codes: frozenset[str] | None = None,
     ) -> list[ItemResult[T]]:
         """Read back where the emails of failed results are linked; report SUCCESS where ``check`` holds.
 
-        A write answered "already done" after a lost first try may be our own; only the list of a record's
-        emails shows links (the single-email answer has no ``linked_record``), so the contact's list is paged
-        until every email in question is found. An email that cannot be read keeps Zoho's answer.
+        A write answered "already done" after a lost first try may be our own. An email whose link cannot be
+        read keeps Zoho's answer. Each item read back counts one more attempt.
         """
-        suspect = [
-            i for i, r in enumerate(results)
-            if not r.ok and (codes is None or r.code in codes)
-        ]  # fmt: skip
+        suspect = [i for i, r in enumerate(results) if not r.ok and (codes is None or r.code in codes)]
         if not suspect:
             return results
         contact = cast(Any, results[suspect[0]].item).contact_id  # a chunk is one contact's
         try:
-            found = await self.lookup("Contacts", contact, [cast(Any, results[i].item).message_id for i in suspect])
+            links = await self.where_linked(contact, [cast(Any, results[i].item).message_id for i in suspect])
         except (APIError, TransportError, ResponseDecodeError):
             return results
         verified = list(results)
         for i in suspect:
             result = results[i]
-            email = found.get(cast(Any, result.item).message_id)
-            if email is not None and check(result.item, email):
+            message_id = cast(Any, result.item).message_id
+            if message_id in links and check(result.item, links[message_id]):
                 verified[i] = dataclasses.replace(
                     result, code=SUCCESS, status="success", message=why, attempts=result.attempts + 1
                 )
-            else:  # the read-back was a request made for this item too
+            else:
                 verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
         return verified
 
@@ -536,13 +554,12 @@ def _message_id(item: DealLink | DealUnlink) -> str:
     return item.message_id
 
 
-def _is_linked_as_intended(item: DealLink, email: EmailSummary) -> bool:
-    linked = email.linked_record
-    return isinstance(linked, LinkedRecord) and linked.id == item.deal_id
+def _is_linked_as_intended(item: DealLink, linked: LinkedRecord | None) -> bool:
+    return linked is not None and linked.id == item.deal_id
 
 
-def _is_unlinked(item: DealUnlink, email: EmailSummary) -> bool:
-    return email.linked_record is None  # an explicit null: a missing key (UNSET) says nothing
+def _is_unlinked(item: DealUnlink, linked: LinkedRecord | None) -> bool:
+    return linked is None
 
 
 def _duplicate_as_success(result: ItemResult[AssociateEmail]) -> ItemResult[AssociateEmail]:

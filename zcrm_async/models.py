@@ -123,7 +123,8 @@ class Email(msgspec.Struct, kw_only=True, frozen=True):
     thread_id: str | None = None
     editable: bool | None = None
     attachments: list[Attachment] | None = None
-    linked_record: LinkedRecord | None = None
+    #: Not in Zoho's documented single-email answer (UNSET), but read when a server sends it.
+    linked_record: LinkedRecord | UnsetType | None = UNSET
     intent: str | None = None
     sentiment_info: str | None = None
     emotion: str | None = None

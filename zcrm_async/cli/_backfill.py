@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from msgspec import UnsetType
 
 from .._bulk import ItemResult
 from .._client import ZohoCRM
@@ -207,12 +206,12 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
         by_contact.setdefault(item.fields["contact_id"], []).append(item)
 
     async def check(contact_id: str, items: list[JournalItem]) -> None:
-        # Only Get Emails of a Record shows where emails are linked (the single-email answer does not), so each
-        # contact's list is read once for all of its items in flight.
+        # Only Get Emails of a Record shows where emails are linked (the single-email answer does not, per the
+        # docs), so each contact's list is read once for all of its items in flight.
         lines = [item.line for item in items]
         async with slots:
             try:
-                found = await crm.emails.lookup("Contacts", contact_id, [item.fields["message_id"] for item in items])
+                links = await crm.emails.where_linked(contact_id, [item.fields["message_id"] for item in items])
             except AuthenticationError:
                 raise
             except APIError as exc:
@@ -225,11 +224,11 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
                 unknown.extend(lines)
                 return
         for item in items:
-            email = found.get(item.fields["message_id"])
-            if email is None or isinstance(email.linked_record, UnsetType):
-                resend.append(item.line)  # not listed, or listed without link state: Zoho's answer decides
+            if item.fields["message_id"] not in links:
+                resend.append(item.line)  # its link could not be read: Zoho's answer to the resend decides
                 continue
-            linked = email.linked_record.id if email.linked_record is not None else None
+            record = links[item.fields["message_id"]]
+            linked = record.id if record is not None else None
             decided = _decide(operation, item.fields.get("deal_id"), linked)
             if decided is None:
                 resend.append(item.line)
