@@ -108,7 +108,9 @@ class Budget:
         concurrency: calls in flight allowed at once (per org and app).
         heavy_concurrency: calls in flight allowed at once for the heavy APIs (Zoho's sub-concurrency).
         daily_credits: credits per rolling 24 h.
-        costs: credits per call by operation name (e.g. ``"emails.link"``), overriding ``default_cost``.
+        costs: credits per call by operation name, overriding ``default_cost``. The client's operations:
+            ``emails.list``, ``emails.get``, ``emails.link``, ``emails.unlink``, ``emails.associate``,
+            ``records.list``, ``records.related.update``.
         heavy: operation names that count against ``heavy_concurrency``.
         default_cost: credits of an operation not named in ``costs``.
     """
