@@ -331,3 +331,28 @@ async def test_a_thousand_concurrent_requests_through_an_expired_token_refresh_o
 
         assert fake.stats.token_refreshes == 2
         assert fake.stats.requests["get_emails"] >= 1001
+
+
+async def test_tokens_expiring_under_load_refresh_once_per_expiry_and_lose_nothing() -> None:
+    now = [1000.0]
+    config = FakeConfig(token_ttl=3600, clock=lambda: now[0], concurrency_cap=20, latency=0.002)
+    async with fake_and_client(config) as (fake, crm):
+        contacts = [fake.add_contact(name=f"C{i}") for i in range(50)]
+        done = 0
+        expiries = 0
+
+        async def read(contact: str) -> None:
+            nonlocal done, expiries
+            await crm.emails.page("Contacts", contact)  # raises if a request is lost to an expired token
+            done += 1
+            if done % 400 == 0:  # the server's clock jumps past every token's life, mid-flight
+                now[0] += 3601
+                expiries += 1
+
+        async with anyio.create_task_group() as tg:
+            for i in range(2000):
+                tg.start_soon(read, contacts[i % len(contacts)])
+
+        assert done == 2000 and expiries == 5
+        assert fake.stats.token_refreshes == 1 + expiries - 1  # the last jump comes after the last request
+        assert fake.stats.throttled_429 == 0

@@ -220,12 +220,11 @@ class ZohoCRM:
         content: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> Response:
-        token = await self._tokens.get_token()
-        response = await self._send_handling_retries(token, method, path, operation, params, content, headers)
+        response, token = await self._send_handling_retries(method, path, operation, params, content, headers)
         if response.status == 401 and any(code in response.content for code in _INVALID_TOKEN_CODES):
             # Expired or revoked early: one refresh (shared with concurrent callers) and one replay.
-            token = await self._tokens.invalidate(token)
-            replay = await self._send_handling_retries(token, method, path, operation, params, content, headers)
+            await self._tokens.invalidate(token)
+            replay, _ = await self._send_handling_retries(method, path, operation, params, content, headers)
             replay.attempts += response.attempts
             replay.replayed = replay.replayed or response.replayed
             response = replay
@@ -233,28 +232,24 @@ class ZohoCRM:
 
     async def _send_handling_retries(
         self,
-        token: AccessToken,
         method: str,
         path: str,
         operation: str,
         params: Mapping[str, str] | None,
         content: bytes | None,
         extra_headers: Mapping[str, str] | None,
-    ) -> Response:
-        url = f"{self.api_domain}/crm/{self._api_version}{path}"
-        headers = {"Authorization": f"Zoho-oauthtoken {token.value}"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
+    ) -> tuple[Response, AccessToken]:
+        """The final response after retries, and the token its last try was sent with."""
+        headers: dict[str, str] = {"Content-Type": "application/json"} if content is not None else {}
         if extra_headers:
             headers.update(extra_headers)
-        request = Request(method, url, params=params, headers=headers, content=content)
         attempt = 0
         waited = 0.0
         replayed = False
         while True:
             attempt += 1
             try:
-                response = await self._send_single_request(request, operation)
+                response, token = await self._send_single_request(method, path, params, headers, content, operation)
             except TransportError as exc:
                 self._emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
@@ -267,29 +262,45 @@ class ZohoCRM:
                 response.replayed = replayed
                 status = response.status
                 if not self._retry.should_retry(status):
-                    return response
+                    return response, token
                 retry_after = parse_retry_after(response.header("Retry-After"))
                 delay = self._retry.delay(
                     attempt=attempt, status=status, waited=waited, retry_after=retry_after, rand=self._rand
                 )
                 if delay is None:
-                    return response
+                    return response, token
                 replayed = replayed or status >= 500
             self._emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
             # Backoff happens here, outside the concurrency slot, so waiting never blocks other calls.
             await self._sleep(delay)
             waited += delay
 
-    async def _send_single_request(self, request: Request, operation: str) -> Response:
+    async def _send_single_request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: dict[str, str],
+        content: bytes | None,
+        operation: str,
+    ) -> tuple[Response, AccessToken]:
         budget = self.budget
         cost = budget.cost_of(operation)
         await self._limiter.acquire_credits(cost)
         counters, events = self.counters, self.events
         async with self._limiter.slot(heavy=budget.is_heavy(operation)) as permit:
+            # The token (and the API domain it names) is taken only now that the call goes out: a call that
+            # queued for its slot while the token was refreshed or expired must not carry the old one.
+            token = await self._tokens.get_token()
+            url = f"{self.api_domain}/crm/{self._api_version}{path}"
+            request = Request(
+                method, url, params=params, headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
+                content=content,
+            )  # fmt: skip
             counters.requests += 1
             counters.credits_spent += cost
             if events:  # the per-request events are built only when someone listens: this is the hot path
-                events.emit(Event("request", method=request.method, path=request.url))
+                events.emit(Event("request", method=method, path=url))
             started = time.perf_counter()
             response = await self._transport.send(request)
             elapsed = time.perf_counter() - started
@@ -299,15 +310,15 @@ class ZohoCRM:
         self._limiter.on_response(permit, throttled=status == 429, credits_remaining=remaining)
         counters.responses += 1
         if events:
-            events.emit(Event("response", method=request.method, path=request.url, status=status, elapsed=elapsed))
+            events.emit(Event("response", method=method, path=url, status=status, elapsed=elapsed))
         if status >= 500:
             counters.server_errors += 1
         elif status == 429:
-            self._emit(Event("throttled", method=request.method, path=request.url, status=status))
+            self._emit(Event("throttled", method=method, path=url, status=status))
         if remaining is not None:
             self._emit(Event("credits", credits_remaining=remaining))
-        logger.debug("HTTP Request: %s %s -> %d (%.1f ms)", request.method, request.url, status, elapsed * 1e3)
-        return response
+        logger.debug("HTTP Request: %s %s -> %d (%.1f ms)", method, url, status, elapsed * 1e3)
+        return response, token
 
 
 def raise_for_status(response: Response) -> Response:
