@@ -4,7 +4,7 @@ The request path reads top to bottom, one concern per method::
 
     request -> _send_handling_auth      (refresh once and replay once on 401 INVALID_TOKEN)
             -> _send_handling_retries   (429, 5xx, no response: backoff outside the concurrency slot)
-            -> _send_single_request     (credits, a slot in flight, the transport, feedback, one log line)
+            -> _send_single_request     (credits, a slot in flight, the current token, the transport, feedback)
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class ZohoCRM:
         api_domain: pin the API server (else the token response's ``api_domain``, else the data centre's).
         accounts_url: pin the OAuth server (else the data centre's).
         api_version: the CRM API version in paths; link/unlink need ``"v8"``.
-        budget: the org's limits (``Budget.for_edition(...)``); ignored when ``limiter`` is given.
+        budget: the org's limits (``Budget.for_edition(...)``); with ``limiter``, only its cost table and heavy
+            operations are read here (the limiter enforces the rest).
         limiter: a budget enforcer shared with other clients or processes (e.g. ``RedisLimiter``).
         retry: the retry policy.
         token_store: where access tokens are kept (memory by default).
