@@ -385,10 +385,9 @@ class TokenManager:
         raise AuthenticationError(_explain(error, description), status=status, code=error)
 
 
-#: A token said to live less than this is treated as living this long: a zero or tiny lifetime would make every
-#: request refresh, and Zoho allows 10 refreshes in 10 minutes. A token that really expires earlier is caught by
-#: the 401 INVALID_TOKEN refresh-and-replay.
-MIN_LIFETIME = 60.0
+#: A token said to live less than this is treated as living this long: a zero or negative lifetime would make
+#: every request refresh. Short real lifetimes (a test server's few seconds) are kept as they are.
+MIN_LIFETIME = 1.0
 
 
 def _lifetime(reply: _TokenReply) -> float:
