@@ -170,7 +170,7 @@ def test_top_level_error_fails_every_item_with_its_cause(status_code: int, code:
     assert [(r.item, r.code, r.status, r.message, r.attempts) for r in results] == [
         (m, code, "error", "no", 3) for m in ITEMS
     ]
-    assert results[0].details == {"why": "because"}
+    assert results[0].details == {"why": "because", "http_status": status_code}  # the status decides "passing"
 
 
 @pytest.mark.parametrize("status_code", [500, 502, 503])

@@ -242,3 +242,39 @@ async def test_a_rerun_retries_items_that_failed_for_a_passing_cause(tmp_path: P
         assert fake.stats.requests["link_emails"] == 1  # only the item that had not reached Zoho is sent
         assert fake.link_of(rows[1]["message_id"]) == rows[1]["deal_id"]
         assert fake.link_of(rows[2]["message_id"]) is None
+
+
+async def test_an_email_already_on_the_intended_deal_is_success_killed_or_not(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=2)
+        fake.world.link_directly(rows[0]["message_id"], rows[0]["deal_id"])  # e.g. Deal Prediction got it right
+        path = write_csv(tmp_path / "links.csv", rows)
+        report = tmp_path / "r.jsonl"
+        code = await run_cli(["backfill", "link", str(path), "--report", str(report), "-q", *connection_args(fake)])
+        assert code == 0
+        first = read_report(report)[0]
+        assert (first["code"], first["message"]) == ("SUCCESS", "already linked to this deal")
+
+
+async def test_a_429_with_an_html_body_is_retried_by_the_next_run(tmp_path: Path) -> None:
+    from zcrm_async.cli._journal import Outcome
+
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=1)
+        path = write_csv(tmp_path / "links.csv", rows)
+        with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
+            journal.bind(read_input(path, "link"), "link")
+            (taken,) = journal.take_pending(10)
+            journal.finish([Outcome(taken.line, "HTTP_429", "error", "HTTP 429", 8, passing=True)])
+        code = await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)])
+        assert code == 0 and fake.link_of(rows[0]["message_id"]) == rows[0]["deal_id"]
+
+
+@pytest.mark.parametrize("where", ["missing-dir/j.sqlite", "links.csv"])
+async def test_a_journal_path_that_cannot_be_a_journal_is_a_usage_error(tmp_path: Path, where: str) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=1, emails=1)
+        path = write_csv(tmp_path / "links.csv", rows)
+        argv = ["backfill", "link", str(path), "--journal", str(tmp_path / where), "-q", *connection_args(fake)]
+        assert await run_cli(argv) == 2
+        assert fake.stats.requests["link_emails"] == 0

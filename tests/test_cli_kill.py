@@ -159,7 +159,7 @@ def test_killed_three_times_then_resumed_ends_exactly_once(fake_url: str, tmp_pa
     wrong = [row for row in rows if links[row["message_id"]] != row["deal_id"]]
     assert not wrong, f"seed {seed}: {len(wrong)} emails not linked as asked"
 
-    # The journal: every line final exactly once, none answered ALREADY_LINKED (that would be a second send).
+    # The journal: every line final exactly once, all SUCCESS.
     with sqlite3.connect(journal) as db:
         states = db.execute("SELECT state, code, COUNT(*) FROM items GROUP BY state, code").fetchall()
         lines = [line for (line,) in db.execute("SELECT line FROM items ORDER BY line")]
@@ -168,4 +168,6 @@ def test_killed_three_times_then_resumed_ends_exactly_once(fake_url: str, tmp_pa
     reported = [json.loads(line) for line in report.read_text().splitlines()]
     assert sorted(r["message_id"] for r in reported) == sorted(row["message_id"] for row in rows)
     assert {r["code"] for r in reported} == {"SUCCESS"}
+    # Every email started unlinked, so "already linked to this deal" could only mean a second send of ours.
+    assert not [r for r in reported if "already linked to this deal" in str(r["message"])], f"seed {seed}"
     print(f"seed {seed}: {killed} kills, {sum('interrupted' in str(r['message']) for r in reported)} read back")

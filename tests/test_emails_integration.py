@@ -206,7 +206,7 @@ async def test_a_chunk_that_fails_at_request_level_fails_only_its_items() -> Non
         result = await crm.emails.link_deal(items)
         assert len(result) == 6
         assert result.counts == {"INTERNAL_ERROR": 6}
-        assert all(r.attempts == 2 for r in result)
+        assert all(r.attempts == 3 for r in result)  # two tries, then a read-back (a 5xx may hide an applied write)
         assert all(fake.link_of(item.message_id) is None for item in items)
 
 

@@ -10,7 +10,15 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from zcrm_async import InvalidRequestError, Request, Response, RetryPolicy, TransportError, ZohoCRM
+from zcrm_async import (
+    AuthenticationError,
+    InvalidRequestError,
+    Request,
+    Response,
+    RetryPolicy,
+    TransportError,
+    ZohoCRM,
+)
 from zcrm_async.emails import DealLink, DealUnlink
 from zcrm_async.models import Address, AssociateEmail
 from zcrm_async.testing._mock import MockTransport, json_response
@@ -554,3 +562,54 @@ async def test_a_server_that_shows_links_only_on_the_single_email_is_still_read(
     result = await crm.emails.link_deal([link(0)])
     assert (result[0].code, result[0].message) == ("SUCCESS", "verified after a retry")
     assert [r.method for r in mailbox.api] == ["POST", "POST", "GET", "GET"]  # list, then the single email
+
+
+async def test_relink_never_unlinks_an_email_whose_deal_could_not_be_read() -> None:
+    mailbox = FakeMailbox()
+    mailbox.linked[mid(1)] = DEAL  # already right, but the list cannot be read now
+    real = mailbox.__call__
+
+    def list_refused(request: Request) -> Response:
+        if request.method == "GET":
+            mailbox.api.append(request)
+            refusal = {"code": "CANNOT_PROCESS", "details": {}, "message": "syncing", "status": "error"}
+            return json_response(400, refusal)
+        return real(request)
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
+                  transport=MockTransport(list_refused), api_domain="https://www.zohoapis.com",
+                  retry=RetryPolicy.no_wait(attempts=3))
+    result = await crm.emails.relink([link(0), link(1)])
+    assert [r.code for r in result] == ["SUCCESS", "LINK_UNVERIFIED"]
+    assert "DELETE" not in [r.method for r in mailbox.api] and mailbox.linked[mid(1)] == DEAL
+
+
+async def test_the_same_email_twice_is_refused_before_sending() -> None:
+    mailbox = FakeMailbox()
+    crm, transport = make(mailbox)
+    with pytest.raises(ValueError, match=r"item 2: message_id repeats item 0"):
+        await crm.emails.relink([link(0), link(1), link(0, deal_id=OTHER_DEAL)])
+    assert transport.requests == []
+
+
+async def test_an_unreachable_token_endpoint_fails_the_call_quickly_with_its_cause() -> None:
+    token_calls = 0
+
+    def handler(request: Request) -> Response:
+        nonlocal token_calls
+        if request.url == TOKEN_URL:
+            token_calls += 1
+            raise TransportError("POST https://accounts.zoho.com/oauth/v2/token failed: connection refused")
+        raise AssertionError("no API call without a token")
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r", transport=MockTransport(handler),
+                  sleep=sleep)
+    with pytest.raises(AuthenticationError) as caught:
+        await crm.emails.page("Contacts", CONTACT_A)
+    assert caught.value.code == "TOKEN_ENDPOINT_UNREACHABLE" and "connection refused" in str(caught.value)
+    assert token_calls == 4 and sum(slept) <= 20  # a few quick tries, not the throttle's 15 minutes

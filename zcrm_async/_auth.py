@@ -350,8 +350,8 @@ class TokenManager:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             content=form,
         )
-        self._recent.append(self._clock())
         response = await self._transport.send(request)
+        self._recent.append(self._clock())  # only an answered request can have issued a token
         if response.status >= 500 or (response.status == 429 and not _is_json(response.content)):
             # A server error, or a proxy's throttle page: worth another try, unlike the endpoint's own errors.
             raise ServerError(f"token endpoint answered HTTP {response.status}", status=response.status,

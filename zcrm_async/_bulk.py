@@ -270,7 +270,10 @@ def _fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
     error = error_from_response(response.status, response.content)
     if isinstance(error, AuthenticationError):
         raise error
-    return [failed(item, error.code, error.message, response.attempts, error.details) for item in items]
+    # The HTTP status travels in details: whether a failure may pass (429, 5xx) is the status's to say, not the
+    # code's, which is whatever the body held (an HTML 429 gives HTTP_429, a 503 its own code).
+    details = {**error.details, "http_status": response.status}
+    return [failed(item, error.code, error.message, response.attempts, details) for item in items]
 
 
 def fail_transport(items: Sequence[T], exc: TransportError) -> list[ItemResult[T]]:

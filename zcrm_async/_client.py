@@ -20,7 +20,7 @@ import anyio
 
 from ._auth import AccessToken, OAuthCredentials, TokenManager, TokenStore
 from ._config import Budget, Timeouts, resolve_data_centre
-from ._errors import TransportError, error_from_response
+from ._errors import AuthenticationError, TransportError, error_from_response
 from ._events import Counters, Event, EventBus
 from ._limits import Limiter, LocalLimiter
 from ._retry import RetryPolicy, parse_retry_after
@@ -292,7 +292,14 @@ class ZohoCRM:
         async with self._limiter.slot(heavy=budget.is_heavy(operation)) as permit:
             # The token (and the API domain it names) is taken only now that the call goes out: a call that
             # queued for its slot while the token was refreshed or expired must not carry the old one.
-            token = await self._tokens.get_token()
+            try:
+                token = await self._tokens.get_token()
+            except TransportError as exc:
+                # The accounts server, not the API, is unreachable: the API retry loop must not take this for
+                # a lost API call (it would retry, and replay-check, a request that was never sent).
+                raise AuthenticationError(
+                    f"the token endpoint could not be reached: {exc}", status=0, code="TOKEN_ENDPOINT_UNREACHABLE"
+                ) from exc
             url = f"{self.api_domain}/crm/{self._api_version}{path}"
             request = Request(
                 method, url, params=params, headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},

@@ -269,7 +269,8 @@ class Emails:
             deals_module_id: the Deals module's id, sent as ``linked_record.module.id`` when given.
             already_linked_ok: read back every ALREADY_LINKED (one list read per contact and request) and report
                 SUCCESS for emails already linked to the intended deal: "make it so" rather than Zoho's answer.
-                Off by default, so a caller sees what Zoho said.
+                One whose deal cannot be read is reported LINK_UNVERIFIED. Off by default, so a caller sees
+                what Zoho said.
             on_progress: called with the results of each request as it completes.
 
         Raises:
@@ -284,8 +285,9 @@ class Emails:
             results = await self._send_links(part, deals_module_id)
             if already_linked_ok:
                 results = await self._verify(
-                    results, _is_linked_as_intended, why="already linked to this deal", codes=_ALREADY_LINKED
-                )
+                    results, _is_linked_as_intended, why="already linked to this deal", codes=_ALREADY_LINKED,
+                    unread=LINK_UNVERIFIED,
+                )  # fmt: skip
             return results
 
         return await self._run(chunks, send, len(links), concurrency, on_progress)
@@ -515,11 +517,13 @@ class Emails:
         *,
         why: str = "verified after a retry",
         codes: frozenset[str] | None = None,
+        unread: str | None = None,
     ) -> list[ItemResult[T]]:
         """Read back where the emails of failed results are linked; report SUCCESS where ``check`` holds.
 
         A write answered "already done" after a lost first try may be our own. An email whose link cannot be
-        read keeps Zoho's answer. Each item read back counts one more attempt.
+        read keeps Zoho's answer, or gets the code ``unread`` when given (so a caller can tell "linked
+        elsewhere" from "could not look"). Each item read back counts one more attempt.
         """
         suspect = [i for i, r in enumerate(results) if not r.ok and (codes is None or r.code in codes)]
         if not suspect:
@@ -528,7 +532,7 @@ class Emails:
         try:
             links = await self.where_linked(contact, [cast(Any, results[i].item).message_id for i in suspect])
         except (APIError, TransportError, ResponseDecodeError):
-            return results
+            links = {}
         verified = list(results)
         for i in suspect:
             result = results[i]
@@ -537,6 +541,9 @@ class Emails:
                 verified[i] = dataclasses.replace(
                     result, code=SUCCESS, status="success", message=why, attempts=result.attempts + 1
                 )
+            elif message_id not in links and unread is not None:
+                message = f"{result.message}; where it is linked could not be read back".lstrip("; ")
+                verified[i] = dataclasses.replace(result, code=unread, message=message, attempts=result.attempts + 1)
             else:
                 verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
         return verified
@@ -544,6 +551,8 @@ class Emails:
 
 _UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE})
 _ALREADY_LINKED = frozenset({"ALREADY_LINKED"})
+#: ALREADY_LINKED, but the deal it is linked to could not be read: neither done nor safe to unlink.
+LINK_UNVERIFIED = "LINK_UNVERIFIED"
 
 
 def _ignore(_: Sequence[ItemResult[Any]]) -> None:
@@ -590,6 +599,7 @@ def _validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
     """The items with normalised ids; the first bad one raises, naming its index and field, before any request."""
     checked = list(items)
     check_not_empty(checked, "items")
+    seen: dict[tuple[str, str], int] = {}
     for index, item in enumerate(checked):
         if not isinstance(item, kind):
             raise TypeError(f"item {index}: expected {kind.__name__}, got {type(item).__name__}")
@@ -597,6 +607,9 @@ def _validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
         if isinstance(item, DealLink) and item.module != "Deals":
             raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
         message_id = check_message_id(item.message_id, "message_id", index)
+        first = seen.setdefault((ids["contact_id"], message_id), index)
+        if first != index:  # two answers for one email: whichever Zoho applied last, one of them would be wrong
+            raise InvalidItemError(index, "message_id", f"repeats item {first} (the same email of the same contact)")
         checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
     return checked
 

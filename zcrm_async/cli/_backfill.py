@@ -9,8 +9,9 @@ request's outcomes as they arrive. Several batches are in flight at once so batc
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .._paginate import first_error
 from ..emails import DealLink, DealUnlink
 from ._connect import Connection, UsageError
 from ._input import InputError, Operation, read_input, to_item
-from ._journal import Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
+from ._journal import PASSING_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
@@ -76,6 +77,8 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
         journal = Journal(journal_path)
     except JournalBusy as exc:
         raise UsageError(str(exc)) from None
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
     with journal:
         try:
             fresh = journal.bind(source, options.operation)
@@ -165,7 +168,9 @@ async def send_batch(
             line = lines[(result.item.contact_id, result.item.message_id)]
             if line not in written:
                 written.add(line)
-                outcomes.append(Outcome(line, result.code, result.status, result.message, result.attempts))
+                outcomes.append(
+                    Outcome(line, result.code, result.status, result.message, result.attempts, _passing(result))
+                )
         if outcomes:
             journal.finish(outcomes)
             tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
@@ -175,10 +180,22 @@ async def send_batch(
     if operation == "unlink":
         result: Any = await emails.unlink_deal(_only(items, DealUnlink), on_progress=record)
     elif operation == "link":
-        result = await emails.link_deal(_only(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
+        # already_linked_ok: an email already on the intended deal is SUCCESS, the same answer a resumed run
+        # gets by reading it back; without it a run's outcome would depend on whether it had been killed.
+        result = await emails.link_deal(
+            _only(items, DealLink), on_progress=record, deals_module_id=deals_module_id, already_linked_ok=True
+        )
     else:
         result = await emails.relink(_only(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
     record(result.results)  # anything a progress callback did not see
+
+
+def _passing(result: ItemResult[Any]) -> bool:
+    """Whether a failure's cause may pass (no response, 429, 5xx, an unreadable answer): a rerun tries again."""
+    if result.ok:
+        return False
+    status = result.details.get("http_status") if isinstance(result.details, Mapping) else None
+    return result.code in PASSING_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500))
 
 
 def _only(items: list[DealLink | DealUnlink], kind: type[Any]) -> list[Any]:

@@ -1,13 +1,14 @@
 """The backfill journal: a SQLite file that records every input item from the moment it is read to its outcome.
 
-Schema (``SCHEMA_VERSION`` 1)::
+Schema (``SCHEMA_VERSION`` 2)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)      -- operation, input path, size, sha256, schema version
     items(line INTEGER PRIMARY KEY,             -- the input line: stable, because the file is pinned by sha256
           item_key TEXT UNIQUE,                 -- "op:contact_id:message_id"; NULL for refused rows
           fields TEXT,                          -- the row's item fields as JSON (ids and names, never secrets)
           state TEXT,                           -- pending -> in_flight -> done
-          code, status, message, attempts, updated REAL)
+          code, status, message, attempts, updated REAL,
+          passing INTEGER)                      -- 1: failed for a passing cause (no response, 429, 5xx)
 
 An item is marked ``in_flight`` and COMMITTED before its request can be sent, and ``done`` right after its
 request's result: a process killed at any moment leaves each item pending (never sent), done (outcome known) or
@@ -31,11 +32,12 @@ from ._input import InputFile, Row, item_key
 
 __all__ = ["Journal", "JournalItem", "JournalMismatch", "Outcome"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
 #: Failures a later run may cure: the item's request may or may not have taken effect, so it is read back first.
 PASSING_FAILURES = (
     "TRANSPORT_ERROR", "TOO_MANY_REQUESTS", "INTERNAL_ERROR", "NO_RESULT", "UNREADABLE_RESULT", "NO_CONTENT",
+    "LINK_UNVERIFIED",
 )  # fmt: skip
 #: The code of a row refused before sending (bad fields, a duplicate).
 INVALID_ROW = "INVALID_ROW"
@@ -51,7 +53,8 @@ CREATE TABLE IF NOT EXISTS items (
     status TEXT,
     message TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    passing INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS items_state ON items (state, line);
 """
@@ -81,6 +84,8 @@ class Outcome:
     status: str
     message: str
     attempts: int
+    #: Failed for a passing cause (no response, 429, 5xx, an answer that could not be read): a rerun tries again.
+    passing: bool = False
 
 
 class JournalBusy(Exception):
@@ -106,11 +111,15 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = _exclusive(path.with_name(path.name + ".lock"))
-        # isolation_level=None: no implicit transactions; each method says BEGIN/COMMIT itself.
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            # isolation_level=None: no implicit transactions; each method says BEGIN/COMMIT itself.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._lock.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -191,9 +200,9 @@ class Journal:
         with self._transaction():
             cursor = self._db.executemany(
                 "UPDATE items SET state = ?, code = ?, status = ?, message = ?, attempts = attempts + ?,"
-                " updated = ? WHERE line = ? AND state = ?",
+                " updated = ?, passing = ? WHERE line = ? AND state = ?",
                 (
-                    (DONE, o.code, o.status, o.message, o.attempts, now, o.line, IN_FLIGHT)
+                    (DONE, o.code, o.status, o.message, o.attempts, now, int(o.passing), o.line, IN_FLIGHT)
                     for o in outcomes
                 ),
             )
@@ -213,7 +222,7 @@ class Journal:
         with self._transaction():
             cursor = self._db.execute(
                 f"UPDATE items SET state = ?, updated = ? WHERE state = ? AND status != 'success'"
-                f" AND (code IN ({', '.join('?' * len(PASSING_FAILURES))}) OR code LIKE 'HTTP\\_5%' ESCAPE '\\')",
+                f" AND (passing = 1 OR code IN ({', '.join('?' * len(PASSING_FAILURES))}))",
                 (IN_FLIGHT, time.time(), DONE, *PASSING_FAILURES),
             )
             return cursor.rowcount
