@@ -59,7 +59,7 @@ CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"
 REFRESH_TOKEN = "bench-refresh"
 ROOT = Path(__file__).resolve().parent.parent
-#: The fake on one core, the client on another (as in PERF-NOTES.md): sharing a core makes every request a pair of
+#: The fake on one core, the client on another: sharing a core makes every request a pair of
 #: context switches that inflates both processes' CPU time, and which runs shared a core varied from run to run.
 SERVER_CPU, CLIENT_CPU = 0, 1
 

@@ -5,7 +5,7 @@
 task following ``info.next_index``, and prints one JSON line: counts, wall and CPU time.
 
 Standalone on purpose: it imports nothing from zcrm_async (that package is not installed in the SDK's venv).
-Setup that makes the SDK talk to FakeZoho (FACTS.md section 6):
+Setup that makes the SDK talk to FakeZoho (read from the SDK 7.0.0's source):
 
 - ``DataCenter.Environment(url, accounts_url, file_upload_url)`` pointed at the fake; the SDK posts the refresh
   grant to ``accounts_url`` as is, so it is the fake's token URL;

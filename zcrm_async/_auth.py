@@ -1,6 +1,6 @@
 """OAuth 2.0 for Zoho: the refresh-token grant, a token cache, and one refresh at a time.
 
-- Tokens are cached with their expiry and refreshed shortly before it (FACTS.md 1.4: they live 1 h).
+- Tokens are cached with their expiry and refreshed shortly before it (Zoho's "Token Validity" page: they live 1 h).
 - Refresh is single-flight: however many requests find the token stale, one call goes to the token endpoint;
   with a shared ``TokenStore`` (Redis) its lock makes that one call per org, not per process.
 - Zoho allows 10 access tokens per refresh token per 10 minutes: this client never asks for more, and a refresh
@@ -43,7 +43,8 @@ __all__ = [
 
 logger = logging.getLogger("zcrm_async")
 
-#: Zoho's documented throttle on the token endpoint (FACTS.md 1.4).
+#: Zoho's documented throttle on the token endpoint ("Token Validity": 10 access tokens per refresh token per
+#: 10 minutes).
 REFRESHES_PER_WINDOW = 10
 REFRESH_WINDOW = 600.0
 
@@ -391,7 +392,7 @@ MIN_LIFETIME = 1.0
 
 
 def _lifetime(reply: _TokenReply) -> float:
-    # Older token responses gave expires_in in milliseconds beside expires_in_sec (FACTS.md 4).
+    # Older token responses gave expires_in in milliseconds beside expires_in_sec; Zoho's SDK still reads both.
     seconds = _number(reply.expires_in_sec)
     if seconds is None:
         given = _number(reply.expires_in)

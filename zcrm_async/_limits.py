@@ -1,11 +1,13 @@
 """The budget on the send path: credits per rolling 24 h, and calls in flight.
 
-Zoho enforces two different things (FACTS.md 1.1-1.3), so two different tools enforce them here:
+Zoho enforces two different things (Zoho CRM API Limits: credits per rolling 24 h, and concurrency per org and
+app), so two different tools enforce them here:
 
 - calls in flight: an ``anyio.CapacityLimiter`` (plus one of 10 for heavy calls). A cap that matches the server's
-  is what reaches its ceiling with no 429 (PERF-NOTES.md); a rate limiter is the wrong tool for it. Its size
-  adapts: a 429 shrinks it multiplicatively and successes grow it back by one per round of calls (AIMD), so a
-  server whose real cap is lower than configured is found in a few round trips.
+  is what reaches its ceiling with no 429 (against a server with a cap of 25 and 100 ms calls, a semaphore of 25
+  got no 429s where a rate limiter sized to the same throughput got hundreds); a rate limiter is the wrong tool
+  for it. Its size adapts: a 429 shrinks it multiplicatively and successes grow it back by one per round of calls
+  (AIMD), so a server whose real cap is lower than configured is found in a few round trips.
 - credits: an ``aiolimiter`` bucket of ``daily_credits`` leaking over 24 h, acquired with each call's weight and
   resynchronised from ``X-API-CREDITS-REMAINING`` whenever Zoho sends it.
 

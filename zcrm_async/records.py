@@ -1,7 +1,7 @@
 """Records of a module, for backfills: paging through Contacts or Deals, and related-records updates.
 
 Get Records pages by ``page`` for the first 2,000 records (10 pages of 200), fetched side by side, then by
-``page_token`` beyond them, one page at a time (FACTS.md 5). Records stay ``dict[str, Any]``.
+``page_token`` beyond them, one page at a time (Zoho's "Get Records" page). Records stay ``dict[str, Any]``.
 """
 
 from __future__ import annotations
