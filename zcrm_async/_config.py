@@ -1,6 +1,15 @@
 """Frozen configuration values: data centres, the org's budget, and timeouts.
 
-Every number comes from ``shared/zoho-docs/FACTS.md`` (sections 1 and 4) and every number can be overridden.
+Every Zoho number here is one Zoho documents, and every number can be overridden.
+
+Where the numbers come from: the credits per edition (a base, so many per user licence, an edition maximum that
+includes add-on credits) are Zoho's "Zoho CRM API Limits" page; the calls in flight per org and app (5, 10, 15,
+20, 25 by edition) and the 3M/5M maximums are the Zoho CRM developer post "Kaizen #203 - Answering Your Questions
+| Handling API Limits and Error Responses"; the sub-concurrency of 10 for complex APIs, and which APIs are
+complex, is the "Sub-concurrency for complex APIs" announcement and the API limits page; the data centres'
+accounts servers and API domains are the "Multi DC" pages of Zoho CRM and Zoho Accounts. Where sources disagree
+(older Kaizen posts give lower maximums for Professional and Enterprise), the newer, higher figure is used and
+can be lowered. The timeouts are this library's choice, not Zoho's.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ _REGIONS = {
     "au": _dc("zoho.com.au", "com.au"),
     "jp": _dc("zoho.jp", "jp"),
     "cn": _dc("zoho.com.cn", "com.cn"),
-    # Canada's accounts server is on zohocloud.ca, not zoho.ca (FACTS.md section 4).
+    # Canada's accounts server is on zohocloud.ca, not zoho.ca (Zoho Accounts' "Multi DC support" page).
     "ca": _dc("zohocloud.ca", "ca"),
     "sa": _dc("zoho.sa", "sa"),
 }
@@ -80,7 +89,7 @@ class _EditionLimits:
     max_credits: int | None  # None: unlimited
 
 
-#: Zoho's per-edition limits (FACTS.md 1.1 and 1.3). Where sources disagree the caps follow the api-limits pages.
+#: Zoho's per-edition limits ("Zoho CRM API Limits"). Where sources disagree the caps follow that page.
 EDITIONS: Mapping[str, _EditionLimits] = MappingProxyType(
     {
         "free": _EditionLimits(5, 5_000, 0, 5_000),
@@ -92,10 +101,10 @@ EDITIONS: Mapping[str, _EditionLimits] = MappingProxyType(
 )
 
 #: Credits per call by operation name; anything not listed costs ``Budget.default_cost``. The Emails APIs have
-#: no documented cost (FACTS.md 1.2), so they cost 1 like every plain read.
+#: no documented cost in "Zoho CRM API Limits", so they cost 1 like every plain read.
 DEFAULT_COSTS: Mapping[str, float] = MappingProxyType({})
 
-#: Operations that count against Zoho's sub-concurrency of 10 for "complex" APIs (FACTS.md 1.3). None of the
+#: Operations that count against Zoho's sub-concurrency of 10 for "complex" APIs ("Zoho CRM API Limits"). None of the
 #: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself.
 DEFAULT_HEAVY: frozenset[str] = frozenset({"records.list.sorted"})
 
@@ -143,8 +152,8 @@ class Budget:
     ) -> Budget:
         """The budget Zoho documents for an edition and a number of user licences.
 
-        Daily credits are ``min(base + users * per_user + add_on_credits, edition max)`` (FACTS.md 1.1: the cap
-        includes add-on credits).
+        Daily credits are ``min(base + users * per_user + add_on_credits, edition max)`` ("Zoho CRM API Limits":
+        the cap includes add-on credits).
         Any field can be overridden by keyword, e.g. ``Budget.for_edition("enterprise", concurrency=8)``.
         """
         try:
