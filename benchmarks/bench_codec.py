@@ -1,7 +1,8 @@
 """Figure 4: encode and decode, msgspec Structs (what the library uses) vs stdlib ``json`` to and from dicts.
 
 - decode: one Get Emails page of 10 emails, shaped like the sample in Zoho's "Get Emails of a Record" page
-  (its two sample emails, one with a bounce status, repeated with distinct ids): ``models.decode_emails_page(body)`` vs ``json.loads(body)``.
+  (its two sample emails, one with a bounce status, repeated with distinct ids):
+  ``models.decode_emails_page(body)`` vs ``json.loads(body)``.
 - encode: a 20-item Link Deal to Emails body, built from the same inputs each time: ``LinkItem`` Structs +
   ``models.encode_link_body`` vs dicts + ``json.dumps(...).encode()``.
 
