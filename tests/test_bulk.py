@@ -17,10 +17,10 @@ from zcrm_async._bulk import (
     chunk,
     chunk_joined,
     group_chunks,
-    results_from_response,
     run_chunks,
     sequential_chunks,
 )
+from zcrm_async._write_results import results_from_response
 
 
 def response(status: int, body: Any, *, attempts: int = 1) -> Response:
@@ -170,7 +170,7 @@ def test_top_level_error_fails_every_item_with_its_cause(status_code: int, code:
     assert [(r.item, r.code, r.status, r.message, r.attempts) for r in results] == [
         (m, code, "error", "no", 3) for m in ITEMS
     ]
-    assert results[0].details == {"why": "because", "http_status": status_code}  # the status decides "passing"
+    assert results[0].details == {"why": "because", "http_status": status_code}  # the status decides "transient"
 
 
 @pytest.mark.parametrize("status_code", [500, 502, 503])

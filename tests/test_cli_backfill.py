@@ -265,7 +265,7 @@ async def test_a_429_with_an_html_body_is_retried_by_the_next_run(tmp_path: Path
         with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
             journal.bind(read_input(path, "link"), "link")
             (taken,) = journal.take_pending(10)
-            journal.finish([Outcome(taken.line, "HTTP_429", "error", "HTTP 429", 8, passing=True)])
+            journal.finish([Outcome(taken.line, "HTTP_429", "error", "HTTP 429", 8, transient=True)])
         code = await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)])
         assert code == 0 and fake.link_of(rows[0]["message_id"]) == rows[0]["deal_id"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zcrm_async.cli._backfill import _decide
+from zcrm_async.cli._backfill import _settled_by_link_state
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._journal import Journal, JournalMismatch, Outcome
 
@@ -86,5 +86,5 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_reading_an_in_flight_email_back_decides_it(operation: str, linked: str | None, expected: str | None) -> None:
-    decided = _decide(operation, "222", linked)
+    decided = _settled_by_link_state(operation, "222", linked)
     assert (decided[0] if decided else None) == expected

@@ -1,4 +1,6 @@
-"""Bulk writes: split items into requests, send them concurrently, zip per-item results back onto the inputs.
+"""Bulk runs: split items into requests, send them concurrently, place each item's result at its input position.
+
+This module knows nothing of Zoho: what a response says about each item is read in ``_write_results``.
 
 The guarantees every bulk method gives:
 
@@ -11,17 +13,13 @@ The guarantees every bulk method gives:
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import anyio
-import msgspec
 
-from ._errors import AuthenticationError, BulkError, TransportError, error_from_response
-from ._transport import Response
-from .models import ItemStatus, decode_item_statuses
+from ._errors import BulkError
 
 __all__ = [
     "BulkResult",
@@ -35,13 +33,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-SUCCESS = "SUCCESS"
-#: An item the response did not account for, or a 2xx whose per-item results could not be read: its fate is
-#: unknown, so writes read it back before reporting it.
-NO_RESULT = "NO_RESULT"
-UNREADABLE = "UNREADABLE_RESULT"
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ItemResult(Generic[T]):
@@ -172,113 +163,6 @@ def group_chunks(items: Sequence[T], key: Callable[[T], Any], size: int) -> list
     return [
         Chunk(part, [items[i] for i in part]) for indexes in groups.values() for part in chunk(indexes, size)
     ]
-
-
-def failed(
-    item: T, code: str, message: str, attempts: int = 1, details: Mapping[str, Any] | None = None
-) -> ItemResult[T]:
-    """An error outcome that did not come from a per-item status."""
-    return ItemResult(item, code, "error", message, details or {}, attempts)
-
-
-def results_from_response(
-    items: Sequence[T],
-    response: Response,
-    *,
-    key: Callable[[T], str | None] | None = None,
-) -> list[ItemResult[T]]:
-    """Per-item results of one write response, in the order of ``items``.
-
-    Reads 200, 207 and 400 with the array flat or nested; a top-level error (any status) or an unreadable body
-    fails every item with that cause. ``key(item)`` gives the ``details.message_id`` Zoho echoes, so results
-    still land on the right items if Zoho answers in another order; without a usable key, order is trusted.
-
-    Raises:
-        AuthenticationError: the request was refused for its credentials: every other chunk would be too.
-    """
-    attempts = response.attempts
-    if response.status >= 500 or response.status in (204, 401, 403, 404, 429):
-        return _fail_all(items, response)
-    try:
-        statuses = decode_item_statuses(response.content)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        if response.status < 300:  # accepted, but what happened to each item cannot be read: read back
-            return [failed(item, UNREADABLE, "Zoho's per-item results could not be read", attempts) for item in items]
-        return _fail_all(items, response)
-    if response.status < 300 and statuses and all(not status.code for status in statuses):
-        # The single-message link echoes the input on success (the doc's sample), with no code at all.
-        return [ItemResult(item, SUCCESS, "success", "", {}, attempts) for item in items]
-    ordered = _match(items, statuses, key)
-    return [
-        ItemResult(item, status.code or "UNKNOWN", _status_of(status), status.message or "", status.details or {},
-                   attempts)
-        if status is not None
-        else failed(item, NO_RESULT, "Zoho returned no result for this item", attempts)
-        for item, status in zip(items, ordered, strict=True)
-    ]
-
-
-def _status_of(status: ItemStatus) -> str:
-    if status.status in ("success", "error"):
-        return status.status
-    return "success" if status.code == SUCCESS else "error"
-
-
-_JSON_PATH_INDEX = re.compile(r"^\$\.\w+\[(\d+)\]")
-
-
-def _match(
-    items: Sequence[T], statuses: list[ItemStatus], key: Callable[[T], str | None] | None
-) -> list[ItemStatus | None]:
-    """Each item's status. A status that names its item (``details.message_id``, or the index in
-    ``details.json_path`` such as ``$.Emails[2].owner``) goes to that item; the rest fill the remaining items in
-    order only when their numbers agree, else those items get none (NO_RESULT) rather than another's result."""
-    placed: list[ItemStatus | None] = [None] * len(items)
-    positions: dict[str | None, list[int]] = {}
-    if key is not None:
-        for index, item in enumerate(items):
-            positions.setdefault(key(item), []).append(index)
-    unnamed: list[ItemStatus] = []
-    for status in statuses:
-        named = _named_index(status, positions, len(items))
-        if named is None or placed[named] is not None:
-            unnamed.append(status)
-        else:
-            placed[named] = status
-    free = [index for index, status in enumerate(placed) if status is None]
-    if len(unnamed) == len(free):
-        for index, status in zip(free, unnamed, strict=True):
-            placed[index] = status
-    return placed
-
-
-def _named_index(status: ItemStatus, positions: dict[str | None, list[int]], count: int) -> int | None:
-    details = status.details or {}
-    message_id = details.get("message_id")
-    if isinstance(message_id, str) and positions.get(message_id):
-        return positions[message_id].pop(0)
-    path = details.get("json_path")
-    if isinstance(path, str) and (found := _JSON_PATH_INDEX.match(path)):
-        index = int(found.group(1))
-        return index if index < count else None
-    return None
-
-
-def _fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
-    if response.status == 204:
-        return [failed(item, "NO_CONTENT", "Zoho answered 204 with no results", response.attempts) for item in items]
-    error = error_from_response(response.status, response.content)
-    if isinstance(error, AuthenticationError):
-        raise error
-    # The HTTP status travels in details: whether a failure may pass (429, 5xx) is the status's to say, not the
-    # code's, which is whatever the body held (an HTML 429 gives HTTP_429, a 503 its own code).
-    details = {**error.details, "http_status": response.status}
-    return [failed(item, error.code, error.message, response.attempts, details) for item in items]
-
-
-def fail_transport(items: Sequence[T], exc: TransportError) -> list[ItemResult[T]]:
-    """Every item of a chunk that got no response after all retries."""
-    return [failed(item, "TRANSPORT_ERROR", str(exc)) for item in items]
 
 
 async def run_chunks(

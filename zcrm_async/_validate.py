@@ -7,7 +7,8 @@ import re
 __all__ = ["InvalidItemError", "check_message_id", "check_numeric_id"]
 
 _NUMERIC = re.compile(r"[0-9]{1,30}")
-# Zoho's OAS for link/unlink: message_id matches ^[a-zA-Z0-9]+$ with maxLength 500 (FACTS.md 5).
+# Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: message_id matches ^[a-zA-Z0-9]+$, at
+# most 500 characters.
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9]+")
 MAX_MESSAGE_ID = 500
 

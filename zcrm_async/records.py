@@ -12,17 +12,11 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
-from ._bulk import (
-    BulkResult,
-    ItemResult,
-    fail_transport,
-    results_from_response,
-    run_chunks,
-    sequential_chunks,
-)
+from ._bulk import BulkResult, ItemResult, run_chunks, sequential_chunks
 from ._client import raise_for_status
 from ._errors import ResponseDecodeError, TransportError
-from ._paginate import first_error
+from ._fanout import first_error
+from ._write_results import fail_transport, results_from_response
 from .models import RecordsPage, decode_records_page, encode_data_body
 
 if TYPE_CHECKING:

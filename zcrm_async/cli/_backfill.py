@@ -20,17 +20,17 @@ import anyio
 from .._bulk import ItemResult
 from .._client import ZohoCRM
 from .._errors import APIError, AuthenticationError, ZohoError
-from .._paginate import first_error
+from .._fanout import first_error
 from ..emails import DealLink, DealUnlink
 from ._connect import Connection, UsageError
 from ._input import InputError, Operation, read_input, to_item
-from ._journal import PASSING_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
+from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
 from ._summary import print_budget, print_outcomes, write_report
 
-__all__ = ["BackfillOptions", "backfill", "default_journal", "drive"]
+__all__ = ["BackfillOptions", "backfill", "default_journal", "reconcile_and_send"]
 
 SHOWN_BAD_ROWS = 20
 RESUMED = "(read back after an interrupted run)"
@@ -102,7 +102,7 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
 
 
 async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output) -> None:
-    reopened = journal.reopen_passing_failures()
+    reopened = journal.reopen_transient_failures()
     if reopened:
         output.result(f"{reopened} items that failed for a passing cause (no response, 429, 5xx) are tried again")
     states = journal.states()
@@ -114,7 +114,7 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
 
     label = options.operation
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
-        unknown = await drive(
+        unknown = await reconcile_and_send(
             crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
             deals_module_id=options.deals_module_id,
         )  # fmt: skip
@@ -122,7 +122,7 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
         output.error(f"{unknown} items of an interrupted run could not be read back now; run again to settle them")
 
 
-async def drive(
+async def reconcile_and_send(
     crm: ZohoCRM,
     journal: Journal,
     operation: str,
@@ -169,7 +169,7 @@ async def send_batch(
             if line not in written:
                 written.add(line)
                 outcomes.append(
-                    Outcome(line, result.code, result.status, result.message, result.attempts, _passing(result))
+                    Outcome(line, result.code, result.status, result.message, result.attempts, _is_transient(result))
                 )
         if outcomes:
             journal.finish(outcomes)
@@ -178,27 +178,27 @@ async def send_batch(
     items = [to_item(operation, item.fields) for item in batch]
     emails = crm.emails
     if operation == "unlink":
-        result: Any = await emails.unlink_deal(_only(items, DealUnlink), on_progress=record)
+        result: Any = await emails.unlink_deal(_of_kind(items, DealUnlink), on_progress=record)
     elif operation == "link":
         # already_linked_ok: an email already on the intended deal is SUCCESS, the same answer a resumed run
         # gets by reading it back; without it a run's outcome would depend on whether it had been killed.
         result = await emails.link_deal(
-            _only(items, DealLink), on_progress=record, deals_module_id=deals_module_id, already_linked_ok=True
+            _of_kind(items, DealLink), on_progress=record, deals_module_id=deals_module_id, already_linked_ok=True
         )
     else:
-        result = await emails.relink(_only(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
+        result = await emails.relink(_of_kind(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
     record(result.results)  # anything a progress callback did not see
 
 
-def _passing(result: ItemResult[Any]) -> bool:
-    """Whether a failure's cause may pass (no response, 429, 5xx, an unreadable answer): a rerun tries again."""
+def _is_transient(result: ItemResult[Any]) -> bool:
+    """Whether a failure's cause is transient (no response, 429, 5xx, an unreadable answer): a rerun tries again."""
     if result.ok:
         return False
     status = result.details.get("http_status") if isinstance(result.details, Mapping) else None
-    return result.code in PASSING_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500))
+    return result.code in TRANSIENT_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500))
 
 
-def _only(items: list[DealLink | DealUnlink], kind: type[Any]) -> list[Any]:
+def _of_kind(items: list[DealLink | DealUnlink], kind: type[Any]) -> list[Any]:
     return [item for item in items if isinstance(item, kind)]
 
 
@@ -246,7 +246,7 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
                 continue
             record = links[item.fields["message_id"]]
             linked = record.id if record is not None else None
-            decided = _decide(operation, item.fields.get("deal_id"), linked)
+            decided = _settled_by_link_state(operation, item.fields.get("deal_id"), linked)
             if decided is None:
                 resend.append(item.line)
             else:
@@ -264,7 +264,7 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
     return len(unknown)
 
 
-def _decide(operation: str, deal_id: str | None, linked: str | None) -> tuple[str, str, str] | None:
+def _settled_by_link_state(operation: str, deal_id: str | None, linked: str | None) -> tuple[str, str, str] | None:
     """(code, status, message) when the email's state settles the item, None when it must be sent again."""
     if operation == "unlink":
         return ("SUCCESS", "success", f"not linked {RESUMED}") if linked is None else None

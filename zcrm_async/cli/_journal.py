@@ -8,7 +8,7 @@ Schema (``SCHEMA_VERSION`` 2)::
           fields TEXT,                          -- the row's item fields as JSON (ids and names, never secrets)
           state TEXT,                           -- pending -> in_flight -> done
           code, status, message, attempts, updated REAL,
-          passing INTEGER)                      -- 1: failed for a passing cause (no response, 429, 5xx)
+          passing INTEGER)                      -- 1: failed for a transient cause (no response, 429, 5xx)
 
 An item is marked ``in_flight`` and COMMITTED before its request can be sent, and ``done`` right after its
 request's result: a process killed at any moment leaves each item pending (never sent), done (outcome known) or
@@ -35,7 +35,7 @@ __all__ = ["Journal", "JournalItem", "JournalMismatch", "Outcome"]
 SCHEMA_VERSION = "2"
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
 #: Failures a later run may cure: the item's request may or may not have taken effect, so it is read back first.
-PASSING_FAILURES = (
+TRANSIENT_FAILURES = (
     "TRANSPORT_ERROR", "TOO_MANY_REQUESTS", "INTERNAL_ERROR", "NO_RESULT", "UNREADABLE_RESULT", "NO_CONTENT",
     "LINK_UNVERIFIED",
 )  # fmt: skip
@@ -84,8 +84,9 @@ class Outcome:
     status: str
     message: str
     attempts: int
-    #: Failed for a passing cause (no response, 429, 5xx, an answer that could not be read): a rerun tries again.
-    passing: bool = False
+    #: Failed for a transient cause (no response, 429, 5xx, an answer that could not be read): a rerun tries again.
+    #: Stored in the journal's ``passing`` column.
+    transient: bool = False
 
 
 class JournalBusy(Exception):
@@ -202,7 +203,7 @@ class Journal:
                 "UPDATE items SET state = ?, code = ?, status = ?, message = ?, attempts = attempts + ?,"
                 " updated = ?, passing = ? WHERE line = ? AND state = ?",
                 (
-                    (DONE, o.code, o.status, o.message, o.attempts, now, int(o.passing), o.line, IN_FLIGHT)
+                    (DONE, o.code, o.status, o.message, o.attempts, now, int(o.transient), o.line, IN_FLIGHT)
                     for o in outcomes
                 ),
             )
@@ -216,14 +217,14 @@ class Journal:
                 ((PENDING, attempts, time.time(), line, IN_FLIGHT) for line in lines),
             )
 
-    def reopen_passing_failures(self) -> int:
-        """Put items that failed for a passing cause (no response, 429, 5xx, an unreadable answer) back in
+    def reopen_transient_failures(self) -> int:
+        """Put items that failed for a transient cause (no response, 429, 5xx, an unreadable answer) back in
         flight, so a new run reads them back and sends them again if they did not take effect. Returns how many."""
         with self._transaction():
             cursor = self._db.execute(
                 f"UPDATE items SET state = ?, updated = ? WHERE state = ? AND status != 'success'"
-                f" AND (passing = 1 OR code IN ({', '.join('?' * len(PASSING_FAILURES))}))",
-                (IN_FLIGHT, time.time(), DONE, *PASSING_FAILURES),
+                f" AND (passing = 1 OR code IN ({', '.join('?' * len(TRANSIENT_FAILURES))}))",
+                (IN_FLIGHT, time.time(), DONE, *TRANSIENT_FAILURES),
             )
             return cursor.rowcount
 

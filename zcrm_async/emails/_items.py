@@ -1,0 +1,120 @@
+"""What the bulk link and unlink methods take, and the checks every item passes before any request is sent."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from .._bulk import Chunk, ItemResult, chunk_joined
+from .._validate import InvalidItemError, check_message_id, check_not_empty, check_numeric_id
+from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
+
+__all__ = [
+    "MAX_ASSOCIATE_ITEMS",
+    "MAX_LINK_ITEMS",
+    "MAX_UNLINK_CHARS",
+    "MAX_UNLINK_IDS",
+    "DealLink",
+    "DealUnlink",
+    "ProgressCallback",
+]
+
+#: Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: at most 20 emails per request, and the
+#: unlink's ``message_ids`` at most 2,000 characters.
+MAX_LINK_ITEMS = 20
+MAX_UNLINK_IDS = 20
+MAX_UNLINK_CHARS = 2000
+#: Associate Email with a Record: at most 20 emails per request.
+MAX_ASSOCIATE_ITEMS = 20
+
+ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DealLink:
+    """Link the contact's email ``message_id`` to the deal ``deal_id``, as the user ``owner_id``.
+
+    ``module`` is the linked record's module: Zoho links emails to Deals only, so anything else is refused.
+    """
+
+    contact_id: str
+    message_id: str
+    deal_id: str
+    owner_id: str
+    deal_name: str | None = None
+    owner_name: str | None = None
+    module: str = "Deals"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DealUnlink:
+    """Unlink the contact's email ``message_id`` from whatever deal it is linked to, as ``owner_id``."""
+
+    contact_id: str
+    message_id: str
+    owner_id: str
+
+
+#: The id fields each kind of item carries, checked as numeric Zoho ids.
+_ID_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    DealLink: ("contact_id", "deal_id", "owner_id"),
+    DealUnlink: ("contact_id", "owner_id"),
+}
+
+Item = TypeVar("Item", DealLink, DealUnlink)
+
+
+def validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
+    """The items with normalised ids; the first bad one raises, naming its index and field, before any request."""
+    checked = list(items)
+    check_not_empty(checked, "items")
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(checked):
+        if not isinstance(item, kind):
+            raise TypeError(f"item {index}: expected {kind.__name__}, got {type(item).__name__}")
+        ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[kind]}
+        if isinstance(item, DealLink) and item.module != "Deals":
+            raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
+        message_id = check_message_id(item.message_id, "message_id", index)
+        first = seen.setdefault((ids["contact_id"], message_id), index)
+        if first != index:  # two answers for one email: whichever Zoho applied last, one of them would be wrong
+            raise InvalidItemError(index, "message_id", f"repeats item {first} (the same email of the same contact)")
+        checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
+    return checked
+
+
+def message_id_of(item: DealLink | DealUnlink) -> str:
+    return item.message_id
+
+
+def link_item(item: DealLink, module_id: str | None, *, with_message_id: bool = True) -> LinkItem:
+    """One entry of a link request's ``Emails`` array."""
+    module = ModuleRef(api_name="Deals", id=module_id) if module_id else ModuleRef(api_name="Deals")
+    return LinkItem(
+        owner=Owner(id=item.owner_id, name=item.owner_name) if item.owner_name else Owner(id=item.owner_id),
+        message_id=item.message_id if with_message_id else msgspec.UNSET,
+        linked_record=LinkedRecord(module=module, id=item.deal_id, name=item.deal_name or msgspec.UNSET),
+    )
+
+
+def unlink_chunks(items: list[DealUnlink], max_ids: int, max_chars: int) -> list[Chunk[DealUnlink]]:
+    """Unlink requests: one contact and owner each, ``message_ids`` split on whole ids within both limits."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault((item.contact_id, item.owner_id), []).append(index)
+    chunks: list[Chunk[DealUnlink]] = []
+    for indexes in groups.values():
+        position = 0
+        for ids in chunk_joined([items[i].message_id for i in indexes], max_count=max_ids, max_chars=max_chars):
+            part = indexes[position : position + len(ids)]
+            position += len(ids)
+            chunks.append(Chunk(part, [items[i] for i in part]))
+    return chunks
+
+
+def check_chunk_size(size: int, maximum: int) -> None:
+    if not 1 <= size <= maximum:
+        raise ValueError(f"chunk size must be between 1 and {maximum} (Zoho's limit), got {size}")

@@ -1,0 +1,158 @@
+"""Link Deal to Emails and Unlink Deal from Emails (v8): bulk and single-email writes, read back when in doubt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .._bulk import BulkResult, ItemResult, group_chunks
+from .._errors import TransportError
+from .._write_results import fail_transport, results_from_response
+from ..models import encode_link_body
+from ._items import (
+    MAX_LINK_ITEMS,
+    MAX_UNLINK_CHARS,
+    MAX_UNLINK_IDS,
+    DealLink,
+    DealUnlink,
+    ProgressCallback,
+    check_chunk_size,
+    link_item,
+    message_id_of,
+    unlink_chunks,
+    validated,
+)
+from ._read_back import ALREADY_LINKED, LINK_UNVERIFIED, ReadBack, is_linked_as_intended, is_unlinked
+
+__all__ = ["Linking"]
+
+
+class Linking(ReadBack):
+    """The link and unlink methods of ``crm.emails``."""
+
+    async def link_deal(
+        self,
+        items: Iterable[DealLink],
+        *,
+        chunk_size: int = MAX_LINK_ITEMS,
+        concurrency: int | None = None,
+        deals_module_id: str | None = None,
+        already_linked_ok: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkResult[DealLink]:
+        """Link any number of contacts' emails to deals (Link Deal to Emails, v8).
+
+        Items are grouped by contact (the endpoint is per contact) and sent ``chunk_size`` a request, concurrently
+        within the client's budget. When a retry is answered ALREADY_LINKED (the lost first try did link), the
+        email is read back and reported SUCCESS if it is linked to the intended deal.
+
+        Args:
+            items: what to link.
+            chunk_size: emails per request (Zoho's maximum, 20, by default).
+            concurrency: requests at once (the budget's concurrency by default; the budget caps it anyway).
+            deals_module_id: the Deals module's id, sent as ``linked_record.module.id`` when given.
+            already_linked_ok: read back every ALREADY_LINKED (one list read per contact and request) and report
+                SUCCESS for emails already linked to the intended deal: "make it so" rather than Zoho's answer.
+                One whose deal cannot be read is reported LINK_UNVERIFIED. Off by default, so a caller sees
+                what Zoho said.
+            on_progress: called with the results of each request as it completes.
+
+        Raises:
+            ValueError: an empty input, or an item with a bad id, message id or missing owner (nothing is sent).
+            AuthenticationError: the credentials were refused (every request would fail).
+        """
+        links = validated(items, DealLink)
+        check_chunk_size(chunk_size, MAX_LINK_ITEMS)
+        chunks = group_chunks(links, lambda link: link.contact_id, chunk_size)
+
+        async def send(part: list[DealLink]) -> list[ItemResult[DealLink]]:
+            results = await self._send_links(part, deals_module_id)
+            if already_linked_ok:
+                results = await self._read_back(
+                    results, is_linked_as_intended, why="already linked to this deal", codes=ALREADY_LINKED,
+                    unread=LINK_UNVERIFIED,
+                )  # fmt: skip
+            return results
+
+        return await self._run(chunks, send, len(links), concurrency, on_progress)
+
+    async def link(
+        self,
+        contact_id: str | int,
+        message_id: str,
+        *,
+        deal_id: str | int,
+        owner_id: str | int,
+        deal_name: str | None = None,
+        owner_name: str | None = None,
+        deals_module_id: str | None = None,
+    ) -> ItemResult[DealLink]:
+        """Link one email to a deal through the single-message endpoint; for request handlers.
+
+        ``POST /Contacts/{contact_id}/Emails/{message_id}/actions/link_record``. Never raises for Zoho's
+        per-item refusals (read ``.code``); raises ``AuthenticationError`` and ``ValueError`` for bad input.
+        """
+        link = DealLink(
+            contact_id=str(contact_id),
+            message_id=message_id,
+            deal_id=str(deal_id),
+            owner_id=str(owner_id),
+            deal_name=deal_name,
+            owner_name=owner_name,
+        )
+        (item,) = validated([link], DealLink)
+        body = encode_link_body([link_item(item, deals_module_id, with_message_id=False)])
+        path = f"/Contacts/{item.contact_id}/Emails/{item.message_id}/actions/link_record"
+        try:
+            response = await self._crm.request("POST", path, operation="emails.link", content=body)
+        except TransportError as exc:
+            return fail_transport([item], exc)[0]
+        results = results_from_response([item], response)
+        results = await self._read_back_in_doubt(results, response, is_linked_as_intended)
+        return results[0]
+
+    async def unlink_deal(
+        self,
+        items: Iterable[DealUnlink],
+        *,
+        max_ids: int = MAX_UNLINK_IDS,
+        max_chars: int = MAX_UNLINK_CHARS,
+        concurrency: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BulkResult[DealUnlink]:
+        """Unlink any number of emails from their deals (Unlink Deal from Emails, v8).
+
+        Items are grouped by contact and owner; each request's ``message_ids`` holds at most ``max_ids`` ids and
+        ``max_chars`` characters, split on whole ids.
+        """
+        unlinks = validated(items, DealUnlink)
+        check_chunk_size(max_ids, MAX_UNLINK_IDS)
+        if max_chars < 1 or max_chars > MAX_UNLINK_CHARS:
+            raise ValueError(f"max_chars must be between 1 and {MAX_UNLINK_CHARS}")
+        chunks = unlink_chunks(unlinks, max_ids, max_chars)
+        return await self._run(chunks, self._send_unlinks, len(unlinks), concurrency, on_progress)
+
+    async def _send_links(self, part: list[DealLink], module_id: str | None) -> list[ItemResult[DealLink]]:
+        body = encode_link_body([link_item(item, module_id) for item in part])
+        path = f"/Contacts/{part[0].contact_id}/Emails/actions/link_record"
+        response = await self._post(path, "emails.link", body, part)
+        if isinstance(response, list):
+            return response
+        results = results_from_response(part, response, key=message_id_of)
+        results = await self._read_back_in_doubt(results, response, is_linked_as_intended)
+        return results
+
+    async def _send_unlinks(self, part: list[DealUnlink]) -> list[ItemResult[DealUnlink]]:
+        first = part[0]
+        params = {"owner_id": first.owner_id, "message_ids": ",".join(item.message_id for item in part)}
+        try:
+            response = await self._crm.request(
+                "DELETE",
+                f"/Contacts/{first.contact_id}/Emails/actions/link_record",
+                operation="emails.unlink",
+                params=params,
+            )
+        except TransportError as exc:
+            return fail_transport(part, exc)
+        results = results_from_response(part, response, key=message_id_of)
+        results = await self._read_back_in_doubt(results, response, is_unlinked)
+        return results

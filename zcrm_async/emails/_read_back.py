@@ -1,0 +1,92 @@
+"""Reading back what a write did when its answer leaves it in doubt.
+
+A write answered "already done" after a lost first try may be our own; an item Zoho's answer did not account
+for may or may not have been applied. Both are settled by reading where the email is linked now.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from .._bulk import ItemResult
+from .._errors import APIError, ResponseDecodeError, TransportError
+from .._transport import Response
+from .._write_results import NO_RESULT, SUCCESS, UNREADABLE_RESULT
+from ..models import LinkedRecord
+from ._items import DealLink, DealUnlink
+from ._reading import EmailReading
+
+__all__ = ["LINK_UNVERIFIED", "ReadBack", "is_linked_as_intended", "is_unlinked"]
+
+T = TypeVar("T")
+
+#: ALREADY_LINKED, but the deal it is linked to could not be read: neither done nor safe to unlink.
+LINK_UNVERIFIED = "LINK_UNVERIFIED"
+UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE_RESULT})
+ALREADY_LINKED = frozenset({"ALREADY_LINKED"})
+
+#: Whether an item's email, linked to ``LinkedRecord`` (None: not linked), is where the write meant it to be.
+IsDone = Callable[[Any, LinkedRecord | None], bool]
+
+
+def is_linked_as_intended(item: DealLink, linked: LinkedRecord | None) -> bool:
+    return linked is not None and linked.id == item.deal_id
+
+
+def is_unlinked(item: DealUnlink, linked: LinkedRecord | None) -> bool:
+    return linked is None
+
+
+class ReadBack(EmailReading):
+    """Write results corrected by reading the emails back."""
+
+    async def _read_back_in_doubt(
+        self, results: list[ItemResult[T]], response: Response, is_done: IsDone
+    ) -> list[ItemResult[T]]:
+        """Read back the items whose outcome is in doubt: every failure when an earlier try of the request may
+        have been applied (it got no response, or a 5xx), else only the items Zoho's answer did not account for."""
+        if response.replayed:
+            return await self._read_back(results, is_done)
+        if any(result.code in UNKNOWN_OUTCOME for result in results):
+            return await self._read_back(results, is_done, why="verified by reading it back", codes=UNKNOWN_OUTCOME)
+        return results
+
+    async def _read_back(
+        self,
+        results: list[ItemResult[T]],
+        is_done: IsDone,
+        *,
+        why: str = "verified after a retry",
+        codes: frozenset[str] | None = None,
+        unread: str | None = None,
+    ) -> list[ItemResult[T]]:
+        """Read back where the emails of failed results (with one of ``codes``, if given) are linked; report
+        SUCCESS where ``is_done`` holds.
+
+        An email whose link cannot be read keeps Zoho's answer, or gets the code ``unread`` when given (so a
+        caller can tell "linked elsewhere" from "could not look"). Each item read back counts one more attempt.
+        """
+        suspect = [i for i, r in enumerate(results) if not r.ok and (codes is None or r.code in codes)]
+        if not suspect:
+            return results
+        contact = cast(Any, results[suspect[0]].item).contact_id  # a chunk is one contact's
+        try:
+            links = await self.where_linked(contact, [cast(Any, results[i].item).message_id for i in suspect])
+        except (APIError, TransportError, ResponseDecodeError):
+            links = {}
+        verified = list(results)
+        for i in suspect:
+            result = results[i]
+            message_id = cast(Any, result.item).message_id
+            if message_id in links and is_done(result.item, links[message_id]):
+                verified[i] = dataclasses.replace(
+                    result, code=SUCCESS, status="success", message=why, attempts=result.attempts + 1
+                )
+            elif message_id not in links and unread is not None:
+                message = f"{result.message}; where it is linked could not be read back".lstrip("; ")
+                verified[i] = dataclasses.replace(result, code=unread, message=message, attempts=result.attempts + 1)
+            else:
+                verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
+        return verified

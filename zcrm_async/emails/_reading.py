@@ -1,0 +1,170 @@
+"""Reading a record's emails (Get Emails of a Record, Get an Email), and where each email is linked."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
+
+from msgspec import UnsetType
+
+from .._client import raise_for_status
+from .._errors import APIError, ResponseDecodeError
+from .._fanout import Stream, fan_out
+from .._validate import check_message_id, check_numeric_id
+from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
+from ._base import EmailsBase, decode_response
+
+__all__ = ["EMAIL_TYPES", "EmailReading"]
+
+#: The ``type`` values Get Emails of a Record accepts.
+EMAIL_TYPES = frozenset(
+    {
+        "sent_from_crm",
+        "scheduled_in_crm",
+        "drafts",
+        "user_emails",
+        "all_contacts_sent_crm_emails",
+        "all_contacts_scheduled_crm_emails",
+        "all_contacts_draft_crm_emails",
+    }
+)
+
+
+class EmailReading(EmailsBase):
+    """The reading half of ``crm.emails``."""
+
+    async def page(
+        self,
+        module: str,
+        record_id: str | int,
+        *,
+        index: str | None = None,
+        type: str | None = None,
+        owner_id: str | int | None = None,
+    ) -> EmailsPage:
+        """One page (10 emails) of Get Emails of a Record; pass ``info.next_index`` as ``index`` for the next.
+
+        Raises:
+            ValueError: a bad record id, ``type``, or ``owner_id`` without ``type="user_emails"``.
+            APIError: Zoho refused (e.g. CANNOT_PROCESS while the mailbox syncs).
+        """
+        record = check_numeric_id(record_id, "record_id")
+        params: dict[str, str] = {}
+        if type is not None:
+            if type not in EMAIL_TYPES:
+                raise ValueError(f"type must be one of {sorted(EMAIL_TYPES)}, got {type!r}")
+            params["type"] = type
+        if owner_id is not None:
+            if type != "user_emails":
+                raise ValueError("owner_id is only allowed with type='user_emails' (Zoho's rule)")
+            params["owner_id"] = check_numeric_id(owner_id, "owner_id")
+        if index is not None:
+            params["index"] = index
+        response = await self._crm.request(
+            "GET", f"/{module}/{record}/Emails", operation="emails.list", params=params or None
+        )
+        if response.status == 204:
+            return EmailsPage()
+        return decode_response(decode_emails_page, raise_for_status(response))
+
+    async def iterate(
+        self,
+        module: str,
+        record_id: str | int,
+        *,
+        type: str | None = None,
+        owner_id: str | int | None = None,
+    ) -> AsyncGenerator[EmailSummary, None]:
+        """Every email of a record, following ``info.next_index`` until ``more_records`` is false."""
+        index: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.page(module, record_id, index=index, type=type, owner_id=owner_id)
+            for email in page.Emails:
+                yield email
+            next_index = page.info.next_index
+            if not page.info.more_records or not page.Emails or not next_index or next_index in seen:
+                return  # the last page; a repeated cursor would loop forever, so it ends the chain too
+            seen.add(next_index)
+            index = next_index
+
+    def iterate_many(
+        self,
+        module: str,
+        record_ids: Iterable[str | int],
+        *,
+        concurrency: int = 8,
+        buffer: int = 100,
+        type: str | None = None,
+        owner_id: str | int | None = None,
+    ) -> AbstractAsyncContextManager[Stream[tuple[str, EmailSummary]]]:
+        """The emails of many records at once: ``(record_id, email)`` pairs as they arrive.
+
+        Records fan out ``concurrency`` at a time; each record's pages stay in order. Memory is bounded by
+        ``buffer``. Leaving the block early cancels every request in flight::
+
+            async with crm.emails.iterate_many("Contacts", ids) as stream:
+                async for record_id, email in stream:
+                    ...
+        """
+        ids = [check_numeric_id(record_id, "record_id") for record_id in record_ids]  # all refused before any request
+
+        def produce(record_id: str) -> AsyncIterator[EmailSummary]:
+            return self.iterate(module, record_id, type=type, owner_id=owner_id)
+
+        return fan_out(ids, produce, concurrency=concurrency, buffer=buffer)
+
+    async def lookup(self, module: str, record_id: str | int, message_ids: Iterable[str]) -> dict[str, EmailSummary]:
+        """The record's emails among ``message_ids``, as Get Emails of a Record lists them (with ``linked_record``).
+
+        Pages through the record's emails and stops as soon as every one is found; ids not on the record are
+        absent from the result. This is how to read where an email is linked: the single-email endpoint's
+        answer has no ``linked_record``.
+        """
+        wanted = {check_message_id(message_id) for message_id in message_ids}
+        found: dict[str, EmailSummary] = {}
+        if not wanted:
+            return found
+        async with contextlib.aclosing(self.iterate(module, record_id)) as emails:
+            async for email in emails:
+                if email.message_id in wanted:
+                    found[email.message_id] = email
+                    if len(found) == len(wanted):
+                        break
+        return found
+
+    async def where_linked(self, contact_id: str | int, message_ids: Iterable[str]) -> dict[str, LinkedRecord | None]:
+        """The deal each of a contact's emails is linked to (None: not linked), for the emails whose link could be
+        read; the others are absent.
+
+        Reads the contact's Get Emails list (``lookup``), which is where Zoho shows links; an email the list does
+        not show, or shows without ``linked_record``, is asked for alone, in case a server puts it there.
+        """
+        wanted = list(message_ids)
+        found = await self.lookup("Contacts", contact_id, wanted)
+        links: dict[str, LinkedRecord | None] = {}
+        for message_id in wanted:
+            email: EmailSummary | Email | None = found.get(message_id)
+            if email is None or isinstance(email.linked_record, UnsetType):
+                try:
+                    email = await self.get("Contacts", contact_id, message_id)
+                except (APIError, ResponseDecodeError):
+                    continue
+            if not isinstance(email.linked_record, UnsetType):
+                links[message_id] = email.linked_record
+        return links
+
+    async def get(self, module: str, record_id: str | int, message_id: str) -> Email:
+        """One email with its body (``content``): ``GET /{module}/{record_id}/Emails/{message_id}``."""
+        record = check_numeric_id(record_id, "record_id")
+        check_message_id(message_id)
+        response = await self._crm.request(
+            "GET", f"/{module}/{record}/Emails/{message_id}", operation="emails.get"
+        )
+        if response.status == 204:
+            raise ResponseDecodeError("Zoho returned no email (204)", status=204)
+        envelope = decode_response(decode_email_envelope, raise_for_status(response))
+        if not envelope.Emails:
+            raise ResponseDecodeError("Zoho returned an empty Emails array", status=response.status)
+        return envelope.Emails[0]
