@@ -1,46 +1,63 @@
-"""The public names: exported on purpose, sorted, and pinned (STYLE.md habit 1)."""
+"""The public names: exported on purpose, sorted, and pinned; the plumbing in its own submodule."""
 
 from __future__ import annotations
 
 import zcrm_async
+import zcrm_async.emails
+import zcrm_async.plumbing
 
 EXPECTED = [
     "DATA_CENTRES",
     "APIError",
     "AccessToken",
-    "AiohttpTransport",
+    "Address",
+    "AssociateEmail",
+    "Attachment",
     "AuthenticationError",
     "Budget",
     "BulkError",
+    "BulkResult",
     "Counters",
     "DataCentre",
+    "DealLink",
+    "DealUnlink",
+    "Email",
+    "EmailSummary",
+    "Emails",
+    "EmailsPage",
     "Event",
     "EventBus",
     "FileTokenStore",
+    "InvalidItemError",
     "InvalidRequestError",
-    "Limiter",
-    "LocalLimiter",
+    "ItemResult",
+    "LinkedRecord",
     "MemoryTokenStore",
+    "ModuleRef",
     "NotFoundError",
     "OAuthCredentials",
+    "Owner",
+    "PageInfo",
     "PermissionDeniedError",
-    "Permit",
     "RateLimitError",
-    "Request",
+    "Records",
+    "RecordsInfo",
+    "RecordsPage",
     "RequestTimeout",
-    "Response",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
+    "StatusEntry",
     "Timeouts",
     "TokenStore",
-    "Transport",
     "TransportError",
     "ZohoCRM",
     "ZohoError",
     "__version__",
     "raise_for_status",
 ]
+
+PLUMBING = ["AiohttpTransport", "Limiter", "LocalLimiter", "Permit", "Request", "Response", "Transport"]
 
 
 def test_all_is_pinned() -> None:
@@ -66,8 +83,25 @@ def test_every_name_exists() -> None:
 
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
-    modules = {"emails", "models", "records", "testing", "cli", "redis"}
-    assert public - modules - {"PackageNotFoundError", "version"} <= set(zcrm_async.__all__)
+    modules = {"emails", "models", "records", "testing", "cli", "redis", "plumbing"}
+    assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
+
+
+def test_the_plumbing_has_its_own_module_and_old_imports_still_work() -> None:
+    assert zcrm_async.plumbing.__all__ == PLUMBING
+    for name in PLUMBING:
+        assert getattr(zcrm_async, name) is getattr(zcrm_async.plumbing, name), name
+        assert name not in zcrm_async.__all__
+
+
+def test_what_users_hold_is_the_same_object_wherever_it_is_imported_from() -> None:
+    from zcrm_async._bulk import BulkResult, ItemResult
+    from zcrm_async.models import AssociateEmail
+
+    assert zcrm_async.BulkResult is BulkResult and zcrm_async.ItemResult is ItemResult
+    assert zcrm_async.DealLink is zcrm_async.emails.DealLink
+    assert zcrm_async.DealUnlink is zcrm_async.emails.DealUnlink
+    assert zcrm_async.AssociateEmail is zcrm_async.emails.AssociateEmail is AssociateEmail
 
 
 def test_version_is_a_string() -> None:

@@ -1,8 +1,13 @@
-"""zcrm_async: an async, high-throughput client for the Zoho CRM REST API (emails and deals)."""
+"""zcrm_async: an async, high-throughput client for the Zoho CRM REST API (emails and deals).
+
+Everything a user constructs or receives is importable from here. The transport and limiter interfaces, for
+those who plug in their own, live in ``zcrm_async.plumbing`` (they stay importable from here too).
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
 from ._auth import AccessToken, FileTokenStore, MemoryTokenStore, OAuthCredentials, TokenStore
+from ._bulk import BulkResult, ItemResult
 from ._client import ZohoCRM, raise_for_status
 from ._config import DATA_CENTRES, Budget, DataCentre, Timeouts
 from ._errors import (
@@ -20,9 +25,28 @@ from ._errors import (
     ZohoError,
 )
 from ._events import Counters, Event, EventBus
-from ._limits import Limiter, LocalLimiter, Permit
 from ._retry import RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._validate import InvalidItemError
+from .emails import DealLink, DealUnlink, Emails
+from .models import (
+    Address,
+    AssociateEmail,
+    Attachment,
+    Email,
+    EmailsPage,
+    EmailSummary,
+    LinkedRecord,
+    ModuleRef,
+    Owner,
+    PageInfo,
+    RecordsInfo,
+    RecordsPage,
+    StatusEntry,
+)
+
+# Old imports of the plumbing keep working; its home is zcrm_async.plumbing, so it is not in __all__.
+from .plumbing import AiohttpTransport, Limiter, LocalLimiter, Permit, Request, Response, Transport  # noqa: F401
+from .records import Records
 
 try:
     __version__ = version("zcrm_async")
@@ -33,33 +57,46 @@ __all__ = [
     "DATA_CENTRES",
     "APIError",
     "AccessToken",
-    "AiohttpTransport",
+    "Address",
+    "AssociateEmail",
+    "Attachment",
     "AuthenticationError",
     "Budget",
     "BulkError",
+    "BulkResult",
     "Counters",
     "DataCentre",
+    "DealLink",
+    "DealUnlink",
+    "Email",
+    "EmailSummary",
+    "Emails",
+    "EmailsPage",
     "Event",
     "EventBus",
     "FileTokenStore",
+    "InvalidItemError",
     "InvalidRequestError",
-    "Limiter",
-    "LocalLimiter",
+    "ItemResult",
+    "LinkedRecord",
     "MemoryTokenStore",
+    "ModuleRef",
     "NotFoundError",
     "OAuthCredentials",
+    "Owner",
+    "PageInfo",
     "PermissionDeniedError",
-    "Permit",
     "RateLimitError",
-    "Request",
+    "Records",
+    "RecordsInfo",
+    "RecordsPage",
     "RequestTimeout",
-    "Response",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
+    "StatusEntry",
     "Timeouts",
     "TokenStore",
-    "Transport",
     "TransportError",
     "ZohoCRM",
     "ZohoError",
