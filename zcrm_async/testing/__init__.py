@@ -4,6 +4,10 @@
   endpoints, records, credits, concurrency caps, faults). Start it with ``async with FakeZoho() as fake`` or as a
   process with ``zcrm-async fake-server``.
 - ``MockTransport``: answers the client's requests with a function, for unit tests without a server.
+
+What FakeZoho follows, and each choice it makes where Zoho's docs are silent (order of checks, credit costs,
+cursors, error shapes), is listed in the docstring of ``zcrm_async.testing._fake_app``; the domain rules (ids,
+Deal Prediction, links) in that of ``zcrm_async.testing._fake_world``.
 """
 
 from ._fake import DEALS_MODULE_ID, FakeConfig, FakeStats, FakeZoho, SeedSummary

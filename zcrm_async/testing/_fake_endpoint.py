@@ -58,7 +58,8 @@ def versioned(*, link_api: bool = False) -> Callable[[Endpoint], Endpoint]:
     def wrap(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
         async def checked(fake: FakeApp, request: web.Request) -> web.StreamResponse:
-            return version_error(fake, request, link_api=link_api) or await endpoint(fake, request)
+            bad = version_error(fake, request, link_api=link_api)
+            return bad if bad is not None else await endpoint(fake, request)
 
         return checked
 
