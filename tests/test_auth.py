@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import stat
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -368,7 +369,10 @@ async def test_access_denied_forever_gives_up_with_an_authentication_error() -> 
 
     assert zoho.token_calls == 3
     assert sleeps.waits == [0.0, 0.0]
-    assert "throttled" in str(info.value)
+    assert "10 access tokens per refresh token per 10 minutes" in str(info.value)
+    # It says when a refresh can succeed: 10 minutes after the first refusal (the clock here is real time).
+    assert "can succeed from" in str(info.value)
+    assert info.value.details["retry_at"] == pytest.approx(time.time() + 600, abs=30)
 
 
 async def test_access_denied_through_the_client_waits_with_the_injected_sleep() -> None:
@@ -508,6 +512,7 @@ async def test_file_store_replaces_a_readable_file_with_a_private_one(tmp_path: 
 async def test_file_store_ignores_an_unreadable_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "token.json"
     path.write_bytes(b'{"access_token": "half')
+    path.chmod(0o600)
     assert await FileTokenStore(path).load() is None
     assert "unreadable token file" in caplog.text
 

@@ -7,14 +7,22 @@
   answered "Access Denied ... too many requests" waits and tries again instead of failing every request.
 - The token endpoint's errors come as JSON with HTTP 200 as often as 400: the body decides, not the status.
 
+Every token is stamped with the client it was issued to (a hash of the accounts server, client id and refresh
+token), and a stored token stamped for another client is never used: two clients sharing a store or a file can
+never send one org's work with the other's token.
+
 No token or secret is ever logged, repr'd or put in an exception.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import hashlib
 import logging
 import os
+import re
+import stat
 import tempfile
 import time
 import urllib.parse
@@ -39,6 +47,7 @@ __all__ = [
     "OAuthCredentials",
     "TokenManager",
     "TokenStore",
+    "client_fingerprint",
 ]
 
 logger = logging.getLogger("zcrm_async")
@@ -70,13 +79,26 @@ class OAuthCredentials:
         return f"OAuthCredentials(client_id={_redact(self.client_id)}, client_secret=***, refresh_token=***)"
 
 
+def client_fingerprint(accounts_url: str, client_id: str, refresh_token: str) -> str:
+    """Whose tokens these are: a SHA-256 of the accounts server, client id and refresh token (never the token)."""
+    material = "\0".join((accounts_url.rstrip("/").lower(), client_id, refresh_token))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
 class AccessToken(msgspec.Struct, frozen=True, kw_only=True):
-    """An access token with its wall-clock expiry (epoch seconds) and the API domain Zoho gave with it."""
+    """An access token with its wall-clock expiry (epoch seconds) and the API domain Zoho gave with it.
+
+    ``client`` is the ``client_fingerprint`` of the client it was issued to; a store's token for another client
+    (or an unstamped one) is not used.
+    """
 
     value: str = msgspec.field(name="access_token")
     expires_at: float
     api_domain: str | None = None
     lifetime: float = 3600.0
+    client: str | None = None
+    #: The scopes Zoho said the token carries, when it said (space separated in Zoho's answers).
+    scope: str | None = None
 
     def __repr__(self) -> str:
         return f"AccessToken(value=***, expires_at={self.expires_at:.0f}, api_domain={self.api_domain!r})"
@@ -153,6 +175,9 @@ class FileTokenStore:
     """Keeps the token in a JSON file, mode 0600, replaced atomically so a reader never sees half of it.
 
     Useful for scripts run again and again: each run reuses the last token instead of asking for a new one.
+    Folders it creates are mode 0700. A token file other users can read is not trusted (it is not used, and the
+    next save replaces it with a private one). :meth:`for_client` names the file after its client, so one folder
+    can cache the tokens of many orgs and apps.
     """
 
     __slots__ = ("path",)
@@ -160,21 +185,49 @@ class FileTokenStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
+    @classmethod
+    def for_client(
+        cls, folder: str | os.PathLike[str], *, accounts_url: str, client_id: str, refresh_token: str
+    ) -> FileTokenStore:
+        """A store in ``folder`` whose file name says its accounts server and client id, and holds a hash of the
+        three (the refresh token itself is never in a name or in the file)."""
+        host = urllib.parse.urlsplit(accounts_url).netloc or accounts_url
+        digest = client_fingerprint(accounts_url, client_id, refresh_token)[:16]
+        name = f"{_safe_name(host)}-{_safe_name(client_id)}-{digest}.json"
+        return cls(Path(folder) / name)
+
     async def load(self) -> AccessToken | None:
         try:
-            data = await anyio.Path(self.path).read_bytes()
-            return _decode_token(data)
+            data = await anyio.to_thread.run_sync(self._read)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            logger.warning("cannot read token file %s: %s", self.path, exc.strerror or exc)
+            return None
+        if data is None:
+            return None
+        try:
+            return _decode_token(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             logger.warning("ignoring unreadable token file %s", self.path)
             return None
+
+    def _read(self) -> bytes | None:
+        with open(self.path, "rb") as handle:
+            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+            if mode & 0o077:
+                logger.warning(
+                    "not using token file %s: other users can read it (mode %o); it is replaced by a private one",
+                    self.path, mode,
+                )  # fmt: skip
+                return None
+            return handle.read()
 
     async def save(self, token: AccessToken) -> None:
         await anyio.to_thread.run_sync(self._write, _encode_token(token))
 
     def _write(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_folders(self.path.parent)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
             os.fchmod(fd, 0o600)
@@ -195,12 +248,31 @@ class FileTokenStore:
         return f"FileTokenStore({str(self.path)!r})"
 
 
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._]+", "_", text).strip("._") or "_"
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create ``folder`` and any missing parents, each mode 0700 (``mkdir(parents=True)`` would give the umask's)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for created in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            created.mkdir(mode=0o700)
+            os.chmod(created, 0o700)  # the umask may have taken bits off
+
+
 class _TokenReply(msgspec.Struct):
     access_token: str | None = None
     api_domain: str | None = None
     # Numbers, or numeric strings (seen from proxies and older endpoints).
     expires_in: float | str | None = None
     expires_in_sec: float | str | None = None
+    scope: str | None = None
     error: str | None = None
     error_description: str | None = None
 
@@ -227,8 +299,9 @@ class TokenManager:
         accounts_url: the Zoho Accounts server, e.g. ``https://accounts.zoho.eu``.
         transport: how to reach it.
         store: where tokens are kept (memory by default; a file or Redis to share them).
-        retry: backoff for a throttled or failing token endpoint. Zoho's throttle window is 10 minutes, so the
-            default keeps trying for up to 15 minutes before the refresh fails.
+        retry: backoff for a throttled token endpoint; its ``max_time`` is the longest a refresh waits out Zoho's
+            throttle (10 tokens per refresh token per 10 minutes) before failing with the time it can succeed.
+            The default keeps trying for up to 15 minutes; ``ZohoCRM(token_wait=...)`` sets it.
         on_event: called with a ``token_refreshed`` event after each refresh.
         clock: wall clock in epoch seconds (tokens outlive processes, so not a monotonic one).
         sleep: how to wait (tests inject one that does not).
@@ -248,6 +321,7 @@ class TokenManager:
     ) -> None:
         self._credentials = credentials
         self._token_url = accounts_url.rstrip("/") + "/oauth/v2/token"
+        self._fingerprint = client_fingerprint(accounts_url, credentials.client_id, credentials.refresh_token)
         self._transport = transport
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
         self._retry = retry
@@ -286,8 +360,12 @@ class TokenManager:
                 return current  # another caller refreshed while this one waited for the lock
             async with self._store.refresh_lock():
                 stored = await self._store.load()
+                if stored is not None and stored.client != self._fingerprint:
+                    if stored.client is not None:
+                        logger.warning("%r holds another client's token; not using it", self._store)
+                    stored = None
                 if stored is not None and stored != stale and stored.is_fresh(self._clock()):
-                    self._token = stored  # another process refreshed it
+                    self._token = stored  # another process (or an earlier run) refreshed it
                     return stored
                 token = await self._fetch_with_retries()
                 await self._store.save(token)
@@ -297,6 +375,7 @@ class TokenManager:
     async def _fetch_with_retries(self) -> AccessToken:
         waited = 0.0
         attempt = 0
+        first_refusal: float | None = None
         while True:
             attempt += 1
             await self._wait_for_refresh_allowance()
@@ -304,11 +383,8 @@ class TokenManager:
                 return await self._fetch()
             except _Throttled:
                 status: int | None = 429
-                error: Exception = AuthenticationError(
-                    "the token endpoint throttled this refresh token (10 tokens per 10 minutes)",
-                    status=429,
-                    code="Access Denied",
-                )
+                first_refusal = self._clock() if first_refusal is None else first_refusal
+                error: Exception = _throttled_error(first_refusal + REFRESH_WINDOW)
             except (TransportError, ServerError) as exc:
                 status, error = (exc.status if isinstance(exc, ServerError) else None), exc
             # Only the throttle lasts Zoho's 10-minute window; an unreachable or failing server gets a few quick
@@ -378,12 +454,26 @@ class TokenManager:
                 expires_at=self._clock() + lifetime,
                 api_domain=reply.api_domain.rstrip("/") or None if reply.api_domain else None,
                 lifetime=lifetime,
+                client=self._fingerprint,
+                scope=reply.scope or None,
             )
         error = reply.error or f"HTTP_{status}"
         description = reply.error_description or ""
         if error == "Access Denied" and "too many requests" in description.lower():
             raise _Throttled()
         raise AuthenticationError(_explain(error, description), status=status, code=error)
+
+
+def _throttled_error(retry_at: float) -> AuthenticationError:
+    """The refusal, saying when a refresh can succeed: Zoho's window is 10 minutes from the first refusal."""
+    when = datetime.datetime.fromtimestamp(retry_at, datetime.UTC).strftime("%H:%M:%S UTC")
+    return AuthenticationError(
+        "Zoho grants at most 10 access tokens per refresh token per 10 minutes and refused another; a refresh "
+        f"can succeed from {when} at the latest (if nothing else asks for tokens meanwhile)",
+        status=429,
+        code="Access Denied",
+        details={"retry_at": retry_at},
+    )
 
 
 #: A token said to live less than this is treated as living this long: a zero or negative lifetime would make

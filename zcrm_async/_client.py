@@ -54,7 +54,9 @@ class ZohoCRM:
             operations are read here (the limiter enforces the rest).
         limiter: a budget enforcer shared with other clients or processes (e.g. ``RedisLimiter``).
         retry: the retry policy.
-        token_store: where access tokens are kept (memory by default).
+        token_store: where access tokens are kept (memory by default; ``FileTokenStore`` keeps them across runs).
+        token_wait: the longest, in seconds, a token refresh waits out Zoho's throttle (10 access tokens per
+            refresh token per 10 minutes) before failing with the time a refresh can succeed; 0 fails at once.
         transport: how requests are sent; a transport passed in is never closed by the client.
         session: an ``aiohttp.ClientSession`` of the caller's to send through; never closed by the client.
         timeouts: per-request timeouts of the default transport.
@@ -80,6 +82,7 @@ class ZohoCRM:
         session: aiohttp.ClientSession | None = None,
         timeouts: Timeouts = Timeouts(),
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        token_wait: float = 900.0,
     ) -> None:
         if credentials is None:
             if not (client_id and client_secret and refresh_token):
@@ -111,6 +114,7 @@ class ZohoCRM:
             accounts_url=accounts_url or dc.accounts_url,
             transport=self._transport,
             store=token_store,
+            retry=RetryPolicy(attempts=1_000, initial=5.0, maximum=120.0, max_time=max(0.0, token_wait)),
             on_event=self._emit,
             sleep=sleep,
         )
@@ -170,6 +174,14 @@ class ZohoCRM:
     def api_domain(self) -> str:
         """Where API requests go: the pinned domain, else the token's, else the data centre's."""
         return self._pinned_api_domain or self._tokens.api_domain or self._default_api_domain
+
+    async def authenticate(self) -> AccessToken:
+        """A valid access token now: the stored one while it is fresh, else one refresh.
+
+        Checks the credentials (and reaches the accounts server) before any work; the token's ``api_domain`` and
+        ``scope`` say where the org lives and what Zoho granted.
+        """
+        return await self._tokens.get_token()
 
     @property
     def limiter(self) -> Limiter:
