@@ -6,7 +6,7 @@ those who plug in their own, live in ``zcrm_async.plumbing`` (they stay importab
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._auth import AccessToken, FileTokenStore, MemoryTokenStore, OAuthCredentials, TokenStore
+from ._auth import AccessToken, MemoryTokenStore, OAuthCredentials, TokenStore
 from ._bulk import BulkResult, ItemResult
 from ._client import ZohoCRM, raise_for_status
 from ._config import DATA_CENTRES, Budget, DataCentre, Timeouts
@@ -25,6 +25,7 @@ from ._errors import (
     ZohoError,
 )
 from ._events import Counters, Event, EventBus
+from ._file_store import FileTokenStore
 from ._retry import RetryPolicy
 from ._validate import InvalidItemError
 from .emails import DealLink, DealUnlink, Emails

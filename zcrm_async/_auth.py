@@ -20,16 +20,11 @@ import contextlib
 import datetime
 import hashlib
 import logging
-import os
-import re
-import stat
-import tempfile
 import time
 import urllib.parse
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
@@ -42,7 +37,6 @@ from ._transport import Request, Transport
 
 __all__ = [
     "AccessToken",
-    "FileTokenStore",
     "MemoryTokenStore",
     "OAuthCredentials",
     "TokenManager",
@@ -169,101 +163,6 @@ class MemoryTokenStore:
 
 _encode_token = msgspec.json.Encoder().encode
 _decode_token = msgspec.json.Decoder(AccessToken).decode
-
-
-class FileTokenStore:
-    """Keeps the token in a JSON file, mode 0600, replaced atomically so a reader never sees half of it.
-
-    Useful for scripts run again and again: each run reuses the last token instead of asking for a new one.
-    Folders it creates are mode 0700. A token file other users can read is not trusted (it is not used, and the
-    next save replaces it with a private one). :meth:`for_client` names the file after its client, so one folder
-    can cache the tokens of many orgs and apps.
-    """
-
-    __slots__ = ("path",)
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    @classmethod
-    def for_client(
-        cls, folder: str | os.PathLike[str], *, accounts_url: str, client_id: str, refresh_token: str
-    ) -> FileTokenStore:
-        """A store in ``folder`` whose file name says its accounts server and client id, and holds a hash of the
-        three (the refresh token itself is never in a name or in the file)."""
-        host = urllib.parse.urlsplit(accounts_url).netloc or accounts_url
-        digest = client_fingerprint(accounts_url, client_id, refresh_token)[:16]
-        name = f"{_safe_name(host)}-{_safe_name(client_id)}-{digest}.json"
-        return cls(Path(folder) / name)
-
-    async def load(self) -> AccessToken | None:
-        try:
-            data = await anyio.to_thread.run_sync(self._read)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            logger.warning("cannot read token file %s: %s", self.path, exc.strerror or exc)
-            return None
-        if data is None:
-            return None
-        try:
-            return _decode_token(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            logger.warning("ignoring unreadable token file %s", self.path)
-            return None
-
-    def _read(self) -> bytes | None:
-        with open(self.path, "rb") as handle:
-            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
-            if mode & 0o077:
-                logger.warning(
-                    "not using token file %s: other users can read it (mode %o); it is replaced by a private one",
-                    self.path, mode,
-                )  # fmt: skip
-                return None
-            return handle.read()
-
-    async def save(self, token: AccessToken) -> None:
-        await anyio.to_thread.run_sync(self._write, _encode_token(token))
-
-    def _write(self, data: bytes) -> None:
-        _make_private_folders(self.path.parent)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
-    def refresh_lock(self) -> AbstractAsyncContextManager[None]:
-        return _no_lock()
-
-    def __repr__(self) -> str:
-        return f"FileTokenStore({str(self.path)!r})"
-
-
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._]+", "_", text).strip("._") or "_"
-
-
-def _make_private_folders(folder: Path) -> None:
-    """Create ``folder`` and any missing parents, each mode 0700 (``mkdir(parents=True)`` would give the umask's)."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for created in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            created.mkdir(mode=0o700)
-            os.chmod(created, 0o700)  # the umask may have taken bits off
 
 
 class _TokenReply(msgspec.Struct):
@@ -431,8 +330,11 @@ class TokenManager:
         self._recent.append(self._clock())  # only an answered request can have issued a token
         if response.status >= 500 or (response.status == 429 and not _is_json(response.content)):
             # A server error, or a proxy's throttle page: worth another try, unlike the endpoint's own errors.
-            raise ServerError(f"token endpoint answered HTTP {response.status}", status=response.status,
-                              code=f"HTTP_{response.status}")
+            raise ServerError(
+                f"token endpoint answered HTTP {response.status}",
+                status=response.status,
+                code=f"HTTP_{response.status}",
+            )
         token = self._parse(response.status, response.content)
         self.refreshes += 1
         logger.info("access token refreshed; valid for %.0f s", token.lifetime)
@@ -506,4 +408,3 @@ def _explain(error: str, description: str) -> str:
         "invalid_client_secret": "the client secret is wrong",
     }
     return explanations.get(error) or description or f"token refresh failed: {error}"
-
