@@ -17,6 +17,18 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def private_cli_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI caches tokens and keeps config under the user's folders: give every test (and the processes it
+    starts) folders of its own, never the real ones."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for name in ("ZCRM_TOKEN_CACHE", "ZCRM_TOKEN_WAIT", "ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN",
+                 "ZOHO_DC", "ZOHO_API_DOMAIN", "ZOHO_ACCOUNTS_URL"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
 # -- a real redis-server, started once per session; a missing binary FAILS the tests that need it, never skips
 
 

@@ -162,8 +162,9 @@ async def test_secrets_are_never_printed(
         base = ["--api-domain", fake.url, "--accounts-url", fake.url, "--client-id", fake.config.client_id]
         assert await run_cli(["backfill", "link", str(path), "--report", str(report), *base]) == 0
         assert await run_cli(["backfill", "link", str(path), "--dry-run", *base]) == 0
-        # Wrong secret on the command line: the refusal is explained without echoing it.
-        wrong = ["--client-secret", SECRET + "-wrong", "--refresh-token", REFRESH]
+        # Wrong secret on the command line: the refusal is explained without echoing it (no cache: a cached
+        # token, valid for this client and refresh token, would be used without asking Zoho anything).
+        wrong = ["--client-secret", SECRET + "-wrong", "--refresh-token", REFRESH, "--no-token-cache"]
         rel = write_csv(tmp_path / "again.csv", rows)
         assert await run_cli(["backfill", "relink", str(rel), *base, *wrong]) == 1
         assert await run_cli(["backfill", "relink", str(rel), "--bogus", SECRET]) == 2

@@ -1,7 +1,8 @@
 """The ``zcrm-async`` command line: argparse, dispatch, exit codes. The only place that calls ``anyio.run``.
 
-Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed; 2 bad usage
-(argparse errors, an unreadable input, a journal of another run, missing credentials).
+Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed (a server
+unreachable, the credentials refused); 2 bad usage (argparse errors, an unreadable input, a journal of another run,
+missing credentials, an unknown data centre, an unwritable output). Every failure is one line on stderr.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any, NoReturn
 import anyio
 
 from .._errors import ZohoError
-from ._connect import Connection, UsageError, add_connection_arguments, connection_from, secrets_in
+from ._connect import (
+    Connection,
+    RunFailure,
+    UsageError,
+    add_connection_arguments,
+    connection_from,
+    secrets_in,
+)
 from ._output import Output
 
 __all__ = ["build_parser", "main"]
@@ -46,9 +54,8 @@ class _ArgumentError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     add_connection_arguments(common)
-    parser = _Parser(
-        prog="zcrm-async", description="Zoho CRM email/deal backfills, fast and resumable."
-    )
+    parser = _Parser(prog="zcrm-async", description="Zoho CRM email/deal backfills, fast and resumable.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     backfill = commands.add_parser("backfill", help="link, unlink or relink emails and deals from a file")
@@ -69,13 +76,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     export.add_argument("--concurrency", type=int, default=8, help="records read at once (default: %(default)s)")
 
-    demo = commands.add_parser("demo", parents=[common], help="a relink backfill against an in-process FakeZoho")
+    from ._auth import add_auth_commands
+
+    add_auth_commands(commands, common)
+
+    demo = commands.add_parser(
+        "demo", help="a relink backfill against an in-process FakeZoho (no credentials, no network)"
+    )
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
     demo.add_argument("--contacts", type=int, default=1000, help="contacts in the fake world (default: %(default)s)")
     demo.add_argument("--latency-ms", type=float, default=40.0, help="fake latency per call (default: %(default)s)")
     demo.add_argument("--concurrency-cap", type=int, default=20, help="fake's cap before 429 (default: %(default)s)")
-    demo.add_argument("--workdir", type=Path, help="where to write the input, journal and report (default: a temp dir)")
+    demo.add_argument(
+        "--workdir", type=Path,
+        help="where to write the input, journal and report, kept after the run (default: a new temporary folder)",
+    )  # fmt: skip
 
-    fake = commands.add_parser("fake-server", help="run FakeZoho until Ctrl-C (point --api-domain at it)")
+    fake = commands.add_parser(
+        "fake-server",
+        help="run FakeZoho until Ctrl-C; prints the flags and environment that point zcrm-async at it",
+    )
     from ..testing._server_main import add_arguments
 
     add_arguments(fake)
@@ -114,13 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     output = Output(quiet=args.quiet)
     try:
-        connection = connection_from(args)
+        connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)
         _log_to_stderr(output)
         return anyio.run(_command(args, connection, output))
     except UsageError as exc:
         output.error(f"zcrm-async: error: {exc}")
         return EXIT_USAGE
+    except RunFailure as exc:
+        output.error(f"zcrm-async: {exc}")
+        return EXIT_FAILED
     except ZohoError as exc:
         output.error(f"zcrm-async: {type(exc).__name__}: {exc}")
         return EXIT_FAILED
@@ -129,8 +152,29 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zcrm_async")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _demo_connection() -> Connection:
+    """The demo talks only to its own in-process fake: nothing from the environment, no token cache."""
+    return Connection(
+        client_id=None, client_secret=None, refresh_token=None, data_centre="us", api_domain=None,
+        accounts_url=None, edition="enterprise", users=1, redis_url=None, token_cache=None,
+    )  # fmt: skip
+
+
 def _command(args: argparse.Namespace, connection: Connection, output: Output) -> Callable[[], Awaitable[int]]:
     """The coroutine function for the chosen subcommand (imports are lazy: the CLI starts fast)."""
+    if args.command == "auth":
+        from ._auth import auth_command
+
+        return lambda: auth_command(args, connection, output)
     if args.command == "backfill":
         from ._backfill import BackfillOptions, backfill
 

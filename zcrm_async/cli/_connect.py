@@ -1,19 +1,42 @@
-"""Where the CLI gets its credentials and budget: flags first, then the environment. The only env reader."""
+"""Where the CLI gets its credentials and budget: flags first, then the environment. The only env reader.
+
+Credentials only go where the user pointed them: an API domain outside Zoho's data centres without an accounts
+server (or the reverse) is refused, since the other half would default to Zoho's real servers. Access tokens
+are cached between runs (``FileTokenStore.for_client`` under the user's cache folder), so a run while the cached
+token is valid asks the token endpoint nothing; ``Connection.open`` checks the credentials (at most one refresh)
+and that the API server can be reached before a command does any work.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import importlib
 import os
+import time
+import urllib.parse
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from .._client import ZohoCRM
-from .._config import EDITIONS, Budget
+import anyio
 
-__all__ = ["Connection", "UsageError", "add_connection_arguments", "connection_from", "secrets_in"]
+from .._client import ZohoCRM
+from .._config import DATA_CENTRES, EDITIONS, Budget, DataCentre
+from .._errors import AuthenticationError, TransportError
+from .._file_store import FileTokenStore
+
+__all__ = [
+    "Connection",
+    "RunFailure",
+    "UsageError",
+    "add_connection_arguments",
+    "connection_from",
+    "default_token_cache",
+    "secrets_in",
+]
 
 ENV = {
     "client_id": "ZOHO_CLIENT_ID",
@@ -22,11 +45,23 @@ ENV = {
     "data_centre": "ZOHO_DC",
     "api_domain": "ZOHO_API_DOMAIN",
     "accounts_url": "ZOHO_ACCOUNTS_URL",
+    "token_cache": "ZCRM_TOKEN_CACHE",
+    "token_wait": "ZCRM_TOKEN_WAIT",
 }
+#: ZCRM_TOKEN_CACHE set to one of these turns the cache off.
+CACHE_OFF = ("", "off", "no", "0", "false")
+#: How long the CLI waits out Zoho's token throttle unless told otherwise (--token-wait).
+DEFAULT_TOKEN_WAIT = 60.0
+#: How long reaching a server may take before it counts as unreachable.
+REACH_TIMEOUT = 10.0
 
 
 class UsageError(ValueError):
     """The command line or environment is wrong: exit code 2, with a sentence a person can act on."""
+
+
+class RunFailure(Exception):
+    """The run cannot go on (a server unreachable, credentials refused): exit code 1, one line saying why."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +78,18 @@ class Connection:
     users: int
     redis_url: str | None = dataclasses.field(repr=False)
     org: str = "default"
+    #: The folder of cached access tokens; None: no cache (each run refreshes once).
+    token_cache: Path | None = None
+    token_wait: float = DEFAULT_TOKEN_WAIT
+
+    @property
+    def centre(self) -> DataCentre:
+        return DATA_CENTRES[self.data_centre]
+
+    @property
+    def accounts(self) -> str:
+        """The accounts server credentials are sent to."""
+        return (self.accounts_url or self.centre.accounts_url).rstrip("/")
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
@@ -76,6 +123,8 @@ class Connection:
                 )
                 store = redis_module.RedisTokenStore(limiter.redis, org=self.org, client_id=self.client_id)
                 extra = {"limiter": limiter, "token_store": store}
+            elif self.token_cache is not None:
+                extra = {"token_store": self.token_store()}
             crm = ZohoCRM(
                 client_id=self.client_id,
                 client_secret=self.client_secret,
@@ -84,10 +133,70 @@ class Connection:
                 api_domain=self.api_domain,
                 accounts_url=self.accounts_url,
                 budget=budget,
+                token_wait=self.token_wait,
                 **extra,
             )
             async with crm:
+                await self.preflight(crm)
                 yield crm
+
+    def token_store(self) -> FileTokenStore:
+        """This client's file in the token cache (named by accounts server, client id and a hash)."""
+        assert self.token_cache is not None and self.client_id and self.refresh_token
+        return FileTokenStore.for_client(
+            self.token_cache, accounts_url=self.accounts, client_id=self.client_id, refresh_token=self.refresh_token
+        )
+
+    async def preflight(self, crm: ZohoCRM) -> None:
+        """Credentials accepted (the cached token, or one refresh) and the API server reachable, before any work.
+
+        Raises:
+            RunFailure: a server cannot be reached, or Zoho refused the credentials.
+        """
+        if not await self._cached_token_is_fresh():
+            await reach(self.accounts, "the accounts server")  # at once, not after the token endpoint's retries
+        try:
+            await crm.authenticate()
+        except TransportError as exc:
+            raise RunFailure(f"cannot reach the accounts server {self.accounts}: {exc}") from None
+        except AuthenticationError as exc:
+            raise RunFailure(self.explain_refusal(exc)) from None
+        await reach(crm.api_domain, "the API server")
+
+    async def _cached_token_is_fresh(self) -> bool:
+        if self.token_cache is None or self.redis_url:
+            return False
+        token = await self.token_store().load()
+        return token is not None and token.is_fresh(time.time())
+
+    def explain_refusal(self, exc: AuthenticationError) -> str:
+        retry_at = exc.details.get("retry_at")
+        if isinstance(retry_at, float):
+            wait = max(0, int(retry_at - time.time()) + 1)
+            when = datetime.datetime.fromtimestamp(retry_at, datetime.UTC).strftime("%H:%M:%S UTC")
+            return (
+                f"Zoho's accounts server {self.accounts} refuses new access tokens for now (10 per refresh token "
+                f"per 10 minutes); run again from {when}, or pass --token-wait {wait} to wait for it here"
+            )
+        return f"Zoho's accounts server {self.accounts} refused the credentials: {exc.message}"
+
+
+async def reach(url: str, what: str) -> None:
+    """Open (and close) a TCP connection to the server of ``url``.
+
+    Raises:
+        RunFailure: it cannot be reached within ``REACH_TIMEOUT``, naming it and why.
+    """
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with anyio.fail_after(REACH_TIMEOUT):
+            stream = await anyio.connect_tcp(parts.hostname or "", port)
+    except TimeoutError:
+        raise RunFailure(f"cannot reach {what} {url}: no answer within {REACH_TIMEOUT:.0f} s") from None
+    except OSError as exc:
+        raise RunFailure(f"cannot reach {what} {url}: {exc.strerror or exc}") from None
+    await stream.aclose()
 
 
 def _import_redis() -> Any:
@@ -95,9 +204,7 @@ def _import_redis() -> Any:
     try:
         return importlib.import_module("zcrm_async.redis")
     except ImportError as exc:
-        raise UsageError(
-            f"--redis-url needs the redis package (pip install 'zcrm_async[redis]'): {exc.msg}"
-        ) from None
+        raise UsageError(f"--redis-url needs the redis package (pip install 'zcrm_async[redis]'): {exc.msg}") from None
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,9 +213,17 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--client-id", help="OAuth client id (env ZOHO_CLIENT_ID)")
     group.add_argument("--client-secret", help="OAuth client secret (env ZOHO_CLIENT_SECRET)")
     group.add_argument("--refresh-token", help="OAuth refresh token (env ZOHO_REFRESH_TOKEN)")
-    group.add_argument("--dc", dest="data_centre", help="data centre: us, eu, in, au, jp, cn, ca, sa (env ZOHO_DC)")
-    group.add_argument("--api-domain", help="API server, e.g. http://127.0.0.1:8080 (env ZOHO_API_DOMAIN)")
-    group.add_argument("--accounts-url", help="OAuth server (env ZOHO_ACCOUNTS_URL)")
+    group.add_argument(
+        "--dc", dest="data_centre",
+        help="data centre: us, eu, in, au, jp, cn, ca, sa, or e.g. eu-sandbox (env ZOHO_DC; default: us)",
+    )  # fmt: skip
+    group.add_argument(
+        "--api-domain", help="API server, e.g. http://127.0.0.1:8080; outside Zoho needs --accounts-url too "
+        "(env ZOHO_API_DOMAIN)"
+    )  # fmt: skip
+    group.add_argument(
+        "--accounts-url", help="OAuth server; outside Zoho needs --api-domain too (env ZOHO_ACCOUNTS_URL)"
+    )
     group.add_argument(
         "--edition", default="enterprise", choices=sorted(EDITIONS), help="the org's edition (default: %(default)s)"
     )
@@ -117,7 +232,30 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--org", default="default", help="the org's name in Redis keys, shared by its processes (default: %(default)s)"
     )
+    add_token_arguments(group)
     group.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
+
+
+def add_token_arguments(group: Any) -> None:
+    """The token cache and the throttle wait (also taken by ``auth``)."""
+    group.add_argument(
+        "--token-cache", type=Path, metavar="DIR",
+        help=f"folder of cached access tokens (env {ENV['token_cache']}; default: {default_token_cache()})",
+    )  # fmt: skip
+    group.add_argument(
+        "--no-token-cache", action="store_true", help=f"keep no token between runs (or {ENV['token_cache']}=off)"
+    )
+    group.add_argument(
+        "--token-wait", type=float, metavar="SECONDS",
+        help=f"longest wait for Zoho's token throttle (env {ENV['token_wait']}; default: {DEFAULT_TOKEN_WAIT:g})",
+    )  # fmt: skip
+
+
+def default_token_cache() -> Path:
+    """``$XDG_CACHE_HOME/zcrm-async/tokens`` (``~/.cache/...`` by default)."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path("zcrm-async", appauthor=False) / "tokens"
 
 
 def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Connection:
@@ -127,20 +265,94 @@ def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None 
         value = getattr(args, name, None)
         return str(value) if value else env.get(ENV[name]) or None
 
-    if args.users < 1:
+    if getattr(args, "users", 1) < 1:
         raise UsageError("--users must be at least 1")
+    api_domain, accounts_url = pick("api_domain"), pick("accounts_url")
+    _check_destinations(api_domain, accounts_url)
     return Connection(
         client_id=pick("client_id"),
         client_secret=pick("client_secret"),
         refresh_token=pick("refresh_token"),
-        data_centre=pick("data_centre") or "us",
-        api_domain=pick("api_domain"),
-        accounts_url=pick("accounts_url"),
-        edition=args.edition,
-        users=args.users,
-        redis_url=args.redis_url,
-        org=args.org,
+        data_centre=_data_centre(args, env),
+        api_domain=api_domain.rstrip("/") if api_domain else None,
+        accounts_url=accounts_url.rstrip("/") if accounts_url else None,
+        edition=getattr(args, "edition", "enterprise"),
+        users=getattr(args, "users", 1),
+        redis_url=getattr(args, "redis_url", None),
+        org=getattr(args, "org", "default"),
+        token_cache=_token_cache(args, env),
+        token_wait=_token_wait(args, env),
     )
+
+
+def _data_centre(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    name, source = (
+        (args.data_centre, "--dc")
+        if getattr(args, "data_centre", None)
+        else (env.get(ENV["data_centre"]), ENV["data_centre"])
+    )
+    if not name:
+        return "us"
+    key = name.strip().lower()
+    if key not in DATA_CENTRES:
+        regions = ", ".join(name for name in DATA_CENTRES if "-" not in name)
+        raise UsageError(f"unknown data centre {name!r} ({source}); expected one of {regions}, or e.g. eu-sandbox")
+    return key
+
+
+def _zoho_hosts() -> frozenset[str]:
+    hosts = set()
+    for dc in DATA_CENTRES.values():
+        hosts.add(urllib.parse.urlsplit(dc.accounts_url).hostname or "")
+        hosts.add(urllib.parse.urlsplit(dc.api_domain).hostname or "")
+    return frozenset(hosts)
+
+
+def _check_destinations(api_domain: str | None, accounts_url: str | None) -> None:
+    """Refuse a half-pointed client: the missing half would send the credentials (or the work) to Zoho."""
+    for flag, url in (("--api-domain", api_domain), ("--accounts-url", accounts_url)):
+        if url is not None:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise UsageError(f"{flag} {url!r} is not an http(s) URL, e.g. https://www.zohoapis.eu")
+    zoho = _zoho_hosts()
+    if api_domain and not accounts_url and urllib.parse.urlsplit(api_domain).hostname not in zoho:
+        raise UsageError(
+            f"--api-domain {api_domain} is not a Zoho server: add --accounts-url (or {ENV['accounts_url']}) for the "
+            "server that issues its tokens, or the credentials would go to Zoho's accounts server"
+        )
+    if accounts_url and not api_domain and urllib.parse.urlsplit(accounts_url).hostname not in zoho:
+        raise UsageError(
+            f"--accounts-url {accounts_url} is not a Zoho server: add --api-domain (or {ENV['api_domain']}) for its "
+            "API server, or the work would go to Zoho's API"
+        )
+
+
+def _token_cache(args: argparse.Namespace, env: Mapping[str, str]) -> Path | None:
+    if getattr(args, "no_token_cache", False):
+        return None
+    if getattr(args, "token_cache", None) is not None:
+        return Path(args.token_cache)
+    value = env.get(ENV["token_cache"])
+    if value is None:
+        return default_token_cache()
+    return None if value.strip().lower() in CACHE_OFF else Path(value).expanduser()
+
+
+def _token_wait(args: argparse.Namespace, env: Mapping[str, str]) -> float:
+    given = getattr(args, "token_wait", None)
+    source = "--token-wait"
+    if given is None and env.get(ENV["token_wait"]):
+        source = ENV["token_wait"]
+        try:
+            given = float(env[ENV["token_wait"]])
+        except ValueError:
+            raise UsageError(f"{source} must be a number of seconds, not {env[ENV['token_wait']]!r}") from None
+    if given is None:
+        return DEFAULT_TOKEN_WAIT
+    if not 0 <= given <= 3600:
+        raise UsageError(f"{source} must be between 0 and 3600 seconds")
+    return float(given)
 
 
 _SECRET_FLAGS = ("--client-secret", "--refresh-token", "--redis-url")
