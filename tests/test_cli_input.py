@@ -78,4 +78,4 @@ def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
 )
 def test_the_example_files_are_valid(name: str, operation: str) -> None:
     source = read_input(Path(__file__).parent.parent / "examples" / name, operation)  # type: ignore[arg-type]
-    assert source.rows and not source.bad
+    assert source.all_rows and not source.bad

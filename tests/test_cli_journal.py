@@ -39,7 +39,7 @@ def test_in_flight_is_committed_before_items_are_handed_out(tmp_path: Path) -> N
         assert [item.line for item in taken] == [2]
         # Another connection (a later process) already sees the mark.
         other = sqlite3.connect(db)
-        assert other.execute("SELECT state FROM items WHERE line = 2").fetchone() == ("in_flight",)
+        assert other.execute("SELECT state FROM items_readable WHERE line = 2").fetchone() == ("in_flight",)
         other.close()
         assert journal.finish([Outcome(2, "SUCCESS", "success", "", 1)]) == 1
         assert journal.finish([Outcome(2, "SUCCESS", "success", "", 1)]) == 0  # done is final

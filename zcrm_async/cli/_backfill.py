@@ -1,6 +1,7 @@
 """``zcrm-async backfill link|unlink|relink FILE``: the journaled, resumable runner.
 
-A run is: read and validate the file; bind the journal to it; reconcile items a killed run left in flight (read
+A run is: read the file's identity; bind the journal to it and record the rows in batches (never all in memory);
+reconcile items a killed run left in flight (read
 each email back: if the intended state already holds, it is final without sending again); then take pending
 items a batch at a time (marked in flight and committed first), send them through the library, and write each
 request's outcomes as they arrive. Several batches are in flight at once so batch edges do not idle the budget.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,22 @@ from .._errors import APIError, AuthenticationError, ZohoError
 from .._fanout import first_error
 from ..emails import DealLink, DealUnlink
 from ._connect import Connection, UsageError
-from ._input import InputError, Operation, read_input, to_item
+from ._credits import CreditWatch, credits_out_message
+from ._input import InputError, InputSource, Operation, open_input, read_input, to_item
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
-from ._summary import print_budget, print_outcomes, write_report
+from ._summary import Report, print_budget, print_outcomes
 
-__all__ = ["BackfillOptions", "backfill", "default_journal", "reconcile_and_send"]
+__all__ = ["EXIT_CREDITS", "EXIT_JOURNAL", "BackfillOptions", "backfill", "default_journal", "reconcile_and_send"]
 
 SHOWN_BAD_ROWS = 20
+RECONCILE_WINDOW = 2_000
+#: The day's credits ran out; the run stopped cleanly and the same command continues it (sysexits' EX_TEMPFAIL).
+EXIT_CREDITS = 75
+#: The journal failed after it was opened (a corrupt page, a full disk, a read-only file) (sysexits' EX_IOERR).
+EXIT_JOURNAL = 74
 RESUMED = "(read back after an interrupted run)"
 
 
@@ -56,55 +63,96 @@ def default_journal(path: Path) -> Path:
 
 
 async def backfill(options: BackfillOptions, connection: Connection, output: Output) -> int:
-    """Run (or resume) a backfill; returns the exit code: 0 all succeeded, 1 some did not.
+    """Run (or resume) a backfill; returns the exit code: 0 all succeeded, 1 some did not, ``EXIT_CREDITS`` the
+    day's credits ran out (the rerun continues), ``EXIT_JOURNAL`` the journal failed after it was opened.
 
     Raises:
         UsageError: an unreadable file, a journal of another run, missing credentials (exit code 2).
     """
     if options.batch_size < 1 or options.batches_in_flight < 1:
         raise UsageError("--batch-size and --batches-in-flight must be at least 1")
+    if options.dry_run:
+        return _dry_run(options, output)
     try:
-        source = read_input(options.path, options.operation)
+        source = open_input(options.path, options.operation)
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    _show_bad_rows(output, source.bad)
-    if options.dry_run:
-        show_plan(output, options.operation, source.good)
-        return 0 if not source.bad else 1
     connection.check()  # before the journal exists: missing credentials should leave no file behind
     journal_path = options.journal or default_journal(options.path)
     try:
         journal = Journal(journal_path)
-    except JournalBusy as exc:
+    except (JournalBusy, JournalMismatch) as exc:
         raise UsageError(str(exc)) from None
     except (OSError, sqlite3.DatabaseError) as exc:
         raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
-    with journal:
-        try:
-            fresh = journal.bind(source, options.operation)
-        except JournalMismatch as exc:
-            raise UsageError(str(exc)) from None
-        if not fresh:
-            output.line(f"resuming from {journal_path}: {_states(journal)}")
-        started = time.monotonic()
-        async with connection.open() as crm:
-            try:
-                await _run(crm, journal, options, output)
-            except AuthenticationError as exc:
-                output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
-        _, failed = print_outcomes(output, journal)
-        print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
-        if options.report is not None:
-            write_report(options.report, journal)
-            output.line(f"report: {options.report}")
+    try:
+        with journal:
+            code = await _journaled(options, connection, output, journal, source)
+    except sqlite3.Error as exc:
+        # A corrupt page, a full disk, a file made read-only: each transaction either committed or did not, so
+        # nothing is marked done that was not; what was in flight is read back once the journal works again.
+        output.error(
+            f"zcrm-async: error: the journal {journal_path} failed ({exc}); nothing was lost: outcomes recorded "
+            "before stay, items in flight are read back by the next run. Free disk space or fix the file, then "
+            "run the same command again (or --journal NEW to start over)"
+        )
+        return EXIT_JOURNAL
     output.line(f"journal: {journal_path}")
+    return code
+
+
+def _dry_run(options: BackfillOptions, output: Output) -> int:
+    try:
+        source = read_input(options.path, options.operation)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    bad = source.bad
+    _show_bad_rows(output, len(bad), [(row.line, row.error or "") for row in bad[:SHOWN_BAD_ROWS]])
+    show_plan(output, options.operation, source.good)
+    return 0 if not bad else 1
+
+
+async def _journaled(
+    options: BackfillOptions, connection: Connection, output: Output, journal: Journal, source: InputSource
+) -> int:
+    try:
+        fresh = journal.bind(source, options.operation)
+    except (JournalMismatch, InputError) as exc:
+        raise UsageError(str(exc)) from None
+    refused = journal.refused(SHOWN_BAD_ROWS)
+    _show_bad_rows(output, refused.count, refused.first)
+    if not fresh:
+        output.line(f"resuming from {journal.path}: {_states(journal)}")
+    report = None
+    if options.report is not None:
+        try:
+            report = Report(options.report, journal)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {options.report}: {exc.strerror or exc}") from None
+    started = time.monotonic()
+    async with connection.open() as crm:
+        watch = CreditWatch(crm, options.operation)
+        try:
+            await _run(crm, journal, options, output, watch, report)
+        except AuthenticationError as exc:
+            output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
+    _, failed = print_outcomes(output, journal)
+    print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
+    if report is not None:
+        report.close()
+        output.line(f"report: {options.report}")
+    if watch.spent:
+        output.error(credits_out_message(watch, journal.states()))
+        return EXIT_CREDITS
     return 0 if failed == 0 else 1
 
 
-async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output) -> None:
+async def _run(
+    crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output, watch: CreditWatch, report: Report | None
+) -> None:
     reopened = journal.reopen_transient_failures()
     if reopened:
-        output.result(f"{reopened} items that failed for a passing cause (no response, 429, 5xx) are tried again")
+        output.result(f"{reopened} items that failed for a transient cause (no response, 429, 5xx) are tried again")
     states = journal.states()
     total = sum(states.values())
 
@@ -113,11 +161,20 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
         return {"requests": counters.requests, "credits": counters.credits_spent, "429s": counters.throttled}
 
     label = options.operation
+    unknown = 0
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
-        unknown = await reconcile_and_send(
-            crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
-            deals_module_id=options.deals_module_id,
-        )  # fmt: skip
+        # Cancelled by the watch when the day's credits are spent: what was not recorded stays pending or in flight.
+        with anyio.CancelScope() as scope:
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(watch.run, scope)
+                    unknown = await reconcile_and_send(
+                        crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
+                        deals_module_id=options.deals_module_id, report=report, stop=watch.out_of_credits,
+                    )  # fmt: skip
+                    tg.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
     if unknown:
         output.error(f"{unknown} items of an interrupted run could not be read back now; run again to settle them")
 
@@ -131,14 +188,22 @@ async def reconcile_and_send(
     batches_in_flight: int,
     *,
     deals_module_id: str | None = None,
+    report: Report | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Reconcile, then send every pending item; returns how many in-flight items could not be reconciled."""
+    """Reconcile, then send every pending item; returns how many in-flight items could not be reconciled.
+
+    Items are taken a batch at a time, so only the batches in flight are in memory; ``stop`` is asked before
+    each batch is taken (True: take no more); the report catches up after each batch.
+    """
     unknown = await reconcile(crm, journal, operation, tracker)
 
     async def worker() -> None:
         # take_pending is synchronous: no other worker can run between its SELECT and its COMMIT.
-        while batch := journal.take_pending(batch_size):
+        while not (stop is not None and stop()) and (batch := journal.take_pending(batch_size)):
             await send_batch(crm, journal, operation, batch, tracker, deals_module_id=deals_module_id)
+            if report is not None:
+                report.catch_up()
 
     try:
         async with anyio.create_task_group() as tg:
@@ -209,10 +274,18 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
     relink: linked to the intended deal -> SUCCESS; otherwise send again (relink converges from any state).
     unlink: not linked -> SUCCESS; still linked -> send again.
     An email that cannot be read now (no response, 429, 5xx) stays in flight for the next run.
+    Items are read a window of ``RECONCILE_WINDOW`` at a time.
     """
-    stuck = journal.in_flight()
-    if not stuck:
-        return 0
+    unknown = after = 0
+    while window := journal.in_flight(after, RECONCILE_WINDOW):
+        after = window[-1].line
+        unknown += await _reconcile_window(crm, journal, operation, window, tracker)
+    return unknown
+
+
+async def _reconcile_window(
+    crm: ZohoCRM, journal: Journal, operation: str, stuck: Sequence[JournalItem], tracker: Tracker
+) -> int:
     outcomes: list[Outcome] = []
     resend: list[int] = []
     unknown: list[int] = []
@@ -275,14 +348,14 @@ def _settled_by_link_state(operation: str, deal_id: str | None, linked: str | No
     return None
 
 
-def _show_bad_rows(output: Output, bad: Sequence[Any]) -> None:
-    if not bad:
+def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]]) -> None:
+    if not count:
         return
-    output.error(f"{len(bad)} bad rows (they are not sent and count as failed):")
-    for row in bad[:SHOWN_BAD_ROWS]:
-        output.error(f"  {row.error}")
-    if len(bad) > SHOWN_BAD_ROWS:
-        output.error(f"  ... and {len(bad) - SHOWN_BAD_ROWS} more (see --report)")
+    output.error(f"{count} bad rows (they are not sent and count as failed):")
+    for _, error in first:
+        output.error(f"  {error}")
+    if count > len(first):
+        output.error(f"  ... and {count - len(first)} more (see --report)")
 
 
 def _states(journal: Journal) -> str:

@@ -1,24 +1,29 @@
 """Reading a backfill file (CSV with a header, or JSONL) into rows, each valid or refused with its line number.
 
-The whole file is read once: its bytes give the identity (size and sha256) the journal is bound to, so a resumed
-run provably reads the same rows at the same line numbers.
+Nothing here holds the whole file: ``open_input`` streams it once for its identity (size and sha256, the journal is
+bound to it, so a resumed run provably reads the same rows at the same line numbers) and to check it is UTF-8, then
+``InputSource.rows`` streams the rows. Duplicates are refused by whoever keeps the rows: the journal on disk, or
+``read_input`` in memory (the dry run, which shows every request anyway).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import hashlib
-import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from .._validate import InvalidItemError, check_message_id, check_numeric_id
 from ..emails import DealLink, DealUnlink
 
-__all__ = ["FIELDS", "InputError", "InputFile", "Operation", "Row", "read_input", "to_item"]
+__all__ = [
+    "FIELDS", "InputError", "InputFile", "InputSource", "Operation", "Row", "duplicate_of", "open_input", "read_input",
+    "to_item",
+]  # fmt: skip
 
 Operation = Literal["link", "unlink", "relink"]
 
@@ -30,6 +35,7 @@ _REQUIRED: Mapping[str, tuple[str, ...]] = {
     "unlink": ("contact_id", "message_id", "owner_id"),
 }
 _IDS = ("contact_id", "deal_id", "owner_id")
+_CHUNK = 1 << 20
 
 
 class InputError(ValueError):
@@ -50,21 +56,50 @@ class Row:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class InputFile:
-    """A parsed input file and its identity."""
+class InputSource:
+    """An input file's identity, and its rows read on demand (never all at once)."""
 
     path: Path
     size: int
     sha256: str
-    rows: list[Row]
+    jsonl: bool
+    operation: str
+
+    def rows(self, after_line: int = 0) -> Generator[Row]:
+        """Every row past ``after_line``, validated but not checked for duplicates, in file order.
+
+        Raises:
+            InputError: the file cannot be read (any more), or its CSV header lacks a required column.
+        """
+        try:
+            with self.path.open(encoding="utf-8-sig", newline="") as text:
+                raw = _jsonl_rows(text) if self.jsonl else _csv_rows(text, self.operation, self.path)
+                for row in _checked(raw, self.operation):
+                    if row.line > after_line:
+                        yield row
+        except OSError as exc:
+            raise InputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InputFile:
+    """A parsed input file in memory, duplicates refused: what the dry run plans from (and small tests use)."""
+
+    path: Path
+    size: int
+    sha256: str
+    all_rows: list[Row]
+
+    def rows(self, after_line: int = 0) -> Iterator[Row]:
+        return (row for row in self.all_rows if row.line > after_line)
 
     @property
     def good(self) -> list[Row]:
-        return [row for row in self.rows if row.ok]
+        return [row for row in self.all_rows if row.ok]
 
     @property
     def bad(self) -> list[Row]:
-        return [row for row in self.rows if not row.ok]
+        return [row for row in self.all_rows if not row.ok]
 
 
 def item_key(operation: str, fields: Mapping[str, str]) -> str:
@@ -72,23 +107,66 @@ def item_key(operation: str, fields: Mapping[str, str]) -> str:
     return f"{operation}:{fields['contact_id']}:{fields['message_id']}"
 
 
+def duplicate_of(row: Row, earlier: int) -> Row:
+    """``row`` refused as a repeat of line ``earlier``: the same email twice is never sent twice."""
+    return Row(row.line, row.fields, f"line {row.line}: duplicates line {earlier} (same contact_id and message_id)")
+
+
+def open_input(path: Path, operation: Operation) -> InputSource:
+    """Read the file once, in chunks, for its size and sha256, checking it is UTF-8 and its CSV header is usable.
+
+    Raises:
+        InputError: the file cannot be read, is not UTF-8, or its CSV header lacks a required column.
+    """
+    digest, decoder, size = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")(), 0
+    head = b""
+    try:
+        with path.open("rb") as data:
+            while chunk := data.read(_CHUNK):
+                if not head:
+                    head = chunk[:4096]
+                digest.update(chunk)
+                _decode(decoder, chunk, size, path)
+                size += len(chunk)
+            _decode(decoder, b"", size, path, final=True)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    jsonl = _is_jsonl(path, head.decode("utf-8-sig", errors="replace"))
+    source = InputSource(path=path, size=size, sha256=digest.hexdigest(), jsonl=jsonl, operation=operation)
+    if not jsonl:
+        rows = source.rows()
+        next(rows, None)  # the header is checked as the first row is read
+        rows.close()
+    return source
+
+
+def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, offset: int, path: Path, final: bool = False) -> None:
+    try:
+        decoder.decode(chunk, final)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {offset + exc.start})") from None
+
+
 def read_input(path: Path, operation: Operation) -> InputFile:
-    """Read and validate every row; duplicates of an earlier row are refused, never sent twice.
+    """Read and validate every row into memory; duplicates of an earlier row are refused, never sent twice.
 
     Raises:
         InputError: the file cannot be read, or its CSV header lacks a required column.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    raw = _jsonl_rows(text) if _is_jsonl(path, text) else _csv_rows(text, operation, path)
-    rows = list(_validated(raw, operation))
-    return InputFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), rows=rows)
+    source = open_input(path, operation)
+    return InputFile(path=path, size=source.size, sha256=source.sha256, all_rows=list(_unique(source.rows())))
+
+
+def _unique(rows: Iterable[Row]) -> Iterator[Row]:
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row.ok:
+            key = (row.fields["contact_id"], row.fields["message_id"])
+            if key in seen:
+                row = duplicate_of(row, seen[key])
+            else:
+                seen[key] = row.line
+        yield row
 
 
 def _is_jsonl(path: Path, text: str) -> bool:
@@ -100,8 +178,8 @@ def _is_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
-def _csv_rows(text: str, operation: str, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _csv_rows(text: IO[str], operation: str, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
+    reader = csv.DictReader(text)
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in _REQUIRED[operation] if name not in header]
     if missing:
@@ -115,8 +193,8 @@ def _csv_rows(text: str, operation: str, path: Path) -> Iterator[tuple[int, dict
         yield reader.line_num, {k: (v or "").strip() for k, v in record.items() if k in FIELDS}
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, str] | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def _jsonl_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
+    for number, line in enumerate(text, start=1):
         if not line.strip():
             continue
         try:
@@ -137,19 +215,12 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else repr(value)
 
 
-def _validated(raw: Iterator[tuple[int, dict[str, str] | str]], operation: str) -> Iterator[Row]:
-    seen: dict[str, int] = {}
+def _checked(raw: Iterator[tuple[int, dict[str, str] | str]], operation: str) -> Iterator[Row]:
     for line, parsed in raw:
         if isinstance(parsed, str):
             yield Row(line, {}, f"line {line} {parsed}")
             continue
         problem = _problem(parsed, operation)
-        if problem is None:
-            key = item_key(operation, parsed)
-            if key in seen:
-                problem = f"duplicates line {seen[key]} (same contact_id and message_id)"
-            else:
-                seen[key] = line
         yield Row(line, parsed, None if problem is None else f"line {line}: {problem}")
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from pathlib import Path
+
+import msgspec
 
 from .._client import ZohoCRM
 from ._input import FIELDS
-from ._journal import DONE, Journal
+from ._journal import DONE, Journal, JournalItem
 from ._output import Output
 
-__all__ = ["print_budget", "print_outcomes", "write_report"]
+__all__ = ["Report", "print_budget", "print_outcomes", "write_report"]
 
 
 def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
@@ -48,11 +50,40 @@ def print_budget(output: Output, crm: ZohoCRM, elapsed: float, *, ideal_rps: flo
     output.table("budget", ["figure", "value"], rows)
 
 
-def write_report(path: Path, journal: Journal) -> int:
-    """One JSON object per input item, in line order; returns how many were written."""
-    written = 0
-    with path.open("w", encoding="utf-8") as out:
-        for item in journal.items():
+class Report:
+    """The per-item report (one JSON object per input item, in line order), written as results arrive.
+
+    Every line below the journal's first unfinished one is final, so ``catch_up`` writes up to there as the run
+    passes it; ``close`` writes the rest, items a stopped run left pending or in flight included. A resumed run
+    writes the whole report again, earlier runs' items first. Nothing is held but a window of the journal.
+    """
+
+    __slots__ = ("_encoder", "_journal", "_last", "_out", "path", "written")
+
+    def __init__(self, path: Path, journal: Journal) -> None:
+        self.path = path
+        self._journal = journal
+        self._out = path.open("wb")
+        self._encoder = msgspec.json.Encoder()
+        self._last = 0
+        self.written = 0
+
+    def catch_up(self) -> None:
+        """Write every item not yet written whose outcome is final and all of whose predecessors are."""
+        first_open = self._journal.first_open_line()
+        self._write(self._journal.items(self._last, first_open))
+
+    def close(self) -> int:
+        """Write what is left and close the file; returns how many items the report holds."""
+        try:
+            self._write(self._journal.items(self._last))
+        finally:
+            self._out.close()
+        return self.written
+
+    def _write(self, items: Iterable[JournalItem]) -> None:
+        encode, out = self._encoder.encode, self._out
+        for item in items:
             record: dict[str, object] = {"line": item.line}
             record.update({name: item.fields.get(name) for name in FIELDS})
             record.update(
@@ -61,6 +92,12 @@ def write_report(path: Path, journal: Journal) -> int:
                 message=item.message,
                 attempts=item.attempts,
             )
-            out.write(json.dumps(record) + "\n")
-            written += 1
-    return written
+            out.write(encode(record) + b"\n")
+            self._last = item.line
+            self.written += 1
+        out.flush()
+
+
+def write_report(path: Path, journal: Journal) -> int:
+    """The whole report at once; returns how many items were written."""
+    return Report(path, journal).close()
