@@ -77,6 +77,8 @@ class Options:
     """What the command line asked for."""
 
     quick: bool
+    #: The long runs too (figure 7's 1,000,000-item backfill).
+    full: bool = False
 
 
 @dataclasses.dataclass(slots=True)

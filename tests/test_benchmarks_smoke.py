@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ("1. ", "2. ", "3. ", "4. ", "5. ", "6. ")
+FIGURES = ("1. ", "2. ", "3. ", "4. ", "5. ", "6. ", "7. ")
 
 
 @pytest.mark.slow

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from zcrm_async.cli import _journal
 from zcrm_async.cli._backfill import _settled_by_link_state
-from zcrm_async.cli._input import read_input
+from zcrm_async.cli._input import Row, open_input, read_input
 from zcrm_async.cli._journal import Journal, JournalMismatch, Outcome
+from zcrm_async.cli._summary import Report
 
 
 def _source(tmp_path: Path, extra: str = "") -> Path:
@@ -88,3 +93,95 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
 def test_reading_an_in_flight_email_back_decides_it(operation: str, linked: str | None, expected: str | None) -> None:
     decided = _settled_by_link_state(operation, "222", linked)
     assert (decided[0] if decided else None) == expected
+
+
+def _many(tmp_path: Path, rows: int, repeat_every: int = 0) -> Path:
+    """A CSV of ``rows`` rows; with ``repeat_every``, every such row repeats the first row's email."""
+    lines = ["contact_id,message_id,deal_id,owner_id"]
+    for n in range(rows):
+        repeat = repeat_every and n and n % repeat_every == 0
+        lines.append("100,aaa0,222,333" if repeat else f"{100 + n % 7},aaa{n},222,333")
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_rows_are_recorded_in_batches_and_repeats_across_batches_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
+    path = _many(tmp_path, 95, repeat_every=30)  # lines 32, 62 and 92 repeat line 2, batches later
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.bind(open_input(path, "link"), "link")
+        refused = journal.refused(10)
+        assert refused.count == 3
+        assert [line for line, _ in refused.first] == [32, 62, 92]
+        assert all("duplicates line 2" in message for _, message in refused.first)
+        assert journal.states() == {"pending": 92, "done": 3}
+
+
+def test_a_hash_collision_is_not_taken_for_a_repeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_journal, "INGEST_BATCH", 7)
+    monkeypatch.setattr(_journal, "_key_hash", lambda contact_id, message_id: 42)  # every email collides
+    path = _many(tmp_path, 40, repeat_every=25)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.bind(open_input(path, "link"), "link")
+        assert journal.refused(5).count == 1  # line 27 repeats line 2; the 38 others only share the hash
+        assert journal.states() == {"pending": 39, "done": 1}
+
+
+def test_a_run_killed_while_reading_continues_after_the_last_recorded_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
+    path = _many(tmp_path, 55, repeat_every=20)
+    source = open_input(path, "link")
+
+    class Killed(Exception):
+        pass
+
+    @dataclasses.dataclass
+    class DiesWhileRead:
+        path: Path = source.path
+        size: int = source.size
+        sha256: str = source.sha256
+
+        def rows(self, after_line: int = 0) -> Iterator[Row]:
+            for row in source.rows(after_line):
+                if row.line > 26:
+                    raise Killed
+                yield row
+
+    db = tmp_path / "j.sqlite"
+    with Journal(db) as journal, pytest.raises(Killed):
+        journal.bind(DiesWhileRead(), "link")
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT MAX(line) FROM items").fetchone() == (21,)  # two whole batches committed
+    with Journal(db) as journal:
+        assert journal.bind(source, "link") is False
+        with sqlite3.connect(db) as raw:
+            lines = [line for (line,) in raw.execute("SELECT line FROM items ORDER BY line")]
+        assert lines == list(range(2, 57))
+        assert [line for line, _ in journal.refused(5).first] == [22, 42]  # the repeat in the second read too
+
+
+def test_the_report_catches_up_only_to_the_first_unfinished_line(tmp_path: Path) -> None:
+    path = _many(tmp_path, 6)
+    report_path = tmp_path / "report.jsonl"
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.bind(open_input(path, "link"), "link")
+        taken = journal.take_pending(4)  # lines 2-5
+        journal.finish([Outcome(item.line, "SUCCESS", "success", "ok", 1) for item in taken if item.line != 3])
+        report = Report(report_path, journal)
+        report.catch_up()
+        assert [json.loads(line)["line"] for line in report_path.read_text().splitlines()] == [2]
+        journal.finish([Outcome(3, "SUCCESS", "success", "ok", 1)])
+        report.catch_up()
+        assert [json.loads(line)["line"] for line in report_path.read_text().splitlines()] == [2, 3, 4, 5]
+        assert report.close() == 6
+        lines = [json.loads(line) for line in report_path.read_text().splitlines()]
+        tail = [(line["line"], line["status"]) for line in lines[3:]]
+        assert tail == [(5, "success"), (6, "pending"), (7, "pending")]
+        assert lines[0] == {"line": 2, "contact_id": "100", "message_id": "aaa0", "deal_id": "222", "deal_name": None,
+                            "owner_id": "333", "owner_name": None, "code": "SUCCESS", "status": "success",
+                            "message": "ok", "attempts": 1}  # fmt: skip

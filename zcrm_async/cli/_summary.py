@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
-import msgspec
-
 from .._client import ZohoCRM
-from ._input import FIELDS
-from ._journal import DONE, Journal, JournalItem
+from ._journal import DONE, Journal
 from ._output import Output
 
 __all__ = ["Report", "print_budget", "print_outcomes", "write_report"]
@@ -58,42 +54,33 @@ class Report:
     writes the whole report again, earlier runs' items first. Nothing is held but a window of the journal.
     """
 
-    __slots__ = ("_encoder", "_journal", "_last", "_out", "path", "written")
+    __slots__ = ("_journal", "_last", "_out", "path", "written")
 
     def __init__(self, path: Path, journal: Journal) -> None:
         self.path = path
         self._journal = journal
-        self._out = path.open("wb")
-        self._encoder = msgspec.json.Encoder()
+        self._out = path.open("w", encoding="utf-8")
         self._last = 0
         self.written = 0
 
     def catch_up(self) -> None:
         """Write every item not yet written whose outcome is final and all of whose predecessors are."""
-        first_open = self._journal.first_open_line()
-        self._write(self._journal.items(self._last, first_open))
+        self._write(self._journal.first_open_line())
 
     def close(self) -> int:
         """Write what is left and close the file; returns how many items the report holds."""
         try:
-            self._write(self._journal.items(self._last))
+            self._write(None)
         finally:
             self._out.close()
         return self.written
 
-    def _write(self, items: Iterable[JournalItem]) -> None:
-        encode, out = self._encoder.encode, self._out
-        for item in items:
-            record: dict[str, object] = {"line": item.line}
-            record.update({name: item.fields.get(name) for name in FIELDS})
-            record.update(
-                code=item.code,
-                status=item.status if item.state == DONE else item.state,
-                message=item.message,
-                attempts=item.attempts,
-            )
-            out.write(encode(record) + b"\n")
-            self._last = item.line
+    def _write(self, before_line: int | None) -> None:
+        out = self._out
+        for line, record in self._journal.report_lines(self._last, before_line):
+            out.write(record)
+            out.write("\n")
+            self._last = line
             self.written += 1
         out.flush()
 

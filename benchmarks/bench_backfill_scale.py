@@ -1,0 +1,164 @@
+"""Figure 7: backfill scale. ``zcrm-async backfill link`` on 10,000 and 100,000 items (--full: and 1,000,000;
+--quick: 2,000 and 10,000), each a CSV of 20 emails per contact, through the real CLI in its own process against
+the fake in its own (no latency, a cap of 25 in flight, the CLI on the enterprise budget with 1,000 users so the
+day's credits never bind).
+
+Each size is linked from scratch (its own contacts, every email unlinked), with ``--report``, then run again on its
+finished journal (nothing to send; the report is written again). Measured for each: items/s over the whole run
+(reading the file, recording it, sending, the report), the CLI's peak RSS (``wait4``'s ``ru_maxrss`` of that very
+process), the journal's bytes per item once the run is over, and the rerun's wall time and peak RSS.
+
+Goal: the cost per item is flat - at the largest size, at least 18,000 items/s, under 200 MiB peak, and a rerun
+under 10 s - and items/s at the largest size is at least 0.8x the smallest's.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .bench_harness import CLIENT_CPU, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeProcess, Options, Row
+
+CAP = 25
+EMAILS_PER_CONTACT = 20
+GOAL_ITEMS_PER_S = 18_000
+GOAL_PEAK_MIB = 200
+GOAL_RERUN_S = 10.0
+GOAL_FLAT = 0.8
+#: A child that takes longer than this has failed (the 1,000,000 run takes about a minute).
+CLI_TIMEOUT = 900
+
+
+def sizes(options: Options) -> list[int]:
+    if options.quick:
+        return [2_000, 10_000]
+    return [10_000, 100_000, 1_000_000] if options.full else [10_000, 100_000]
+
+
+def run(options: Options) -> list[Row]:
+    counts = sizes(options)
+    seed = {"kind": "link", "groups": {str(n): [EMAILS_PER_CONTACT] * (n // EMAILS_PER_CONTACT) for n in counts}}
+    results: list[dict[str, Any]] = []
+    with FakeProcess(latency_ms=0, concurrency_cap=CAP, seed=seed, timeout=900) as fake:
+        owner = fake.seed["owner_id"]
+        for n in counts:
+            with tempfile.TemporaryDirectory(prefix="zcrm-scale-") as tmp:
+                path = _write_input(Path(tmp) / "links.csv", fake.seed["groups"][str(n)], owner)
+                fake.reset()
+                result = _measure(path, fake.url, n)
+                result["link_requests"] = fake.stats()["requests"].get("link_emails", 0)
+                results.append(result)
+            print(f"[bench]   backfill {n:,}: {result}", file=sys.stderr, flush=True)
+    return _rows(results)
+
+
+def _write_input(path: Path, contacts: list[dict[str, Any]], owner: str) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["contact_id", "message_id", "deal_id", "owner_id"])
+        for contact in contacts:
+            for message_id in contact["message_ids"]:
+                writer.writerow([contact["contact_id"], message_id, contact["deal_id"], owner])
+    return path
+
+
+def _measure(path: Path, url: str, items: int) -> dict[str, Any]:
+    report = path.with_name("report.jsonl")
+    first = _cli(path, report, url)
+    journal = path.with_name(path.name + ".journal.sqlite")
+    journal_bytes = sum(p.stat().st_size for p in journal.parent.glob(journal.name + "*"))
+    again = _cli(path, report, url)
+    return {
+        "items": items,
+        "exit": first["exit"],
+        "wall": first["wall"],
+        "items_per_s": items / first["wall"],
+        "peak_rss_mib": first["peak_rss_mib"],
+        "journal_bytes": journal_bytes,
+        "journal_bytes_per_item": journal_bytes / items,
+        "input_bytes": path.stat().st_size,
+        "report_lines": sum(1 for _ in report.open("rb")),
+        "rerun_exit": again["exit"],
+        "rerun_wall": again["wall"],
+        "rerun_peak_rss_mib": again["peak_rss_mib"],
+    }
+
+
+def _cli(path: Path, report: Path, url: str) -> dict[str, Any]:
+    """One CLI run in its own process: wall time, exit code and that process's own peak RSS."""
+    command = [
+        sys.executable, "-m", "zcrm_async.cli", "backfill", "link", str(path), "--report", str(report), "-q",
+        "--api-domain", url, "--accounts-url", url, "--client-id", CLIENT_ID, "--edition", "enterprise",
+        "--users", "1000",
+    ]  # fmt: skip
+    env = {**os.environ, "ZOHO_CLIENT_SECRET": CLIENT_SECRET, "ZOHO_REFRESH_TOKEN": REFRESH_TOKEN}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_on_client_cpu
+    )
+    assert proc.stderr is not None
+    deadline = started + CLI_TIMEOUT
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.01)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    errors = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the CLI exited {proc.returncode}: {errors[-1500:]}")
+    return {"exit": proc.returncode, "wall": wall, "peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def _on_client_cpu() -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {CLIENT_CPU})
+
+
+def _rows(results: list[dict[str, Any]]) -> list[Row]:
+    smallest, largest = results[0], results[-1]
+    flat = largest["items_per_s"] / smallest["items_per_s"]
+    rows = []
+    for result in results:
+        n = result["items"]
+        is_largest = result is largest
+        ok = result["link_requests"] == n // EMAILS_PER_CONTACT and result["report_lines"] == n
+        if is_largest:
+            ok = ok and (
+                result["items_per_s"] >= GOAL_ITEMS_PER_S
+                and result["peak_rss_mib"] < GOAL_PEAK_MIB
+                and result["rerun_wall"] < GOAL_RERUN_S
+                and flat >= GOAL_FLAT
+            )
+        rows.append(
+            Row(
+                f"7. Backfill {n:,} items (CLI + journal, cap 25, no latency)",
+                f"{result['items_per_s']:,.0f} items/s, {result['peak_rss_mib']:.0f} MiB peak, "
+                f"journal {result['journal_bytes_per_item']:.0f} B/item, rerun {result['rerun_wall']:.1f} s "
+                f"({result['rerun_peak_rss_mib']:.0f} MiB)",
+                "-",
+                f"{1e6 / result['items_per_s']:.1f} us/item" + (f"; {flat:.2f}x the smallest's items/s" if is_largest
+                                                                 else ""),
+                (
+                    f">= {GOAL_ITEMS_PER_S:,} items/s, < {GOAL_PEAK_MIB} MiB, rerun < {GOAL_RERUN_S:.0f} s, "
+                    f">= {GOAL_FLAT}x the smallest's items/s"
+                    if is_largest
+                    else "every item linked with the minimum requests"
+                ),
+                "PASS" if ok else "FAIL",
+                dict(result),
+            )
+        )
+    return rows
