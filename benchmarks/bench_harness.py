@@ -264,7 +264,9 @@ def _seed(fake: Any, spec: dict[str, Any]) -> dict[str, Any]:
         # Sent emails skip Deal Prediction, and the deal is added after them: every email starts unlinked.
         owner = fake.add_user("Bench Owner")
         groups: dict[str, list[dict[str, Any]]] = {}
-        for group, sizes in spec["groups"].items():
+        # "even": {name: [contacts, emails each]}, for groups too big to spell out on a command line.
+        spelled = {name: [size] * count for name, (count, size) in spec.get("even", {}).items()}
+        for group, sizes in {**spec.get("groups", {}), **spelled}.items():
             contacts = []
             for i, size in enumerate(sizes):
                 contact = fake.add_contact(f"{group} {i}")

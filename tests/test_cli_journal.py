@@ -185,3 +185,15 @@ def test_the_report_catches_up_only_to_the_first_unfinished_line(tmp_path: Path)
         assert lines[0] == {"line": 2, "contact_id": "100", "message_id": "aaa0", "deal_id": "222", "deal_name": None,
                             "owner_id": "333", "owner_name": None, "code": "SUCCESS", "status": "success",
                             "message": "ok", "attempts": 1}  # fmt: skip
+
+
+def test_the_lowest_open_line_is_an_index_seek_not_a_walk_over_done_rows(tmp_path: Path) -> None:
+    # The runner asks after every batch; a walk over the done rows made a 1,000,000-item run quadratic.
+    with Journal(tmp_path / "j.sqlite") as journal:
+        traced: list[str] = []
+        journal._db.set_trace_callback(traced.append)
+        journal.first_open_line()
+        journal._db.set_trace_callback(None)
+        plan = journal._db.execute(f"EXPLAIN QUERY PLAN {traced[-1]}").fetchall()
+    steps = [step[-1] for step in plan if str(step[-1]).startswith(("SEARCH items", "SCAN items"))]
+    assert steps and all("USING COVERING INDEX items_open" in step for step in steps), steps

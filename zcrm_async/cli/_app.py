@@ -2,7 +2,9 @@
 
 Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed (a server
 unreachable, the credentials refused); 2 bad usage (argparse errors, an unreadable input, a journal of another run,
-missing credentials, an unknown data centre, an unwritable output). Every failure is one line on stderr.
+missing credentials, an unknown data centre, an unwritable output); 74 the journal failed after it was opened (a
+corrupt page, a full disk); 75 the day's API credits ran out (the same command continues later); 130 interrupted.
+Every failure is one line on stderr.
 """
 
 from __future__ import annotations

@@ -394,7 +394,12 @@ class Journal:
 
     def first_open_line(self) -> int | None:
         """The lowest line not done yet (None: all done); every line below it is final."""
-        (line,) = self._db.execute("SELECT MIN(line) FROM items WHERE state < 2").fetchone()
+        # One index seek per state: a bare MIN(line) ... WHERE state < 2 walks the rowids from the start, over
+        # every done row, and the runner asks this after every batch.
+        (line,) = self._db.execute(
+            "SELECT MIN(first) FROM (SELECT MIN(line) AS first FROM items WHERE state < 2 AND state = 0"
+            " UNION ALL SELECT MIN(line) FROM items WHERE state < 2 AND state = 1)"
+        ).fetchone()
         return None if line is None else int(line)
 
     def items(self, after_line: int = 0, before_line: int | None = None) -> Iterator[JournalItem]:
