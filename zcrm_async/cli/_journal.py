@@ -21,8 +21,7 @@ only a window of them in memory. What each byte of an item buys (Zoho ids of 19 
           WHERE state < 2                     --   the in-flight rows are found without a scan, and the index
                                               --   empties as the run finishes
     VIEW items_readable                       -- the same with state, code, status and message as text, for people
-
-About 190 bytes an item with SQLite's page overhead, against 600 for schema 2 (fields as JSON with their names,
+About 205 bytes an item with SQLite's page overhead, against 600 for schema 2 (fields as JSON with their names,
 a text key repeated in a UNIQUE index, text outcomes, a timestamp nobody read).
 
 The input is recorded in batches of ``INGEST_BATCH`` rows, one transaction each (``rows_read`` in ``meta`` moves
@@ -302,17 +301,24 @@ class Journal:
 
     def refused(self, shown: int) -> Refused:
         """The rows refused before sending (bad fields, repeats): their count and the first ``shown`` of them."""
+        ids = self._outcome_ids_where("code = ?", (INVALID_ROW,))
+        if not ids:  # the usual case: no need to look at a single item
+            return Refused(0, [])
         query = (
             "SELECT items.line, o.message FROM items JOIN outcomes AS o ON o.id = items.outcome"
-            " WHERE items.outcome IN (SELECT id FROM outcomes WHERE code = ?) ORDER BY items.line"
+            f" WHERE items.outcome IN ({', '.join('?' * len(ids))}) ORDER BY items.line"
         )
         first: list[tuple[int, str]] = []
         count = 0
-        for line, message in self._db.execute(query, (INVALID_ROW,)):
+        for line, message in self._db.execute(query, ids):
             if count < shown:
                 first.append((line, message))
             count += 1
         return Refused(count, first)
+
+    def _outcome_ids_where(self, condition: str, args: Sequence[object]) -> list[int]:
+        """Ids of the recorded outcomes meeting ``condition``: the outcomes table is small, the items are not."""
+        return [row[0] for row in self._db.execute(f"SELECT id FROM outcomes WHERE {condition}", args)]
 
     # -- state changes ----------------------------------------------------------------------------------
 
@@ -357,11 +363,14 @@ class Journal:
         """Put items that failed for a transient cause (no response, 429, 5xx, an unreadable answer) back in
         flight, so a new run reads them back and sends them again if they did not take effect. Returns how many."""
         codes = ", ".join("?" * len(TRANSIENT_FAILURES))
+        ids = self._outcome_ids_where(
+            f"status != 'success' AND (transient = 1 OR code IN ({codes}))", TRANSIENT_FAILURES
+        )
+        if not ids:  # nothing failed that way: a finished journal's rerun reads no item
+            return 0
         with self._transaction():
             cursor = self._db.execute(
-                "UPDATE items SET state = 1 WHERE state = 2 AND outcome IN (SELECT id FROM outcomes"
-                f" WHERE status != 'success' AND (transient = 1 OR code IN ({codes})))",
-                TRANSIENT_FAILURES,
+                f"UPDATE items SET state = 1 WHERE state = 2 AND outcome IN ({', '.join('?' * len(ids))})", ids
             )
             return cursor.rowcount
 
@@ -431,8 +440,13 @@ class Journal:
             yield from window
 
     def states(self) -> Mapping[str, int]:
-        rows = self._db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall()
-        return {_STATE_NAMES[state]: count for state, count in rows}
+        """Items by state. The open ones are counted in their index, the rest by SQLite's quickest count."""
+        rows = self._db.execute("SELECT state, COUNT(*) FROM items WHERE state < 2 GROUP BY state").fetchall()
+        counts = {_STATE_NAMES[state]: count for state, count in rows}
+        (total,) = self._db.execute("SELECT COUNT(*) FROM items").fetchone()
+        if total > sum(counts.values()):
+            counts[DONE] = total - sum(counts.values())
+        return counts
 
     def outcomes(self) -> Mapping[tuple[str, str], int]:
         """(code, status) -> items, over the done items."""
