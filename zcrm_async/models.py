@@ -97,6 +97,8 @@ class EmailSummary(msgspec.Struct, kw_only=True, frozen=True):
     summary: str | None = None
     has_attachment: bool | None = None
     has_thread_attachment: bool | None = None
+    #: Zoho's OAS lists it for list items too, but the doc page's list sample omits it: often None.
+    thread_id: str | None = None
     #: The deal the email is linked to; None when Zoho says null (not linked), UNSET when it said nothing.
     linked_record: LinkedRecord | UnsetType | None = UNSET
     related_to_record: dict[str, Any] | None = None
