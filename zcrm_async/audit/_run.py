@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from msgspec import UnsetType
 
 from .._errors import APIError, ResponseDecodeError
-from .._paginate import Stream
+from .._fanout import Stream
 from ..models import EmailSummary
 from ._model import Deal, EmailView, Judgement, Rule, Verdict, judge
 from ._read import DealIndex, StageOutcomes, read_deals, read_stage_outcomes

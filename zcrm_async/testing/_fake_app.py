@@ -45,7 +45,8 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   a page_token used with other fields/per_page/sort -> TOKEN_BOUND_DATA_MISMATCH; expired -> EXPIRED_VALUE.
 
 Where things live: `_fake_gates` (the order above), `_fake_oauth`, `_fake_limits`, `_fake_faults`; the
-handlers by endpoint family in `_fake_emails`, `_fake_links`, `_fake_associate`, `_fake_records`;
+handlers by endpoint family in `_fake_emails`, `_fake_links`, `_fake_associate`, `_fake_records`,
+`_fake_metadata` (Get Fields: the Stage picklist);
 `_fake_endpoint` (version check, record lookup, JSON body), `_fake_wire` (Zoho's response shapes),
 `_fake_config` (FakeConfig, FakeStats).
 
@@ -60,7 +61,7 @@ import random
 
 from aiohttp import web
 
-from . import _fake_associate, _fake_emails, _fake_links, _fake_oauth, _fake_records
+from . import _fake_associate, _fake_emails, _fake_links, _fake_metadata, _fake_oauth, _fake_records
 from ._fake_config import FakeConfig, FakeStats
 from ._fake_endpoint import MID, REC, Route, V
 from ._fake_faults import Faults
@@ -87,6 +88,7 @@ ROUTES = (
     Route("DELETE", f"{_CRM}/Contacts/{REC}/Emails/{MID}/{_LINK}", _fake_links.unlink_email),
     Route("POST", f"{_CRM}/{{module}}/{REC}/actions/associate_email", _fake_associate.associate_email),
     Route("PUT", f"{_CRM}/{{module}}/{REC}/{{related}}", _fake_records.update_related),
+    Route("GET", f"{_CRM}/settings/fields", _fake_metadata.get_fields),
 )
 
 

@@ -30,6 +30,8 @@ import random
 import types
 from collections.abc import Iterable, Mapping
 
+from ._fake_stages import CLOSED_LOST, CLOSED_WON, StagePicklist
+
 #: Modules whose records carry emails (Get Emails of a Record, Associate Email).
 EMAIL_MODULES = ("Contacts", "Deals", "Leads", "Accounts")
 #: Seeded mail starts here (2024-01-01T00:00:00Z) and advances a minute per email, so later is newer.
@@ -61,6 +63,8 @@ class Record:
         "modified",
         "module",
         "name",
+        "owner_id",
+        "primary_contact",
         "stage",
     )
 
@@ -77,6 +81,10 @@ class Record:
         self.modified = 0
         #: For a deal, the contacts associated with it (linking needs the email's contact to be one of them).
         self.contact_ids: set[str] = set()
+        #: A deal's Contact_Name: the first contact associated with it (the others are its contact roles).
+        self.primary_contact: str | None = None
+        #: A deal's owner (None: the org's first user).
+        self.owner_id: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -163,6 +171,7 @@ class World:
         "_records_by_module",
         "_seed",
         "_users",
+        "stages",
     )
 
     def __init__(self, seed: int = 0) -> None:
@@ -183,6 +192,8 @@ class World:
         self._originals: set[tuple[str, str]] = set()
         self._email_seq = 0
         self._modified_seq = 0
+        #: The Deals Stage picklist: a stage's forecast type says whether a deal is open, won or lost.
+        self.stages = StagePicklist()
 
     # -- ids ------------------------------------------------------------------------------------------
 
@@ -227,8 +238,9 @@ class World:
         external_id: str | None = None,
     ) -> str:
         deal = self.add_record("Deals", name, external_id=external_id)
-        deal.closed_won, deal.closed_lost = closed_won, closed_lost
-        deal.stage = "Closed Won" if closed_won else "Closed Lost" if closed_lost else stage
+        if closed_won or closed_lost:
+            stage = self.stages.first(CLOSED_WON if closed_won else CLOSED_LOST)
+        self._place(deal, stage)
         deal.modified = self._bump()
         for contact_id in contact_ids:
             self.associate(contact_id, deal.id)
@@ -241,7 +253,27 @@ class World:
             raise KeyError(f"no such contact {contact_id!r} or deal {deal_id!r}")
         if contact_id not in deal.contact_ids:
             deal.contact_ids.add(contact_id)
+            deal.primary_contact = deal.primary_contact or contact_id
             self._deals_by_contact.setdefault(contact_id, []).append(deal_id)
+
+    def _place(self, deal: Record, stage: str) -> None:
+        forecast = self.stages.forecast_type(stage)
+        deal.stage, deal.closed_won, deal.closed_lost = stage, forecast == CLOSED_WON, forecast == CLOSED_LOST
+
+    def set_stage(self, deal_id: str, stage: str) -> None:
+        """Move a deal to a stage (closing it if the stage's forecast type is closed); it counts as modified."""
+        deal = self.record(deal_id, "Deals")
+        if deal is None:
+            raise KeyError(deal_id)
+        self._place(deal, stage)
+        deal.modified = self._bump()
+
+    def rename_stage(self, old: str, new: str) -> None:
+        """Rename a Stage picklist value and every deal in it (what an org admin does); no deal is modified."""
+        self.stages.rename(old, new)
+        for deal in self._records_by_module["Deals"]:
+            if deal.stage == old:
+                deal.stage = new
 
     def touch_deal(self, deal_id: str) -> None:
         """Mark a deal as the most recently modified (steers Deal Prediction)."""
