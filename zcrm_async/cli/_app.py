@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_auth_commands(commands, common)
 
+    from ._audit_args import add_audit_parser
+
+    add_audit_parser(commands, common)
+
     demo = commands.add_parser(
         "demo", help="a relink backfill against an in-process FakeZoho (no credentials, no network)"
     )
@@ -184,6 +188,10 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
             deals_module_id=args.deals_module_id,
         )  # fmt: skip
         return lambda: backfill(options, connection, output)
+    if args.command == "audit":
+        from ._audit_args import audit_from
+
+        return audit_from(args, connection, output)
     if args.command == "emails":
         from ._export import ExportOptions, export
 
