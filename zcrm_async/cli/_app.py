@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(commands, common)
 
     demo = commands.add_parser(
-        "demo", help="a relink backfill against an in-process FakeZoho (no credentials, no network)"
+        "demo", help="a relink backfill, then an audit and its plan, on an in-process FakeZoho (no credentials)"
     )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
     demo.add_argument("--contacts", type=int, default=1000, help="contacts in the fake world (default: %(default)s)")
