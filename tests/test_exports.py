@@ -83,7 +83,7 @@ def test_every_name_exists() -> None:
 
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
-    modules = {"emails", "models", "records", "testing", "cli", "redis", "plumbing"}
+    modules = {"emails", "models", "records", "testing", "cli", "redis", "plumbing", "audit"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
