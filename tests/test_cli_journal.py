@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from zcrm_async.cli._backfill import _settled_by_link_state
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._journal import Journal, JournalMismatch, Outcome
+from zcrm_async.cli._operations import LINK, OPERATIONS, RELINK
 
 
 def _source(tmp_path: Path, extra: str = "") -> Path:
@@ -23,7 +23,7 @@ def _source(tmp_path: Path, extra: str = "") -> Path:
 def test_rows_are_recorded_when_read_and_bad_rows_are_final(tmp_path: Path) -> None:
     path = _source(tmp_path)
     with Journal(tmp_path / "j.sqlite") as journal:
-        assert journal.bind(read_input(path, "link"), "link") is True
+        assert journal.bind(read_input(path, LINK), "link") is True
         assert journal.states() == {"pending": 2, "done": 1}
         assert journal.outcomes() == {("INVALID_ROW", "error"): 1}
         mode = journal._db.execute("PRAGMA journal_mode").fetchone()[0]
@@ -34,7 +34,7 @@ def test_in_flight_is_committed_before_items_are_handed_out(tmp_path: Path) -> N
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
     with Journal(db) as journal:
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
         taken = journal.take_pending(1)
         assert [item.line for item in taken] == [2]
         # Another connection (a later process) already sees the mark.
@@ -53,10 +53,10 @@ def test_a_resume_finds_the_same_state(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
     with Journal(db) as journal:
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
         journal.take_pending(5)
     with Journal(db) as journal:
-        assert journal.bind(read_input(path, "link"), "link") is False
+        assert journal.bind(read_input(path, LINK), "link") is False
         assert [item.line for item in journal.in_flight()] == [2, 3]
 
 
@@ -64,12 +64,12 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
     with Journal(db) as journal:
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
     with Journal(db) as journal, pytest.raises(JournalMismatch, match="operation"):
-        journal.bind(read_input(path, "relink"), "relink")
+        journal.bind(read_input(path, RELINK), "relink")
     _source(tmp_path, "111,aaa4,222,333\n")
     with Journal(db) as journal, pytest.raises(JournalMismatch, match="input_sha256"):
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
 
 
 @pytest.mark.parametrize(
@@ -86,5 +86,5 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_reading_an_in_flight_email_back_decides_it(operation: str, linked: str | None, expected: str | None) -> None:
-    decided = _settled_by_link_state(operation, "222", linked)
+    decided = OPERATIONS[operation].settled("222", linked)
     assert (decided[0] if decided else None) == expected

@@ -122,6 +122,11 @@ class ZohoCRM:
         self._emails: Emails | None = None
         self._records: Records | None = None
 
+    @property
+    def api_version(self) -> str:
+        """The CRM API version in request paths (``/crm/{api_version}/...``)."""
+        return self._api_version
+
     def __repr__(self) -> str:
         return f"<ZohoCRM api_domain={self.api_domain!r} version={self._api_version!r}>"
 

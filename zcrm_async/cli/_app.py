@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import anyio
 
-from .._errors import ZohoError
+from .. import ZohoError
 from ._connect import (
     Connection,
     RunFailure,
@@ -26,6 +26,7 @@ from ._connect import (
     connection_from,
     secrets_in,
 )
+from ._operations import OPERATIONS
 from ._output import Output
 
 __all__ = ["build_parser", "main"]
@@ -60,11 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     backfill = commands.add_parser("backfill", help="link, unlink or relink emails and deals from a file")
     operations = backfill.add_subparsers(dest="operation", required=True, metavar="OPERATION")
-    for name, text in (
-        ("link", "link each email to its deal (CSV/JSONL: contact_id, message_id, deal_id, owner_id, ...)"),
-        ("unlink", "unlink each email from its deal (contact_id, message_id, owner_id)"),
-        ("relink", "make each email linked to the given deal, whatever it is linked to now"),
-    ):
+    for operation in OPERATIONS.values():
+        name, text = operation.name, operation.help
         sub = operations.add_parser(name, parents=[common], help=text, description=text)
         _add_backfill_arguments(sub)
 
@@ -183,7 +181,7 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
         from ._backfill import BackfillOptions, backfill
 
         options = BackfillOptions(
-            operation=args.operation, path=args.file, journal=args.journal, report=args.report,
+            operation=OPERATIONS[args.operation], path=args.file, journal=args.journal, report=args.report,
             dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
             deals_module_id=args.deals_module_id,
         )  # fmt: skip

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._client import ZohoCRM
+from .. import ZohoCRM
 from ..audit import Audit, PlanWriter, ReportWriter, RuleError, Tally, audit, load_rule
 from ._connect import Connection, UsageError
 from ._export import read_ids

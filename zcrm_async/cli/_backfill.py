@@ -17,14 +17,12 @@ from typing import Any
 
 import anyio
 
-from .._bulk import ItemResult
-from .._client import ZohoCRM
-from .._errors import APIError, AuthenticationError, ZohoError
-from .._fanout import first_error
-from ..emails import DealLink, DealUnlink
+from .. import APIError, AuthenticationError, ItemResult, ZohoCRM, ZohoError
+from ..plumbing import first_error
 from ._connect import Connection, UsageError
-from ._input import InputError, Operation, read_input, to_item
+from ._input import InputError, read_input
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
+from ._operations import Operation
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
@@ -33,7 +31,6 @@ from ._summary import print_budget, print_outcomes, write_report
 __all__ = ["BackfillOptions", "backfill", "default_journal", "reconcile_and_send"]
 
 SHOWN_BAD_ROWS = 20
-RESUMED = "(read back after an interrupted run)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +66,7 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
         raise UsageError(str(exc)) from None
     _show_bad_rows(output, source.bad)
     if options.dry_run:
-        show_plan(output, options.operation, source.good)
+        show_plan(output, options.operation, source.good, options.deals_module_id)
         return 0 if not source.bad else 1
     connection.check()  # before the journal exists: missing credentials should leave no file behind
     journal_path = options.journal or default_journal(options.path)
@@ -81,7 +78,7 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
         raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
     with journal:
         try:
-            fresh = journal.bind(source, options.operation)
+            fresh = journal.bind(source, options.operation.name)
         except JournalMismatch as exc:
             raise UsageError(str(exc)) from None
         if not fresh:
@@ -112,7 +109,7 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
         counters = crm.counters
         return {"requests": counters.requests, "credits": counters.credits_spent, "429s": counters.throttled}
 
-    label = options.operation
+    label = options.operation.name
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
         unknown = await reconcile_and_send(
             crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
@@ -125,7 +122,7 @@ async def _run(crm: ZohoCRM, journal: Journal, options: BackfillOptions, output:
 async def reconcile_and_send(
     crm: ZohoCRM,
     journal: Journal,
-    operation: str,
+    operation: Operation,
     tracker: Tracker,
     batch_size: int,
     batches_in_flight: int,
@@ -152,7 +149,7 @@ async def reconcile_and_send(
 async def send_batch(
     crm: ZohoCRM,
     journal: Journal,
-    operation: str,
+    operation: Operation,
     batch: Sequence[JournalItem],
     tracker: Tracker,
     *,
@@ -175,18 +172,8 @@ async def send_batch(
             journal.finish(outcomes)
             tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
 
-    items = [to_item(operation, item.fields) for item in batch]
-    emails = crm.emails
-    if operation == "unlink":
-        result: Any = await emails.unlink_deal(_of_kind(items, DealUnlink), on_progress=record)
-    elif operation == "link":
-        # already_linked_ok: an email already on the intended deal is SUCCESS, the same answer a resumed run
-        # gets by reading it back; without it a run's outcome would depend on whether it had been killed.
-        result = await emails.link_deal(
-            _of_kind(items, DealLink), on_progress=record, deals_module_id=deals_module_id, already_linked_ok=True
-        )
-    else:
-        result = await emails.relink(_of_kind(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
+    items = [operation.item(item.fields) for item in batch]
+    result = await operation.send(crm.emails, items, record, deals_module_id)
     record(result.results)  # anything a progress callback did not see
 
 
@@ -198,11 +185,7 @@ def _is_transient(result: ItemResult[Any]) -> bool:
     return result.code in TRANSIENT_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500))
 
 
-def _of_kind(items: list[DealLink | DealUnlink], kind: type[Any]) -> list[Any]:
-    return [item for item in items if isinstance(item, kind)]
-
-
-async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tracker) -> int:
+async def reconcile(crm: ZohoCRM, journal: Journal, operation: Operation, tracker: Tracker) -> int:
     """Decide each item a killed run left in flight by reading its email back; returns how many stay unknown.
 
     link: linked to the intended deal -> SUCCESS; linked to another -> ALREADY_LINKED; not linked -> send again.
@@ -246,7 +229,7 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
                 continue
             record = links[item.fields["message_id"]]
             linked = record.id if record is not None else None
-            decided = _settled_by_link_state(operation, item.fields.get("deal_id"), linked)
+            decided = operation.settled(item.fields.get("deal_id"), linked)
             if decided is None:
                 resend.append(item.line)
             else:
@@ -262,17 +245,6 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
     journal.release(resend, attempts=1)
     tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
     return len(unknown)
-
-
-def _settled_by_link_state(operation: str, deal_id: str | None, linked: str | None) -> tuple[str, str, str] | None:
-    """(code, status, message) when the email's state settles the item, None when it must be sent again."""
-    if operation == "unlink":
-        return ("SUCCESS", "success", f"not linked {RESUMED}") if linked is None else None
-    if linked is not None and linked == deal_id:
-        return ("SUCCESS", "success", f"linked to the intended deal {RESUMED}")
-    if operation == "link" and linked is not None:
-        return ("ALREADY_LINKED", "error", f"linked to deal {linked}, not {deal_id} {RESUMED}")
-    return None
 
 
 def _show_bad_rows(output: Output, bad: Sequence[Any]) -> None:

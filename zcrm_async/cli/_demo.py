@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..testing._fake import FakeConfig, FakeZoho
+from ..testing import FakeConfig, FakeZoho
 from ._backfill import BackfillOptions, backfill, default_journal
 from ._connect import Connection
 from ._demo_audit import audit_demo
+from ._operations import RELINK
 from ._output import Output
 
 __all__ = ["DemoOptions", "demo"]
@@ -60,7 +61,7 @@ async def demo(options: DemoOptions, connection: Connection, output: Output) -> 
         started = time.monotonic()
         code = await backfill(
             BackfillOptions(
-                operation="relink", path=path, report=workdir / "demo-report.jsonl",
+                operation=RELINK, path=path, report=workdir / "demo-report.jsonl",
                 ideal_rps=options.concurrency_cap / options.latency if options.latency > 0 else None,
             ),
             local,

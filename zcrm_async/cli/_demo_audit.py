@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from ..audit import plan_files
-from ..testing._fake import FakeConfig, FakeZoho
+from ..testing import FakeConfig, FakeZoho
 from ._audit import AuditOptions, run_audit
 from ._backfill import BackfillOptions, backfill, default_journal
 from ._connect import Connection

@@ -13,23 +13,14 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
 
-from .._validate import InvalidItemError, check_message_id, check_numeric_id
-from ..emails import DealLink, DealUnlink
+from .. import ItemProblem
+from ._operations import Operation
 
-__all__ = ["FIELDS", "InputError", "InputFile", "Operation", "Row", "read_input", "to_item"]
-
-Operation = Literal["link", "unlink", "relink"]
+__all__ = ["FIELDS", "InputError", "InputFile", "Row", "read_input"]
 
 #: Every field a backfill row may carry, in report order.
 FIELDS = ("contact_id", "message_id", "deal_id", "deal_name", "owner_id", "owner_name")
-_REQUIRED: Mapping[str, tuple[str, ...]] = {
-    "link": ("contact_id", "message_id", "deal_id", "owner_id"),
-    "relink": ("contact_id", "message_id", "deal_id", "owner_id"),
-    "unlink": ("contact_id", "message_id", "owner_id"),
-}
-_IDS = ("contact_id", "deal_id", "owner_id")
 
 
 class InputError(ValueError):
@@ -73,7 +64,7 @@ def item_key(operation: str, fields: Mapping[str, str]) -> str:
 
 
 def read_input(path: Path, operation: Operation) -> InputFile:
-    """Read and validate every row; duplicates of an earlier row are refused, never sent twice.
+    """Read every row and have the library check it; duplicates of an earlier row are refused, never sent twice.
 
     Raises:
         InputError: the file cannot be read, or its CSV header lacks a required column.
@@ -87,7 +78,7 @@ def read_input(path: Path, operation: Operation) -> InputFile:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
     raw = _jsonl_rows(text) if _is_jsonl(path, text) else _csv_rows(text, operation, path)
-    rows = list(_validated(raw, operation))
+    rows = _validated(raw, operation)
     return InputFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), rows=rows)
 
 
@@ -100,10 +91,10 @@ def _is_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
-def _csv_rows(text: str, operation: str, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
+def _csv_rows(text: str, operation: Operation, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in _REQUIRED[operation] if name not in header]
+    missing = [name for name in operation.required if name not in header]
     if missing:
         raise InputError(f"{path}: the CSV header (line 1) lacks {', '.join(missing)}; it has {header}")
     reader.fieldnames = header
@@ -137,46 +128,27 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else repr(value)
 
 
-def _validated(raw: Iterator[tuple[int, dict[str, str] | str]], operation: str) -> Iterator[Row]:
-    seen: dict[str, int] = {}
-    for line, parsed in raw:
-        if isinstance(parsed, str):
-            yield Row(line, {}, f"line {line} {parsed}")
+def _validated(raw: Iterator[tuple[int, dict[str, str] | str]], operation: Operation) -> list[Row]:
+    """The rows, each refused by its line for the first problem the library finds in its item."""
+    parsed = list(raw)
+    readable = [(line, fields) for line, fields in parsed if not isinstance(fields, str)]
+    lines = [line for line, _ in readable]
+    problems = operation.problems([fields for _, fields in readable])
+    errors = {problem.index: _error(problem, lines) for problem in problems}
+    rows: list[Row] = []
+    position = 0
+    for line, fields in parsed:
+        if isinstance(fields, str):
+            rows.append(Row(line, {}, f"line {line} {fields}"))
             continue
-        problem = _problem(parsed, operation)
-        if problem is None:
-            key = item_key(operation, parsed)
-            if key in seen:
-                problem = f"duplicates line {seen[key]} (same contact_id and message_id)"
-            else:
-                seen[key] = line
-        yield Row(line, parsed, None if problem is None else f"line {line}: {problem}")
+        problem = errors.get(position)
+        position += 1
+        rows.append(Row(line, fields, None if problem is None else f"line {line}: {problem}"))
+    return rows
 
 
-def _problem(fields: Mapping[str, str], operation: str) -> str | None:
-    try:
-        for name in _REQUIRED[operation]:
-            if name == "message_id":
-                check_message_id(fields.get(name), name)
-            else:
-                check_numeric_id(fields.get(name), name)
-        for name in _IDS:  # an optional id that is given must still be an id
-            if fields.get(name):
-                check_numeric_id(fields[name], name)
-    except InvalidItemError as exc:
-        return str(exc)
-    return None
-
-
-def to_item(operation: str, fields: Mapping[str, str]) -> DealLink | DealUnlink:
-    """The library's item for a validated row."""
-    if operation == "unlink":
-        return DealUnlink(contact_id=fields["contact_id"], message_id=fields["message_id"], owner_id=fields["owner_id"])
-    return DealLink(
-        contact_id=fields["contact_id"],
-        message_id=fields["message_id"],
-        deal_id=fields["deal_id"],
-        owner_id=fields["owner_id"],
-        deal_name=fields.get("deal_name") or None,
-        owner_name=fields.get("owner_name") or None,
-    )
+def _error(problem: ItemProblem, lines: list[int]) -> str:
+    """A problem as the row's reader sees it: by line, not by item index."""
+    if problem.repeats is not None:
+        return f"duplicates line {lines[problem.repeats]} (same contact_id and message_id)"
+    return f"{problem.field} {problem.message}"

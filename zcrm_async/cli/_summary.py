@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .._client import ZohoCRM
+from .. import ZohoCRM
 from ._input import FIELDS
 from ._journal import DONE, Journal
 from ._output import Output

@@ -6,11 +6,12 @@ import dataclasses
 from collections.abc import Iterable
 
 from .._bulk import BulkResult, ItemResult, sequential_chunks
-from .._validate import check_not_empty, check_numeric_id
 from .._write_results import SUCCESS, results_from_response
 from ..models import AssociateEmail, encode_associate_body
+from ..validation import check_not_empty, check_numeric_id
 from ._base import EmailsBase
 from ._items import MAX_ASSOCIATE_ITEMS, ProgressCallback, check_chunk_size
+from ._requests import PlannedRequest
 
 __all__ = ["Associating"]
 
@@ -46,7 +47,8 @@ class Associating(EmailsBase):
         path = f"/{module}/{record}/actions/associate_email"
 
         async def send(part: list[AssociateEmail]) -> list[ItemResult[AssociateEmail]]:
-            response = await self._post(path, "emails.associate", encode_associate_body(part), part)
+            planned = PlannedRequest("POST", path, "emails.associate", part, body=encode_associate_body(part))
+            response = await self._send(planned)
             if isinstance(response, list):
                 return response
             results = results_from_response(part, response)

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import msgspec
 
 from .._bulk import Chunk, ItemResult, chunk_joined
-from .._validate import InvalidItemError, check_message_id, check_not_empty, check_numeric_id
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
+from ..validation import InvalidItemError, ItemProblem, check_message_id, check_not_empty, check_numeric_id
 
 __all__ = [
     "MAX_ASSOCIATE_ITEMS",
@@ -20,6 +20,7 @@ __all__ = [
     "DealLink",
     "DealUnlink",
     "ProgressCallback",
+    "find_problems",
 ]
 
 #: Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: at most 20 emails per request, and the
@@ -71,19 +72,48 @@ def validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
     """The items with normalised ids; the first bad one raises, naming its index and field, before any request."""
     checked = list(items)
     check_not_empty(checked, "items")
+    checked, problems = _checked(checked, kind)
+    if problems:
+        first = problems[0]
+        raise InvalidItemError(first.index, first.field, first.message)
+    return checked
+
+
+def find_problems(items: Iterable[DealLink | DealUnlink]) -> list[ItemProblem]:
+    """Every bad item's first problem, in input order: what ``link_deal``, ``unlink_deal`` and ``relink`` would
+    refuse the input for (they refuse it whole, for its first problem). An empty list: all can be sent.
+
+    Checks each item's ids, message id and module, and that no email of a contact comes twice.
+    """
+    return _checked(list(items), None)[1]
+
+
+def _checked(items: list[Any], kind: type[Any] | None) -> tuple[list[Any], list[ItemProblem]]:
+    checked = list(items)
+    problems: list[ItemProblem] = []
     seen: dict[tuple[str, str], int] = {}
     for index, item in enumerate(checked):
-        if not isinstance(item, kind):
-            raise TypeError(f"item {index}: expected {kind.__name__}, got {type(item).__name__}")
-        ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[kind]}
-        if isinstance(item, DealLink) and item.module != "Deals":
-            raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
-        message_id = check_message_id(item.message_id, "message_id", index)
+        if not isinstance(item, kind or (DealLink, DealUnlink)):
+            if problems:
+                break  # an earlier item's problem is the one to report
+            expected = kind.__name__ if kind is not None else "DealLink or DealUnlink"
+            raise TypeError(f"item {index}: expected {expected}, got {type(item).__name__}")
+        try:
+            ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[type(item)]}
+            if isinstance(item, DealLink) and item.module != "Deals":
+                message = f"must be 'Deals' (emails link to deals only), got {item.module!r}"
+                raise InvalidItemError(index, "module", message)
+            message_id = check_message_id(item.message_id, "message_id", index)
+        except InvalidItemError as exc:
+            problems.append(ItemProblem(index, exc.field, exc.problem))
+            continue
         first = seen.setdefault((ids["contact_id"], message_id), index)
         if first != index:  # two answers for one email: whichever Zoho applied last, one of them would be wrong
-            raise InvalidItemError(index, "message_id", f"repeats item {first} (the same email of the same contact)")
+            repeat = f"repeats item {first} (the same email of the same contact)"
+            problems.append(ItemProblem(index, "message_id", repeat, repeats=first))
+            continue
         checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
-    return checked
+    return checked, problems
 
 
 def message_id_of(item: DealLink | DealUnlink) -> str:

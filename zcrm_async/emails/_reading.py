@@ -11,8 +11,8 @@ from msgspec import UnsetType
 from .._client import raise_for_status
 from .._errors import APIError, ResponseDecodeError
 from .._fanout import Stream, fan_out
-from .._validate import check_message_id, check_numeric_id
 from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
+from ..validation import check_message_id, check_numeric_id
 from ._base import EmailsBase, decode_response
 
 __all__ = ["EMAIL_TYPES", "EmailReading"]
