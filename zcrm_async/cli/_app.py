@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fake-server",
         help="run FakeZoho until Ctrl-C; prints the flags and environment that point zcrm-async at it",
     )
-    from ..testing._server_main import add_arguments
+    from ..testing.server import add_arguments
 
     add_arguments(fake)
     return parser
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "fake-server":
-        from ..testing._server_main import run
+        from ..testing.server import run
 
         return run(args)
     output = Output(quiet=args.quiet)
