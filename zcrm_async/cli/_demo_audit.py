@@ -16,6 +16,7 @@ from ..testing import FakeConfig, FakeZoho
 from ._audit import AuditOptions, run_audit
 from ._backfill import BackfillOptions, backfill, default_journal
 from ._connect import Connection
+from ._operations import OPERATIONS
 from ._output import Output
 
 __all__ = ["audit_demo"]
@@ -43,7 +44,7 @@ async def audit_demo(
         )  # fmt: skip
         first = await run_audit(AuditOptions(rule=RULE, plan=plan, report=workdir / "demo-audit.jsonl"), local, output)
         codes = [
-            await backfill(BackfillOptions(operation=kind, path=path), local, output)  # type: ignore[arg-type]
+            await backfill(BackfillOptions(operation=OPERATIONS[kind], path=path), local, output)
             for kind, path in plan_files(plan).items() if path.exists()
         ]  # fmt: skip
         again = await run_audit(AuditOptions(rule=RULE, plan=workdir / "demo-audit-again.csv"), local, output)
