@@ -135,6 +135,11 @@ def validator(name: str, *parts: str, widen: Any = None) -> jsonschema.Draft2020
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
+def validator_for(schema: Any) -> jsonschema.Draft202012Validator:
+    """A validator for a schema already taken out of the files (references resolve into them)."""
+    return jsonschema.Draft202012Validator(schema, registry=_registry()[0])
+
+
 def resolve(name: str, *parts: str) -> Any:
     """The schema at ``parts`` of file ``name`` with its top-level ``$ref`` followed (for editing)."""
     registry, prepared = _registry()

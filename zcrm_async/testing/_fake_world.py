@@ -18,6 +18,9 @@ This module knows Zoho's *domain* rules and nothing about HTTP:
   silent, we choose strictness so clients send real owners).
 - Email times are epoch seconds, rendered as ISO-8601 in UTC ("+00:00"); Zoho renders them in the user's
   zone.
+- Seeded emails have a body (``content``), as real ones do. ``seed_world(sparse_share=...)`` adds, for that
+  share of the generated emails, "sparse" ones: sent emails whose every field Zoho's schema marks nullable is
+  answered null (their message id included, so a client cannot address them; they are never linked).
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class Email:
         "sent",
         "seq",
         "source",
+        "sparse",
         "subject",
         "thread_id",
         "time",
@@ -130,6 +134,8 @@ class Email:
         self.cc: list[dict[str, str | None]] | None = None
         self.thread_id = ""
         self.original_message_id: str | None = None
+        #: Answered with every nullable field null (see the module docstring).
+        self.sparse = False
         #: The encoded Get Emails list item, cached by the HTTP layer; reset whenever the link changes.
         self.wire: bytes | None = None
 
@@ -147,6 +153,8 @@ class SeedSummary:
     deal_ids: tuple[str, ...]
     message_ids: tuple[str, ...]
     linked: int  #: how many of the seeded emails Deal Prediction linked
+    #: Internal ids of the sparse emails (answered with a null message_id), not among ``message_ids``.
+    sparse_ids: tuple[str, ...] = ()
 
 
 def iso(epoch: float) -> str:
@@ -425,13 +433,17 @@ class World:
         emails_per_contact: int = 3,
         users: int = 1,
         seed: int | None = None,
+        sparse_share: float = 0.0,
     ) -> SeedSummary:
-        """Deterministic bulk data: each contact gets its own deals and a mix of received and sent mail."""
+        """Deterministic bulk data: each contact gets its own deals and a mix of received and sent mail, plus
+        ``sparse_share`` x the generated emails as sparse ones (spread over the contacts)."""
         rng = random.Random(self._seed if seed is None else seed)
         user_ids = tuple(self.add_user(f"User {i + 1}") for i in range(max(users, 1)))
         contact_ids: list[str] = []
         deal_ids: list[str] = []
         message_ids: list[str] = []
+        sparse_ids: list[str] = []
+        owed = 0.0
         for c in range(contacts):
             contact = self.add_record(
                 "Contacts",
@@ -447,8 +459,20 @@ class World:
             owner = user_ids[c % len(user_ids)]
             for e in range(emails_per_contact):
                 received = rng.random() < 0.7
-                email = self.add_email(contact.id, owner, subject=f"Re: deal {c + 1} #{e + 1}", received=received)
+                email = self.add_email(
+                    contact.id,
+                    owner,
+                    subject=f"Re: deal {c + 1} #{e + 1}",
+                    received=received,
+                    content=f"<p>About deal {c + 1}, message {e + 1}.</p>",
+                )
                 message_ids.append(email.message_id)
+            owed += emails_per_contact * sparse_share
+            while owed >= 1.0:
+                owed -= 1.0
+                sparse = self.add_email(contact.id, owner, received=False, content="")
+                sparse.sparse = True
+                sparse_ids.append(sparse.message_id)
         linked = sum(1 for m in message_ids if m in self._links)
         return SeedSummary(
             user_ids=user_ids,
@@ -456,4 +480,5 @@ class World:
             deal_ids=tuple(deal_ids),
             message_ids=tuple(message_ids),
             linked=linked,
+            sparse_ids=tuple(sparse_ids),
         )
