@@ -36,6 +36,7 @@ EXPECTED = [
     "ItemResult",
     "LinkedRecord",
     "MemoryTokenStore",
+    "MissingScopeError",
     "ModuleRef",
     "NotFoundError",
     "OAuthCredentials",
@@ -89,7 +90,7 @@ def test_every_name_exists() -> None:
 
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
-    modules = {"emails", "models", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
+    modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 

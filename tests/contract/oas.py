@@ -151,6 +151,14 @@ def resolve(name: str, *parts: str) -> Any:
     return copy.deepcopy(node)
 
 
+def deref(node: Any) -> Any:
+    """A copy of the schema a ``{"$ref": ...}`` node points at (the node itself when it is not a reference)."""
+    registry = _registry()[0]
+    while isinstance(node, dict) and set(node) == {"$ref"}:
+        node = registry.resolver().lookup(node["$ref"]).contents
+    return copy.deepcopy(node)
+
+
 def check(schema_validator: jsonschema.Draft202012Validator, instance: Any) -> list[str]:
     """Every violation, as ``path: message`` lines (empty when the instance is valid); a failed ``oneOf``
     reports its alternatives' own violations."""

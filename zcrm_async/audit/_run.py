@@ -62,17 +62,21 @@ class Audit:
     async def _judge(self, contact_id: str, email: EmailSummary) -> Judgement:
         linked = email.linked_record
         current: Deal | None = None
-        if linked is not None and not isinstance(linked, UnsetType):
+        # Zoho's schema lets every field of a linked record be null: one without an id links to nothing.
+        if linked is not None and not isinstance(linked, UnsetType) and linked.id:
             name = linked.name if isinstance(linked.name, str) else None
             current = self.deals.get(linked.id) or Deal(id=linked.id, name=name)
+        message_id = email.message_id or ""  # null in Zoho's schema: such an email cannot be addressed
         view = EmailView(
-            contact_id=contact_id, message_id=email.message_id, linked=current, subject=email.subject,
+            contact_id=contact_id, message_id=message_id, linked=current, subject=email.subject,
             time=email.time, sent=email.sent, owner_id=email.owner.id if email.owner else None,
             owner_name=email.owner.name if email.owner and isinstance(email.owner.name, str) else None,
-            thread_id=email.thread_id or await self._thread_id(contact_id, email.message_id),
+            thread_id=email.thread_id or (await self._thread_id(contact_id, message_id) if message_id else None),
         )  # fmt: skip
         if isinstance(linked, UnsetType):
             return Judgement(view, Verdict.leave_it("the list does not say where it is linked"), "leave")
+        if not message_id:
+            return Judgement(view, Verdict.leave_it("Zoho gave no message id: the email cannot be addressed"), "leave")
         return judge(self._rule, self.deals.of_contact(contact_id), view, self.deals.get)
 
     async def _thread_id(self, contact_id: str, message_id: str) -> str | None:

@@ -20,6 +20,7 @@ from ..models import AssociateEmail
 from ..validation import InvalidItemError, ItemProblem
 from ._associate import Associating
 from ._items import (
+    ASSOCIATE_CHUNK,
     MAX_ASSOCIATE_ITEMS,
     MAX_LINK_ITEMS,
     MAX_UNLINK_CHARS,
@@ -29,19 +30,21 @@ from ._items import (
     ProgressCallback,
     find_problems,
 )
-from ._read_back import LINK_UNVERIFIED
+from ._read_back import LINK_UNVERIFIED, NOT_LINKED
 from ._reading import EMAIL_TYPES
 from ._relink import Relinking
 from ._requests import API_VERSION, PlannedRequest, plan_link_deal, plan_relink, plan_unlink_deal
 
 __all__ = [
     "API_VERSION",
+    "ASSOCIATE_CHUNK",
     "EMAIL_TYPES",
     "LINK_UNVERIFIED",
     "MAX_ASSOCIATE_ITEMS",
     "MAX_LINK_ITEMS",
     "MAX_UNLINK_CHARS",
     "MAX_UNLINK_IDS",
+    "NOT_LINKED",
     "AssociateEmail",
     "DealLink",
     "DealUnlink",

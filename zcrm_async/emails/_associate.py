@@ -10,7 +10,7 @@ from .._write_results import SUCCESS, results_from_response
 from ..models import AssociateEmail, encode_associate_body
 from ..validation import check_not_empty, check_numeric_id
 from ._base import EmailsBase
-from ._items import MAX_ASSOCIATE_ITEMS, ProgressCallback, check_chunk_size
+from ._items import ASSOCIATE_CHUNK, MAX_ASSOCIATE_ITEMS, ProgressCallback, check_chunk_size
 from ._requests import PlannedRequest
 
 __all__ = ["Associating"]
@@ -25,14 +25,15 @@ class Associating(EmailsBase):
         record_id: str | int,
         emails: Iterable[AssociateEmail],
         *,
-        chunk_size: int = MAX_ASSOCIATE_ITEMS,
+        chunk_size: int = ASSOCIATE_CHUNK,
         concurrency: int | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BulkResult[AssociateEmail]:
         """Log emails that are not in CRM yet onto a record (Associate Email with a Record).
 
         A ``DUPLICATE_DATA`` result means the ``original_message_id`` is already associated with the record;
-        when it answers a retry, the lost first try did it, and it is reported SUCCESS.
+        when it answers a retry, the lost first try did it, and it is reported SUCCESS. ``chunk_size`` is 1 by
+        default (Zoho's own example refuses a second email in one request); up to 50 where a server takes more.
         """
         record = check_numeric_id(record_id, "record_id")
         items = list(emails)

@@ -13,6 +13,7 @@ from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
 from ..validation import InvalidItemError, ItemProblem, check_message_id, check_not_empty, check_numeric_id
 
 __all__ = [
+    "ASSOCIATE_CHUNK",
     "MAX_ASSOCIATE_ITEMS",
     "MAX_LINK_ITEMS",
     "MAX_UNLINK_CHARS",
@@ -28,8 +29,11 @@ __all__ = [
 MAX_LINK_ITEMS = 20
 MAX_UNLINK_IDS = 20
 MAX_UNLINK_CHARS = 2000
-#: Associate Email with a Record: at most 20 emails per request.
-MAX_ASSOCIATE_ITEMS = 20
+#: Associate Email: Zoho's YAML schema allows 50 a request, but its own example refuses a second one
+#: (``maximum_length: 1`` on ``$.Emails``), and the doc page names no limit. 1 is the value every source accepts,
+#: so it is the default chunk size; ``chunk_size`` up to 50 is for a server known to take more.
+ASSOCIATE_CHUNK = 1
+MAX_ASSOCIATE_ITEMS = 50
 
 ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
 
@@ -46,6 +50,7 @@ class DealLink:
     deal_id: str
     owner_id: str
     deal_name: str | None = None
+    #: Kept for your own records and not sent: Zoho's OpenAPI file for the link lists only ``owner.id``.
     owner_name: str | None = None
     module: str = "Deals"
 
@@ -121,10 +126,12 @@ def message_id_of(item: DealLink | DealUnlink) -> str:
 
 
 def link_item(item: DealLink, module_id: str | None, *, with_message_id: bool = True) -> LinkItem:
-    """One entry of a link request's ``Emails`` array."""
+    """One entry of a link request's ``Emails`` array, as Zoho's OpenAPI file has it: ``owner`` is its ``id`` only
+    (the doc page's samples also send a name), ``linked_record.module`` names the Deals module by API name and id.
+    ``module_id`` is None only in a plan made before the client learned the id; what is sent always has it."""
     module = ModuleRef(api_name="Deals", id=module_id) if module_id else ModuleRef(api_name="Deals")
     return LinkItem(
-        owner=Owner(id=item.owner_id, name=item.owner_name) if item.owner_name else Owner(id=item.owner_id),
+        owner=Owner(id=item.owner_id),
         message_id=item.message_id if with_message_id else msgspec.UNSET,
         linked_record=LinkedRecord(module=module, id=item.deal_id, name=item.deal_name or msgspec.UNSET),
     )

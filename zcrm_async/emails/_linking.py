@@ -56,7 +56,9 @@ class Linking(ReadBack):
             items: what to link.
             chunk_size: emails per request (Zoho's maximum, 20, by default).
             concurrency: requests at once (the budget's concurrency by default; the budget caps it anyway).
-            deals_module_id: the Deals module's id, sent as ``linked_record.module.id`` when given.
+            deals_module_id: the Deals module's id (``linked_record.module.id``, which Zoho requires). By default
+                the client learns it once (``crm.modules``: free from any Get Emails answer that showed a linked
+                deal, else one Get Module by API name call, which needs the ZohoCRM.settings.modules.READ scope).
             already_linked_ok: read back every ALREADY_LINKED (one list read per contact and request) and report
                 SUCCESS for emails already linked to the intended deal: "make it so" rather than Zoho's answer.
                 One whose deal cannot be read is reported LINK_UNVERIFIED. Off by default, so a caller sees
@@ -66,13 +68,15 @@ class Linking(ReadBack):
         Raises:
             ValueError: an empty input, or an item with a bad id, message id or missing owner (nothing is sent).
             AuthenticationError: the credentials were refused (every request would fail).
+            MissingScopeError: no ``deals_module_id`` and the token may not read module metadata (nothing sent).
         """
         links = validated(items, DealLink)
         check_chunk_size(chunk_size, MAX_LINK_ITEMS)
         chunks = link_chunks(links, chunk_size)
+        module_id = deals_module_id or await self._crm.modules.id_of("Deals")
 
         async def send(part: list[DealLink]) -> list[ItemResult[DealLink]]:
-            results = await self._send_links(part, deals_module_id)
+            results = await self._send_links(part, module_id)
             if already_linked_ok:
                 results = await self._read_back(
                     results, is_linked_as_intended, why="already linked to this deal", codes=ALREADY_LINKED,
@@ -107,7 +111,8 @@ class Linking(ReadBack):
             owner_name=owner_name,
         )
         (item,) = validated([link], DealLink)
-        response = await self._send(single_link_request(item, deals_module_id))
+        module_id = deals_module_id or await self._crm.modules.id_of("Deals")
+        response = await self._send(single_link_request(item, module_id))
         if isinstance(response, list):
             return response[0]
         results = results_from_response([item], response)
@@ -126,7 +131,9 @@ class Linking(ReadBack):
         """Unlink any number of emails from their deals (Unlink Deal from Emails, v8).
 
         Items are grouped by contact and owner; each request's ``message_ids`` holds at most ``max_ids`` ids and
-        ``max_chars`` characters, split on whole ids.
+        ``max_chars`` characters, split on whole ids. An email that was not linked ends as asked: it is reported
+        ``NOT_LINKED`` with status success (Zoho answers a bare INVALID_DATA, so the contact's list is read back to
+        tell it from an unknown email, which stays INVALID_DATA).
         """
         unlinks = validated(items, DealUnlink)
         check_unlink_limits(max_ids, max_chars)
@@ -147,7 +154,7 @@ class Linking(ReadBack):
         """The requests ``unlink_deal`` would send, built by the code that sends them; nothing is sent."""
         return plan_unlink_deal(items, max_ids=max_ids, max_chars=max_chars, api_version=self._crm.api_version)
 
-    async def _send_links(self, part: list[DealLink], module_id: str | None) -> list[ItemResult[DealLink]]:
+    async def _send_links(self, part: list[DealLink], module_id: str) -> list[ItemResult[DealLink]]:
         response = await self._send(link_request(part, module_id))
         if isinstance(response, list):
             return response
@@ -161,4 +168,4 @@ class Linking(ReadBack):
             return response
         results = results_from_response(part, response, key=message_id_of)
         results = await self._read_back_in_doubt(results, response, is_unlinked)
-        return results
+        return await self._not_linked(results)

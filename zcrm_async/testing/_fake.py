@@ -22,10 +22,11 @@ from types import TracebackType
 from aiohttp import web
 
 from ._fake_app import DEALS_MODULE_ID, FakeApp, FakeConfig, FakeStats
+from ._fake_contract import Leniency
 from ._fake_scenarios import MisfiledSummary, seed_misfiled
 from ._fake_world import Email, SeedSummary, World
 
-__all__ = ["DEALS_MODULE_ID", "FakeConfig", "FakeStats", "FakeZoho", "SeedSummary"]
+__all__ = ["DEALS_MODULE_ID", "FakeConfig", "FakeStats", "FakeZoho", "Leniency", "SeedSummary"]
 
 
 class FakeZoho:
@@ -220,13 +221,15 @@ class FakeZoho:
         users: int = 1,
         seed: int | None = None,
     ) -> SeedSummary:
-        """Deterministic bulk data (contacts carry external ids extcontactN, deals extdealN.M)."""
+        """Deterministic bulk data (contacts carry external ids extcontactN, deals extdealN.M), plus
+        ``config.null_share`` x the emails as sparse ones (every nullable field answered null; ``sparse_ids``)."""
         return self.world.seed_world(
             contacts=contacts,
             deals_per_contact=deals_per_contact,
             emails_per_contact=emails_per_contact,
             users=users,
             seed=seed,
+            sparse_share=self.config.null_share,
         )
 
     # -- inspection --------------------------------------------------------------------------------

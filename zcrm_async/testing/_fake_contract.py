@@ -13,7 +13,9 @@ OpenAPI files for Associate Email (a JSON one and a YAML one), and the doc pages
 - Link errors name the field in the OpenAPI file's form: ``{"api_name": "linked_record.id", "json_path":
   "Emails[1].linked_record.id"}``; unlink errors point into the query, ``message_ids[0]``.
 - Associate: the body's array is ``Emails`` (the doc page and the JSON file) or ``data`` (the YAML file).
-  ``linked_record`` is optional (the doc page; the JSON file requires it), with an optional ``name``. Email
+  ``linked_record`` is optional (the doc page; the JSON file requires it), with an optional ``name``; ``owner``
+  (an admin logging another user's email) and an attachment's ``name`` are the doc page's, not the files'.
+  ``user_name`` of an address is optional (the YAML file; the JSON one requires it). Email
   addresses are checked for an ``@`` (the JSON file's ``[a-z]{7}@zoho.com`` pattern is a sample, not a rule).
   ``subject`` is 1-250 characters (the JSON file; the YAML one allows 500: the stricter wins). Field errors use
   the examples' ``$.Emails[0].from`` form: a missing field is a per-item MANDATORY_NOT_FOUND, a bad value is a
@@ -45,7 +47,9 @@ _OWNER_KEYS = frozenset({"id", "name"})
 _LINKED_RECORD_KEYS = frozenset({"module", "name", "id"})
 _MODULE_KEYS = frozenset({"api_name", "id"})
 _ASSOCIATE_REQUIRED = ("from", "to", "subject", "content", "original_message_id", "sent", "date_time")
-_ASSOCIATE_KEYS = frozenset({*_ASSOCIATE_REQUIRED, "cc", "bcc", "mail_format", "attachments", "linked_record"})
+_ASSOCIATE_KEYS = frozenset(
+    {*_ASSOCIATE_REQUIRED, "cc", "bcc", "mail_format", "attachments", "linked_record", "owner"}
+)
 _ADDRESS_KEYS = frozenset({"user_name", "email"})
 
 
@@ -205,6 +209,10 @@ def check_associate_item(item: Any, leniency: Leniency) -> None:
     _check_attachments(item.get("attachments", []), leniency)
     if "linked_record" in item:
         _check_associate_link(item["linked_record"], leniency)
+    if "owner" in item:
+        owner = _required_object(item, "owner", "")
+        _check_keys(owner, frozenset({"id"}), "owner.", leniency)
+        _check_id(owner, "id", "owner.")
 
 
 def parse_date_time(value: Any) -> float | None:
@@ -243,7 +251,7 @@ def _check_attachments(value: Any, leniency: Leniency) -> None:
     for attachment in value:
         if not isinstance(attachment, dict):
             raise Problem("INVALID_DATA", "attachments")
-        _check_keys(attachment, frozenset({"id"}), "attachments.", leniency)
+        _check_keys(attachment, frozenset({"id", "name"}), "attachments.", leniency)
         if not isinstance(attachment.get("id"), str) or not 0 < len(attachment["id"]) <= 100:
             raise Problem("INVALID_DATA", "attachments")
 

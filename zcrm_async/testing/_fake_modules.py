@@ -10,9 +10,16 @@ they answer 401 OAUTH_SCOPE_MISMATCH, as Zoho does. ``FakeConfig.scopes`` sets w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
 
 from ._fake_contract import DEALS_MODULE_ID
+from ._fake_endpoint import versioned
+from ._fake_wire import error, json_response
+
+if TYPE_CHECKING:
+    from ._fake_app import FakeApp
 
 MODULES_SCOPES = frozenset({"zohocrm.settings.modules.read", "zohocrm.settings.modules.all", "zohocrm.settings.all"})
 
@@ -30,6 +37,25 @@ SCOPE_MISMATCH = {
     "message": "invalid oauth scope to access this URL",
     "status": "error",
 }
+
+
+@versioned()
+async def get_modules(fake: FakeApp, request: web.Request) -> web.StreamResponse:
+    """GET /crm/{v}/settings/modules: every module."""
+    if not grants_modules(fake.config.scopes):
+        return json_response(SCOPE_MISMATCH, 401)
+    return json_response(modules_body())
+
+
+@versioned()
+async def get_module(fake: FakeApp, request: web.Request) -> web.StreamResponse:
+    """GET /crm/{v}/settings/modules/{api_name}: one module, by API name."""
+    if not grants_modules(fake.config.scopes):
+        return json_response(SCOPE_MISMATCH, 401)
+    body = modules_body(request.match_info["api_name"])
+    if body is None:
+        return error(400, "INVALID_MODULE", "the module name given seems to be invalid", {})
+    return json_response(body)
 
 
 def grants_modules(scopes: Iterable[str] | None) -> bool:
