@@ -48,6 +48,8 @@ async def write_sample(crm: ZohoCRM, seeded: SeedSummary, path: Path) -> None:
         writer.writeheader()
         async with crm.emails.iterate_many("Contacts", seeded.contact_ids) as stream:
             async for contact, email in stream:
+                if email.message_id is None:  # Zoho may answer it null: such an email cannot be addressed
+                    continue
                 writer.writerow(
                     {"contact_id": contact, "message_id": email.message_id, "deal_id": first_deal[contact],
                      "deal_name": "", "owner_id": seeded.user_ids[0], "owner_name": ""}

@@ -33,7 +33,7 @@ async def main() -> None:
             raise SystemExit("with real credentials, call handle_link_request() with your own ids")
         page = await crm.emails.page("Contacts", seeded.contact_ids[0])
         # An email Deal Prediction left alone (a sent one), to link to the contact's older deal.
-        email = next(e for e in page.Emails if e.linked_record is None)
+        email = next(e for e in page.Emails if e.linked_record is None and e.message_id is not None)
         payload = {
             "contact_id": seeded.contact_ids[0],
             "message_id": email.message_id,

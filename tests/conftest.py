@@ -1,7 +1,12 @@
-"""Shared fixtures: anyio on asyncio (aiohttp is asyncio-only), and one real redis-server for the session."""
+"""Shared fixtures: anyio on asyncio (aiohttp is asyncio-only), and one real redis-server for the session.
+
+Every FakeZoho the suite starts (in-process or as a subprocess) answers some of its seeded emails with every
+field Zoho's schema marks nullable null, as a real org may: the client must read them all.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -10,6 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+
+os.environ.setdefault("ZCRM_FAKE_NULL_SHARE", "0.1")
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from tests.cli_helpers import (
 from zcrm_async.cli import main
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._journal import Journal
+from zcrm_async.cli._operations import LINK
 from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
@@ -78,7 +81,7 @@ async def test_in_flight_items_are_reconciled_by_reading_back_not_resent(tmp_pat
         journal_path = tmp_path / "links.csv.journal.sqlite"
         # A run that died after marking everything in flight, when only the first link had reached Zoho.
         with Journal(journal_path) as journal:
-            journal.bind(read_input(path, "link"), "link")
+            journal.bind(read_input(path, LINK), "link")
             assert len(journal.take_pending(100)) == 3
         fake.world.link_code(rows[0]["contact_id"], rows[0]["message_id"], rows[0]["deal_id"], rows[0]["owner_id"])
         report = tmp_path / "r.jsonl"
@@ -227,7 +230,7 @@ async def test_a_rerun_retries_items_that_failed_for_a_passing_cause(tmp_path: P
         rows = make_world(fake, contacts=1, emails=3)
         path = write_csv(tmp_path / "links.csv", rows)
         with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
-            journal.bind(read_input(path, "link"), "link")
+            journal.bind(read_input(path, LINK), "link")
             taken = journal.take_pending(100)
             # A run that ended with no response for two items (the first had reached Zoho) and a real refusal.
             journal.finish([
@@ -264,7 +267,7 @@ async def test_a_429_with_an_html_body_is_retried_by_the_next_run(tmp_path: Path
         rows = make_world(fake, contacts=1, emails=1)
         path = write_csv(tmp_path / "links.csv", rows)
         with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
-            journal.bind(read_input(path, "link"), "link")
+            journal.bind(read_input(path, LINK), "link")
             (taken,) = journal.take_pending(10)
             journal.finish([Outcome(taken.line, "HTTP_429", "error", "HTTP 429", 8, transient=True)])
         code = await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)])
@@ -279,3 +282,36 @@ async def test_a_journal_path_that_cannot_be_a_journal_is_a_usage_error(tmp_path
         argv = ["backfill", "link", str(path), "--journal", str(tmp_path / where), "-q", *connection_args(fake)]
         assert await run_cli(argv) == 2
         assert fake.stats.requests["link_emails"] == 0
+
+
+def test_dry_run_prints_the_body_the_run_sends_with_the_deals_module_id(tmp_path: Path) -> None:
+    rows = [
+        {"contact_id": "111", "message_id": f"abc{n}", "deal_id": "222", "owner_id": "333"} for n in range(45)
+    ]
+    path = write_csv(tmp_path / "links.csv", rows)
+    done = subprocess.run(
+        [sys.executable, "-m", "zcrm_async.cli", "backfill", "link", str(path), "--dry-run",
+         "--deals-module-id", "5843104000000002181"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "45 items would go in 3 link requests to 1 contacts" in done.stdout
+    assert "the first 3 of 3 requests:" in done.stdout
+    assert "POST /crm/v8/Contacts/111/Emails/actions/link_record" in done.stdout
+    assert '"module":{"api_name":"Deals","id":"5843104000000002181"}' in done.stdout
+    assert not (tmp_path / "links.csv.journal.sqlite").exists()
+
+
+def test_dry_run_reports_bad_rows_by_line_as_the_library_checks_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "unlinks.csv"
+    path.write_text("contact_id,message_id,owner_id\n111,abc1,333\n111,abc-2,333\n111,abc1,333\n111,abc3,\n")
+    assert main(["backfill", "unlink", str(path), "--dry-run"]) == 1
+    captured = capsys.readouterr()
+    assert "line 3: message_id has characters outside [A-Za-z0-9]" in captured.err
+    assert "line 4: duplicates line 2 (same contact_id and message_id)" in captured.err
+    assert "line 5: owner_id is missing" in captured.err
+    assert "1 items would go in 1 unlink requests to 1 contacts" in captured.out
+    assert "the first 1 of 1 requests:" in captured.out
+    assert "DELETE /crm/v8/Contacts/111/Emails/actions/link_record?owner_id=333&message_ids=abc1" in captured.out

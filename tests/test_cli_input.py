@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from zcrm_async.cli._input import InputError, read_input, to_item
-from zcrm_async.emails import DealLink, DealUnlink
+from zcrm_async import DealLink, DealUnlink
+from zcrm_async.cli._input import InputError, read_input
+from zcrm_async.cli._operations import LINK, OPERATIONS, RELINK, UNLINK
 
 GOOD = {"contact_id": "111", "message_id": "abc123", "deal_id": "222", "owner_id": "333"}
 
@@ -24,7 +25,7 @@ def test_csv_rows_keep_their_line_numbers_and_bad_rows_say_why(tmp_path: Path) -
         "111,abc123,222,,333,\n"
         "112,abc127,222,,333,,extra\n"
     )
-    source = read_input(path, "link")
+    source = read_input(path, LINK)
     assert [row.line for row in source.good] == [2]
     errors = {row.line: row.error for row in source.bad}
     assert set(errors) == {4, 5, 6, 7, 8}
@@ -46,7 +47,7 @@ def test_jsonl_rows_accept_numeric_ids_and_refuse_junk(tmp_path: Path) -> None:
         "\n"
         '{"contact_id": true, "message_id": "abc124", "deal_id": 222, "owner_id": 333}\n'
     )
-    source = read_input(path, "relink")
+    source = read_input(path, RELINK)
     assert [(row.line, row.fields["contact_id"]) for row in source.good] == [(1, "111")]
     assert [row.line for row in source.bad] == [2, 3, 5]
     assert "not valid JSON" in str(source.bad[0].error)
@@ -55,21 +56,21 @@ def test_jsonl_rows_accept_numeric_ids_and_refuse_junk(tmp_path: Path) -> None:
 def test_unlink_needs_only_contact_message_and_owner(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text("contact_id,message_id,owner_id\n111,abc123,333\n")
-    source = read_input(path, "unlink")
+    source = read_input(path, UNLINK)
     assert len(source.good) == 1
-    assert isinstance(to_item("unlink", source.good[0].fields), DealUnlink)
+    assert isinstance(UNLINK.item(source.good[0].fields), DealUnlink)
     with pytest.raises(InputError, match="lacks deal_id"):
-        read_input(path, "link")
+        read_input(path, LINK)
 
 
-def test_to_item_builds_a_deal_link_with_names() -> None:
-    item = to_item("link", {**GOOD, "deal_name": "D", "owner_name": ""})
+def test_a_link_row_becomes_a_deal_link_with_names() -> None:
+    item = LINK.item({**GOOD, "deal_name": "D", "owner_name": ""})
     assert item == DealLink(contact_id="111", message_id="abc123", deal_id="222", owner_id="333", deal_name="D")
 
 
 def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
-        read_input(tmp_path / "nope.csv", "link")
+        read_input(tmp_path / "nope.csv", LINK)
 
 
 @pytest.mark.parametrize(
@@ -77,5 +78,5 @@ def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
     [("backfill-link.csv", "link"), ("backfill-unlink.csv", "unlink"), ("backfill-relink.jsonl", "relink")],
 )
 def test_the_example_files_are_valid(name: str, operation: str) -> None:
-    source = read_input(Path(__file__).parent.parent / "examples" / name, operation)  # type: ignore[arg-type]
+    source = read_input(Path(__file__).parent.parent / "examples" / name, OPERATIONS[operation])
     assert source.all_rows and not source.bad

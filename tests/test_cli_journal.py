@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from zcrm_async.cli import _journal
-from zcrm_async.cli._backfill import _settled_by_link_state
 from zcrm_async.cli._input import Row, open_input, read_input
 from zcrm_async.cli._journal import Journal, JournalMismatch, Outcome
+from zcrm_async.cli._operations import LINK, OPERATIONS, RELINK
 from zcrm_async.cli._summary import Report
 
 
@@ -28,7 +28,7 @@ def _source(tmp_path: Path, extra: str = "") -> Path:
 def test_rows_are_recorded_when_read_and_bad_rows_are_final(tmp_path: Path) -> None:
     path = _source(tmp_path)
     with Journal(tmp_path / "j.sqlite") as journal:
-        assert journal.bind(read_input(path, "link"), "link") is True
+        assert journal.bind(read_input(path, LINK), "link") is True
         assert journal.states() == {"pending": 2, "done": 1}
         assert journal.outcomes() == {("INVALID_ROW", "error"): 1}
         mode = journal._db.execute("PRAGMA journal_mode").fetchone()[0]
@@ -39,7 +39,7 @@ def test_in_flight_is_committed_before_items_are_handed_out(tmp_path: Path) -> N
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
     with Journal(db) as journal:
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
         taken = journal.take_pending(1)
         assert [item.line for item in taken] == [2]
         # Another connection (a later process) already sees the mark.
@@ -58,10 +58,10 @@ def test_a_resume_finds_the_same_state(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
     with Journal(db) as journal:
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
         journal.take_pending(5)
     with Journal(db) as journal:
-        assert journal.bind(read_input(path, "link"), "link") is False
+        assert journal.bind(read_input(path, LINK), "link") is False
         assert [item.line for item in journal.in_flight()] == [2, 3]
 
 
@@ -69,12 +69,12 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
     with Journal(db) as journal:
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
     with Journal(db) as journal, pytest.raises(JournalMismatch, match="operation"):
-        journal.bind(read_input(path, "relink"), "relink")
+        journal.bind(read_input(path, RELINK), "relink")
     _source(tmp_path, "111,aaa4,222,333\n")
     with Journal(db) as journal, pytest.raises(JournalMismatch, match="input_sha256"):
-        journal.bind(read_input(path, "link"), "link")
+        journal.bind(read_input(path, LINK), "link")
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_reading_an_in_flight_email_back_decides_it(operation: str, linked: str | None, expected: str | None) -> None:
-    decided = _settled_by_link_state(operation, "222", linked)
+    decided = OPERATIONS[operation].settled("222", linked)
     assert (decided[0] if decided else None) == expected
 
 
@@ -112,7 +112,7 @@ def test_rows_are_recorded_in_batches_and_repeats_across_batches_are_refused(
     monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
     path = _many(tmp_path, 95, repeat_every=30)  # lines 32, 62 and 92 repeat line 2, batches later
     with Journal(tmp_path / "j.sqlite") as journal:
-        journal.bind(open_input(path, "link"), "link")
+        journal.bind(open_input(path, LINK), "link")
         refused = journal.refused(10)
         assert refused.count == 3
         assert [line for line, _ in refused.first] == [32, 62, 92]
@@ -125,7 +125,7 @@ def test_a_hash_collision_is_not_taken_for_a_repeat(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(_journal, "_key_hash", lambda contact_id, message_id: 42)  # every email collides
     path = _many(tmp_path, 40, repeat_every=25)
     with Journal(tmp_path / "j.sqlite") as journal:
-        journal.bind(open_input(path, "link"), "link")
+        journal.bind(open_input(path, LINK), "link")
         assert journal.refused(5).count == 1  # line 27 repeats line 2; the 38 others only share the hash
         assert journal.states() == {"pending": 39, "done": 1}
 
@@ -135,7 +135,7 @@ def test_a_run_killed_while_reading_continues_after_the_last_recorded_line(
 ) -> None:
     monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
     path = _many(tmp_path, 55, repeat_every=20)
-    source = open_input(path, "link")
+    source = open_input(path, LINK)
 
     class Killed(Exception):
         pass
@@ -169,7 +169,7 @@ def test_the_report_catches_up_only_to_the_first_unfinished_line(tmp_path: Path)
     path = _many(tmp_path, 6)
     report_path = tmp_path / "report.jsonl"
     with Journal(tmp_path / "j.sqlite") as journal:
-        journal.bind(open_input(path, "link"), "link")
+        journal.bind(open_input(path, LINK), "link")
         taken = journal.take_pending(4)  # lines 2-5
         journal.finish([Outcome(item.line, "SUCCESS", "success", "ok", 1) for item in taken if item.line != 3])
         report = Report(report_path, journal)

@@ -12,7 +12,7 @@ from tests.fakes import fake_and_client, links_for
 from zcrm_async import AuthenticationError, Budget, RetryPolicy
 from zcrm_async.emails import DealLink, DealUnlink
 from zcrm_async.models import Address, AssociateEmail, LinkedRecord, ModuleRef
-from zcrm_async.testing import FakeConfig
+from zcrm_async.testing import DEALS_MODULE_ID, FakeConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -203,7 +203,7 @@ async def test_a_chunk_that_fails_at_request_level_fails_only_its_items() -> Non
     config = FakeConfig(error_rate=1.0)
     async with fake_and_client(config, retry=RetryPolicy.no_wait(attempts=2)) as (fake, crm):
         items = links_for(fake, contacts=2, emails_each=3)
-        result = await crm.emails.link_deal(items)
+        result = await crm.emails.link_deal(items, deals_module_id=DEALS_MODULE_ID)
         assert len(result) == 6
         assert result.counts == {"INTERNAL_ERROR": 6}
         assert all(r.attempts == 3 for r in result)  # two tries, then a read-back (a 5xx may hide an applied write)

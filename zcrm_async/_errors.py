@@ -5,6 +5,7 @@
     │   └── RequestTimeout
     ├── APIError                  Zoho answered an error: .status .code .message .details
     │   ├── AuthenticationError   401 INVALID_TOKEN, AUTHENTICATION_FAILURE, OAUTH_SCOPE_MISMATCH; token endpoint
+    │   │   └── MissingScopeError the token lacks a scope the client needs (.scope), and how to do without it
     │   ├── PermissionDeniedError 403 NO_PERMISSION
     │   ├── InvalidRequestError   400 INVALID_DATA, MANDATORY_NOT_FOUND, LIMIT_EXCEEDED, ...
     │   ├── NotFoundError         404 INVALID_URL_PATTERN
@@ -31,6 +32,7 @@ __all__ = [
     "AuthenticationError",
     "BulkError",
     "InvalidRequestError",
+    "MissingScopeError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -98,6 +100,15 @@ class APIError(ZohoError):
 
 class AuthenticationError(APIError):
     """The access token was refused, or the token endpoint refused the credentials."""
+
+
+class MissingScopeError(AuthenticationError):
+    """The token was not granted a scope the client needs (401 OAUTH_SCOPE_MISMATCH); the message says the way out."""
+
+    def __init__(self, message: str, *, scope: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        #: The scope to grant.
+        self.scope = scope
 
 
 class PermissionDeniedError(APIError):

@@ -79,7 +79,9 @@ def _status_of(status: ItemStatus) -> str:
     return "success" if status.code == SUCCESS else "error"
 
 
-_JSON_PATH_INDEX = re.compile(r"^\$\.\w+\[(\d+)\]")
+#: The item's index in ``details.json_path``, written ``$.Emails[2].owner`` (records, Associate Email) or
+#: ``Emails[2].owner`` / ``message_ids[2]`` (Link Deal to Emails' OpenAPI file).
+_JSON_PATH_INDEX = re.compile(r"^(?:\$\.)?\w+\[(\d+)\]")
 
 
 def _match(

@@ -1,7 +1,10 @@
 """msgspec Structs for what the Emails endpoints send and receive.
 
 Response Structs ignore keys they do not know (Zoho adds keys over time) and default what Zoho may omit; ids stay
-strings, as Zoho sends them. Request Structs use ``UNSET`` for "don't send" (distinct from ``None``) and omit it.
+strings, as Zoho sends them. Every field Zoho's OpenAPI file for Get Emails of a Record marks nullable is
+Optional here (``message_id``, ``subject``, ``status[].type``, ``from.user_name``, ``linked_record.id``,
+``module.api_name``, every ``info`` field, ...), so one null never costs a caller the page it is on. Request
+Structs use ``UNSET`` for "don't send" (distinct from ``None``) and omit it.
 Records of CRM modules stay ``dict[str, Any]``: their fields are the org's own.
 """
 
@@ -32,14 +35,14 @@ __all__ = [
 
 
 class Owner(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
-    """A CRM user, as ``owner`` of an email."""
+    """A CRM user, as ``owner`` of an email (Zoho answers ``name`` null for a user it cannot name)."""
 
-    name: str | UnsetType = UNSET
-    id: str
+    name: str | UnsetType | None = UNSET
+    id: str | None = None
 
 
-class Address(msgspec.Struct, kw_only=True, frozen=True):
-    """One sender or recipient (Zoho sends ``email`` null for a record without an address)."""
+class Address(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """One sender or recipient (Zoho sends ``email`` null for a record without an address; a None is not sent)."""
 
     email: str | None = None
     user_name: str | None = None
@@ -48,22 +51,22 @@ class Address(msgspec.Struct, kw_only=True, frozen=True):
 class ModuleRef(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
     """A module by API name and id, e.g. ``Deals``."""
 
-    api_name: str
-    id: str | UnsetType = UNSET
+    api_name: str | None = None
+    id: str | UnsetType | None = UNSET
 
 
 class LinkedRecord(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
     """The record (a deal, for link) an email is linked to."""
 
-    module: ModuleRef
+    module: ModuleRef | None = None
     name: str | UnsetType | None = UNSET
-    id: str
+    id: str | None = None
 
 
 class StatusEntry(msgspec.Struct, kw_only=True, frozen=True):
     """One delivery event of an email: sent, opened, bounced, ... (keys vary with ``type``)."""
 
-    type: str
+    type: str | None = None
     bounced_time: str | None = None
     bounced_reason: str | None = None
     category: str | None = None
@@ -82,9 +85,10 @@ class Attachment(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class EmailSummary(msgspec.Struct, kw_only=True, frozen=True):
-    """An email as Get Emails of a Record lists it (no body)."""
+    """An email as Get Emails of a Record lists it (no body). ``message_id`` is required but may be null, as in
+    Zoho's schema."""
 
-    message_id: str
+    message_id: str | None
     subject: str | None = None
     owner: Owner | None = None
     from_: Address | None = field(default=None, name="from")
@@ -97,6 +101,8 @@ class EmailSummary(msgspec.Struct, kw_only=True, frozen=True):
     summary: str | None = None
     has_attachment: bool | None = None
     has_thread_attachment: bool | None = None
+    #: Zoho's OAS lists it for list items too, but the doc page's list sample omits it: often None.
+    thread_id: str | None = None
     #: The deal the email is linked to; None when Zoho says null (not linked), UNSET when it said nothing.
     linked_record: LinkedRecord | UnsetType | None = UNSET
     related_to_record: dict[str, Any] | None = None
@@ -104,6 +110,7 @@ class EmailSummary(msgspec.Struct, kw_only=True, frozen=True):
     sentiment_info: str | None = None
     emotion: str | None = None
     status: list[StatusEntry] | None = None
+    activity_info: dict[str, Any] | None = None
 
 
 class Email(msgspec.Struct, kw_only=True, frozen=True):
@@ -132,11 +139,14 @@ class Email(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class PageInfo(msgspec.Struct, kw_only=True, frozen=True):
-    """The ``info`` block of Get Emails of a Record: ``next_index`` is the cursor of the next page."""
+    """The ``info`` block of Get Emails of a Record: ``next_index`` is the cursor of the next page.
 
-    per_page: int = 10
-    count: int = 0
-    more_records: bool = False
+    Every field may be null (Zoho's schema): a null ``more_records`` with a ``next_index`` still has a next page.
+    """
+
+    per_page: int | None = 10
+    count: int | None = 0
+    more_records: bool | None = False
     next_index: str | None = None
     prev_index: str | None = None
 

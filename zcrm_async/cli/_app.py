@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import anyio
 
-from .._errors import ZohoError
+from .. import ZohoError
 from ._connect import (
     Connection,
     RunFailure,
@@ -28,6 +28,7 @@ from ._connect import (
     connection_from,
     secrets_in,
 )
+from ._operations import OPERATIONS
 from ._output import Output
 
 __all__ = ["build_parser", "main"]
@@ -62,11 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     backfill = commands.add_parser("backfill", help="link, unlink or relink emails and deals from a file")
     operations = backfill.add_subparsers(dest="operation", required=True, metavar="OPERATION")
-    for name, text in (
-        ("link", "link each email to its deal (CSV/JSONL: contact_id, message_id, deal_id, owner_id, ...)"),
-        ("unlink", "unlink each email from its deal (contact_id, message_id, owner_id)"),
-        ("relink", "make each email linked to the given deal, whatever it is linked to now"),
-    ):
+    for operation in OPERATIONS.values():
+        name, text = operation.name, operation.help
         sub = operations.add_parser(name, parents=[common], help=text, description=text)
         _add_backfill_arguments(sub)
 
@@ -82,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_auth_commands(commands, common)
 
+    from ._audit_args import add_audit_parser
+
+    add_audit_parser(commands, common)
+
     demo = commands.add_parser(
-        "demo", help="a relink backfill against an in-process FakeZoho (no credentials, no network)"
+        "demo", help="a relink backfill, then an audit and its plan, on an in-process FakeZoho (no credentials)"
     )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
     demo.add_argument("--contacts", type=int, default=1000, help="contacts in the fake world (default: %(default)s)")
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fake-server",
         help="run FakeZoho until Ctrl-C; prints the flags and environment that point zcrm-async at it",
     )
-    from ..testing._server_main import add_arguments
+    from ..testing.server import add_arguments
 
     add_arguments(fake)
     return parser
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "fake-server":
-        from ..testing._server_main import run
+        from ..testing.server import run
 
         return run(args)
     output = Output(quiet=args.quiet)
@@ -181,11 +183,15 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
         from ._backfill import BackfillOptions, backfill
 
         options = BackfillOptions(
-            operation=args.operation, path=args.file, journal=args.journal, report=args.report,
+            operation=OPERATIONS[args.operation], path=args.file, journal=args.journal, report=args.report,
             dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
             deals_module_id=args.deals_module_id,
         )  # fmt: skip
         return lambda: backfill(options, connection, output)
+    if args.command == "audit":
+        from ._audit_args import audit_from
+
+        return audit_from(args, connection, output)
     if args.command == "emails":
         from ._export import ExportOptions, export
 

@@ -15,10 +15,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from .._auth import AccessToken
-from .._config import DATA_CENTRES
-from .._errors import AuthenticationError, TransportError
-from .._grant import Grant, exchange_grant_code
+from .. import DATA_CENTRES, AccessToken, AuthenticationError, Grant, TransportError, exchange_grant_code
 from ._connect import ENV, Connection, RunFailure, UsageError
 from ._output import Output
 from ._scopes import COMMAND_SCOPES, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes

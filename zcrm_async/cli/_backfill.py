@@ -18,15 +18,13 @@ from typing import Any
 
 import anyio
 
-from .._bulk import ItemResult
-from .._client import ZohoCRM
-from .._errors import APIError, AuthenticationError, ZohoError
-from .._fanout import first_error
-from ..emails import DealLink, DealUnlink
+from .. import APIError, AuthenticationError, ItemResult, ZohoCRM, ZohoError
+from ..plumbing import first_error
 from ._connect import Connection, UsageError
 from ._credits import CreditWatch, credits_out_message
-from ._input import InputError, InputSource, Operation, open_input, read_input, to_item
+from ._input import InputError, InputSource, open_input, read_input
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
+from ._operations import Operation
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
@@ -40,7 +38,6 @@ RECONCILE_WINDOW = 2_000
 EXIT_CREDITS = 75
 #: The journal failed after it was opened (a corrupt page, a full disk, a read-only file) (sysexits' EX_IOERR).
 EXIT_JOURNAL = 74
-RESUMED = "(read back after an interrupted run)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,7 +105,7 @@ def _dry_run(options: BackfillOptions, output: Output) -> int:
         raise UsageError(str(exc)) from None
     bad = source.bad
     _show_bad_rows(output, len(bad), [(row.line, row.error or "") for row in bad[:SHOWN_BAD_ROWS]])
-    show_plan(output, options.operation, source.good)
+    show_plan(output, options.operation, source.good, options.deals_module_id)
     return 0 if not bad else 1
 
 
@@ -116,7 +113,7 @@ async def _journaled(
     options: BackfillOptions, connection: Connection, output: Output, journal: Journal, source: InputSource
 ) -> int:
     try:
-        fresh = journal.bind(source, options.operation)
+        fresh = journal.bind(source, options.operation.name)
     except (JournalMismatch, InputError) as exc:
         raise UsageError(str(exc)) from None
     refused = journal.refused(SHOWN_BAD_ROWS)
@@ -131,7 +128,7 @@ async def _journaled(
             raise UsageError(f"cannot write the report {options.report}: {exc.strerror or exc}") from None
     started = time.monotonic()
     async with connection.open() as crm:
-        watch = CreditWatch(crm, options.operation)
+        watch = CreditWatch(crm, options.operation.name)
         try:
             await _run(crm, journal, options, output, watch, report)
         except AuthenticationError as exc:
@@ -160,7 +157,7 @@ async def _run(
         counters = crm.counters
         return {"requests": counters.requests, "credits": counters.credits_spent, "429s": counters.throttled}
 
-    label = options.operation
+    label = options.operation.name
     unknown = 0
     async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
         # Cancelled by the watch when the day's credits are spent: what was not recorded stays pending or in flight.
@@ -182,7 +179,7 @@ async def _run(
 async def reconcile_and_send(
     crm: ZohoCRM,
     journal: Journal,
-    operation: str,
+    operation: Operation,
     tracker: Tracker,
     batch_size: int,
     batches_in_flight: int,
@@ -217,7 +214,7 @@ async def reconcile_and_send(
 async def send_batch(
     crm: ZohoCRM,
     journal: Journal,
-    operation: str,
+    operation: Operation,
     batch: Sequence[JournalItem],
     tracker: Tracker,
     *,
@@ -240,18 +237,8 @@ async def send_batch(
             journal.finish(outcomes)
             tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
 
-    items = [to_item(operation, item.fields) for item in batch]
-    emails = crm.emails
-    if operation == "unlink":
-        result: Any = await emails.unlink_deal(_of_kind(items, DealUnlink), on_progress=record)
-    elif operation == "link":
-        # already_linked_ok: an email already on the intended deal is SUCCESS, the same answer a resumed run
-        # gets by reading it back; without it a run's outcome would depend on whether it had been killed.
-        result = await emails.link_deal(
-            _of_kind(items, DealLink), on_progress=record, deals_module_id=deals_module_id, already_linked_ok=True
-        )
-    else:
-        result = await emails.relink(_of_kind(items, DealLink), on_progress=record, deals_module_id=deals_module_id)
+    items = [operation.item(item.fields) for item in batch]
+    result = await operation.send(crm.emails, items, record, deals_module_id)
     record(result.results)  # anything a progress callback did not see
 
 
@@ -263,11 +250,7 @@ def _is_transient(result: ItemResult[Any]) -> bool:
     return result.code in TRANSIENT_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500))
 
 
-def _of_kind(items: list[DealLink | DealUnlink], kind: type[Any]) -> list[Any]:
-    return [item for item in items if isinstance(item, kind)]
-
-
-async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tracker) -> int:
+async def reconcile(crm: ZohoCRM, journal: Journal, operation: Operation, tracker: Tracker) -> int:
     """Decide each item a killed run left in flight by reading its email back; returns how many stay unknown.
 
     link: linked to the intended deal -> SUCCESS; linked to another -> ALREADY_LINKED; not linked -> send again.
@@ -284,7 +267,7 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: str, tracker: Tra
 
 
 async def _reconcile_window(
-    crm: ZohoCRM, journal: Journal, operation: str, stuck: Sequence[JournalItem], tracker: Tracker
+    crm: ZohoCRM, journal: Journal, operation: Operation, stuck: Sequence[JournalItem], tracker: Tracker
 ) -> int:
     outcomes: list[Outcome] = []
     resend: list[int] = []
@@ -319,7 +302,7 @@ async def _reconcile_window(
                 continue
             record = links[item.fields["message_id"]]
             linked = record.id if record is not None else None
-            decided = _settled_by_link_state(operation, item.fields.get("deal_id"), linked)
+            decided = operation.settled(item.fields.get("deal_id"), linked)
             if decided is None:
                 resend.append(item.line)
             else:
@@ -335,17 +318,6 @@ async def _reconcile_window(
     journal.release(resend, attempts=1)
     tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
     return len(unknown)
-
-
-def _settled_by_link_state(operation: str, deal_id: str | None, linked: str | None) -> tuple[str, str, str] | None:
-    """(code, status, message) when the email's state settles the item, None when it must be sent again."""
-    if operation == "unlink":
-        return ("SUCCESS", "success", f"not linked {RESUMED}") if linked is None else None
-    if linked is not None and linked == deal_id:
-        return ("SUCCESS", "success", f"linked to the intended deal {RESUMED}")
-    if operation == "link" and linked is not None:
-        return ("ALREADY_LINKED", "error", f"linked to deal {linked}, not {deal_id} {RESUMED}")
-    return None
 
 
 def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]]) -> None:

@@ -23,10 +23,7 @@ from typing import Any
 
 import anyio
 
-from .._client import ZohoCRM
-from .._config import DATA_CENTRES, EDITIONS, Budget, DataCentre
-from .._errors import AuthenticationError, TransportError
-from .._file_store import FileTokenStore
+from .. import DATA_CENTRES, EDITIONS, AuthenticationError, Budget, DataCentre, FileTokenStore, TransportError, ZohoCRM
 
 __all__ = [
     "Connection",

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import msgspec
 
-from .._client import ZohoCRM
-from .._validate import InvalidItemError, check_numeric_id
-from ..models import EmailSummary
+from .. import EmailSummary, ZohoCRM
+from ..validation import InvalidItemError, check_numeric_id
 from ._connect import Connection, UsageError
 from ._output import Output
 from ._progress import track

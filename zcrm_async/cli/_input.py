@@ -12,30 +12,22 @@ import codecs
 import csv
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
-from .._validate import InvalidItemError, check_message_id, check_numeric_id
-from ..emails import DealLink, DealUnlink
+from .. import ItemProblem
+from ._operations import Operation
 
-__all__ = [
-    "FIELDS", "InputError", "InputFile", "InputSource", "Operation", "Row", "duplicate_of", "open_input", "read_input",
-    "to_item",
-]  # fmt: skip
-
-Operation = Literal["link", "unlink", "relink"]
+__all__ = ["FIELDS", "InputError", "InputFile", "InputSource", "Row", "duplicate_of", "open_input", "read_input"]
 
 #: Every field a backfill row may carry, in report order.
 FIELDS = ("contact_id", "message_id", "deal_id", "deal_name", "owner_id", "owner_name")
-_REQUIRED: Mapping[str, tuple[str, ...]] = {
-    "link": ("contact_id", "message_id", "deal_id", "owner_id"),
-    "relink": ("contact_id", "message_id", "deal_id", "owner_id"),
-    "unlink": ("contact_id", "message_id", "owner_id"),
-}
-_IDS = ("contact_id", "deal_id", "owner_id")
 _CHUNK = 1 << 20
+#: Rows the library checks at once (it also refuses a repeat within them; the journal refuses the others).
+_CHECKED_TOGETHER = 1_000
 
 
 class InputError(ValueError):
@@ -63,7 +55,7 @@ class InputSource:
     size: int
     sha256: str
     jsonl: bool
-    operation: str
+    operation: Operation
 
     def rows(self, after_line: int = 0) -> Generator[Row]:
         """Every row past ``after_line``, validated but not checked for duplicates, in file order.
@@ -178,10 +170,10 @@ def _is_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
-def _csv_rows(text: IO[str], operation: str, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
+def _csv_rows(text: IO[str], operation: Operation, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
     reader = csv.DictReader(text)
     header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in _REQUIRED[operation] if name not in header]
+    missing = [name for name in operation.required if name not in header]
     if missing:
         raise InputError(f"{path}: the CSV header (line 1) lacks {', '.join(missing)}; it has {header}")
     reader.fieldnames = header
@@ -215,39 +207,26 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else repr(value)
 
 
-def _checked(raw: Iterator[tuple[int, dict[str, str] | str]], operation: str) -> Iterator[Row]:
-    for line, parsed in raw:
-        if isinstance(parsed, str):
-            yield Row(line, {}, f"line {line} {parsed}")
-            continue
-        problem = _problem(parsed, operation)
-        yield Row(line, parsed, None if problem is None else f"line {line}: {problem}")
+def _checked(raw: Iterator[tuple[int, dict[str, str] | str]], operation: Operation) -> Iterator[Row]:
+    """The rows, each refused by its line for the first problem the library finds in its item, checked a thousand
+    at a time."""
+    while parsed := list(itertools.islice(raw, _CHECKED_TOGETHER)):
+        readable = [(line, fields) for line, fields in parsed if not isinstance(fields, str)]
+        lines = [line for line, _ in readable]
+        problems = operation.problems([fields for _, fields in readable])
+        errors = {problem.index: _error(problem, lines) for problem in problems}
+        position = 0
+        for line, fields in parsed:
+            if isinstance(fields, str):
+                yield Row(line, {}, f"line {line} {fields}")
+                continue
+            problem = errors.get(position)
+            position += 1
+            yield Row(line, fields, None if problem is None else f"line {line}: {problem}")
 
 
-def _problem(fields: Mapping[str, str], operation: str) -> str | None:
-    try:
-        for name in _REQUIRED[operation]:
-            if name == "message_id":
-                check_message_id(fields.get(name), name)
-            else:
-                check_numeric_id(fields.get(name), name)
-        for name in _IDS:  # an optional id that is given must still be an id
-            if fields.get(name):
-                check_numeric_id(fields[name], name)
-    except InvalidItemError as exc:
-        return str(exc)
-    return None
-
-
-def to_item(operation: str, fields: Mapping[str, str]) -> DealLink | DealUnlink:
-    """The library's item for a validated row."""
-    if operation == "unlink":
-        return DealUnlink(contact_id=fields["contact_id"], message_id=fields["message_id"], owner_id=fields["owner_id"])
-    return DealLink(
-        contact_id=fields["contact_id"],
-        message_id=fields["message_id"],
-        deal_id=fields["deal_id"],
-        owner_id=fields["owner_id"],
-        deal_name=fields.get("deal_name") or None,
-        owner_name=fields.get("owner_name") or None,
-    )
+def _error(problem: ItemProblem, lines: list[int]) -> str:
+    """A problem as the row's reader sees it: by line, not by item index."""
+    if problem.repeats is not None:
+        return f"duplicates line {lines[problem.repeats]} (same contact_id and message_id)"
+    return f"{problem.field} {problem.message}"

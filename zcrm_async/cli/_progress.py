@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from .._fanout import first_error
+from ..plumbing import first_error
 from ._output import Output
 
 __all__ = ["Tracker", "track"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._client import ZohoCRM
+from .. import ZohoCRM
 from ._journal import DONE, Journal
 from ._output import Output
 

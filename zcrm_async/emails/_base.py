@@ -12,6 +12,7 @@ from .._errors import ResponseDecodeError, TransportError
 from .._transport import Response
 from .._write_results import fail_transport
 from ._items import ProgressCallback
+from ._requests import PlannedRequest
 
 if TYPE_CHECKING:
     from .._client import ZohoCRM
@@ -36,12 +37,14 @@ class EmailsBase:
         workers = concurrency or self._crm.budget.concurrency
         return await run_chunks(chunks, send, total, concurrency=workers, on_chunk_done=on_progress)
 
-    async def _post(self, path: str, operation: str, body: bytes, items: list[T]) -> Response | list[ItemResult[T]]:
-        """The response, or every item failed when no response came after all retries."""
+    async def _send(self, planned: PlannedRequest[T]) -> Response | list[ItemResult[T]]:
+        """The response to a planned request, or its items failed when no response came after all retries."""
         try:
-            return await self._crm.request("POST", path, operation=operation, content=body)
+            return await self._crm.request(
+                planned.method, planned.path, operation=planned.operation, params=planned.params, content=planned.body
+            )
         except TransportError as exc:
-            return fail_transport(items, exc)
+            return fail_transport(planned.items, exc)
 
 
 def decode_response(decoder: Callable[[bytes], T], response: Response) -> T:

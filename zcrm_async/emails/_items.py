@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 import msgspec
 
 from .._bulk import Chunk, ItemResult, chunk_joined
-from .._validate import InvalidItemError, check_message_id, check_not_empty, check_numeric_id
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
+from ..validation import InvalidItemError, ItemProblem, check_message_id, check_not_empty, check_numeric_id
 
 __all__ = [
+    "ASSOCIATE_CHUNK",
     "MAX_ASSOCIATE_ITEMS",
     "MAX_LINK_ITEMS",
     "MAX_UNLINK_CHARS",
@@ -20,6 +21,7 @@ __all__ = [
     "DealLink",
     "DealUnlink",
     "ProgressCallback",
+    "find_problems",
 ]
 
 #: Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: at most 20 emails per request, and the
@@ -27,8 +29,11 @@ __all__ = [
 MAX_LINK_ITEMS = 20
 MAX_UNLINK_IDS = 20
 MAX_UNLINK_CHARS = 2000
-#: Associate Email with a Record: at most 20 emails per request.
-MAX_ASSOCIATE_ITEMS = 20
+#: Associate Email: Zoho's YAML schema allows 50 a request, but its own example refuses a second one
+#: (``maximum_length: 1`` on ``$.Emails``), and the doc page names no limit. 1 is the value every source accepts,
+#: so it is the default chunk size; ``chunk_size`` up to 50 is for a server known to take more.
+ASSOCIATE_CHUNK = 1
+MAX_ASSOCIATE_ITEMS = 50
 
 ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
 
@@ -45,6 +50,7 @@ class DealLink:
     deal_id: str
     owner_id: str
     deal_name: str | None = None
+    #: Kept for your own records and not sent: Zoho's OpenAPI file for the link lists only ``owner.id``.
     owner_name: str | None = None
     module: str = "Deals"
 
@@ -71,19 +77,48 @@ def validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
     """The items with normalised ids; the first bad one raises, naming its index and field, before any request."""
     checked = list(items)
     check_not_empty(checked, "items")
+    checked, problems = _checked(checked, kind)
+    if problems:
+        first = problems[0]
+        raise InvalidItemError(first.index, first.field, first.message)
+    return checked
+
+
+def find_problems(items: Iterable[DealLink | DealUnlink]) -> list[ItemProblem]:
+    """Every bad item's first problem, in input order: what ``link_deal``, ``unlink_deal`` and ``relink`` would
+    refuse the input for (they refuse it whole, for its first problem). An empty list: all can be sent.
+
+    Checks each item's ids, message id and module, and that no email of a contact comes twice.
+    """
+    return _checked(list(items), None)[1]
+
+
+def _checked(items: list[Any], kind: type[Any] | None) -> tuple[list[Any], list[ItemProblem]]:
+    checked = list(items)
+    problems: list[ItemProblem] = []
     seen: dict[tuple[str, str], int] = {}
     for index, item in enumerate(checked):
-        if not isinstance(item, kind):
-            raise TypeError(f"item {index}: expected {kind.__name__}, got {type(item).__name__}")
-        ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[kind]}
-        if isinstance(item, DealLink) and item.module != "Deals":
-            raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
-        message_id = check_message_id(item.message_id, "message_id", index)
+        if not isinstance(item, kind or (DealLink, DealUnlink)):
+            if problems:
+                break  # an earlier item's problem is the one to report
+            expected = kind.__name__ if kind is not None else "DealLink or DealUnlink"
+            raise TypeError(f"item {index}: expected {expected}, got {type(item).__name__}")
+        try:
+            ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[type(item)]}
+            if isinstance(item, DealLink) and item.module != "Deals":
+                message = f"must be 'Deals' (emails link to deals only), got {item.module!r}"
+                raise InvalidItemError(index, "module", message)
+            message_id = check_message_id(item.message_id, "message_id", index)
+        except InvalidItemError as exc:
+            problems.append(ItemProblem(index, exc.field, exc.problem))
+            continue
         first = seen.setdefault((ids["contact_id"], message_id), index)
         if first != index:  # two answers for one email: whichever Zoho applied last, one of them would be wrong
-            raise InvalidItemError(index, "message_id", f"repeats item {first} (the same email of the same contact)")
+            repeat = f"repeats item {first} (the same email of the same contact)"
+            problems.append(ItemProblem(index, "message_id", repeat, repeats=first))
+            continue
         checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
-    return checked
+    return checked, problems
 
 
 def message_id_of(item: DealLink | DealUnlink) -> str:
@@ -91,10 +126,12 @@ def message_id_of(item: DealLink | DealUnlink) -> str:
 
 
 def link_item(item: DealLink, module_id: str | None, *, with_message_id: bool = True) -> LinkItem:
-    """One entry of a link request's ``Emails`` array."""
+    """One entry of a link request's ``Emails`` array, as Zoho's OpenAPI file has it: ``owner`` is its ``id`` only
+    (the doc page's samples also send a name), ``linked_record.module`` names the Deals module by API name and id.
+    ``module_id`` is None only in a plan made before the client learned the id; what is sent always has it."""
     module = ModuleRef(api_name="Deals", id=module_id) if module_id else ModuleRef(api_name="Deals")
     return LinkItem(
-        owner=Owner(id=item.owner_id, name=item.owner_name) if item.owner_name else Owner(id=item.owner_id),
+        owner=Owner(id=item.owner_id),
         message_id=item.message_id if with_message_id else msgspec.UNSET,
         linked_record=LinkedRecord(module=module, id=item.deal_id, name=item.deal_name or msgspec.UNSET),
     )

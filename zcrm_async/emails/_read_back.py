@@ -18,12 +18,14 @@ from ..models import LinkedRecord
 from ._items import DealLink, DealUnlink
 from ._reading import EmailReading
 
-__all__ = ["LINK_UNVERIFIED", "ReadBack", "is_linked_as_intended", "is_unlinked"]
+__all__ = ["LINK_UNVERIFIED", "NOT_LINKED", "ReadBack", "is_linked_as_intended", "is_unlinked"]
 
 T = TypeVar("T")
 
 #: ALREADY_LINKED, but the deal it is linked to could not be read: neither done nor safe to unlink.
 LINK_UNVERIFIED = "LINK_UNVERIFIED"
+#: An unlink of an email that was not linked: the state asked for, so a success (Zoho answers INVALID_DATA).
+NOT_LINKED = "NOT_LINKED"
 UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE_RESULT})
 ALREADY_LINKED = frozenset({"ALREADY_LINKED"})
 
@@ -90,3 +92,25 @@ class ReadBack(EmailReading):
             else:
                 verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
         return verified
+
+    async def _not_linked(self, results: list[ItemResult[DealUnlink]]) -> list[ItemResult[DealUnlink]]:
+        """Zoho refuses to unlink an email that is not linked with a bare INVALID_DATA, as for an unknown email.
+        Read those back: one the contact's list shows unlinked is in the state asked for, reported NOT_LINKED
+        (a success); the others keep Zoho's answer."""
+        refused = [i for i, result in enumerate(results) if result.code == "INVALID_DATA"]
+        if not refused:
+            return results
+        contact = results[refused[0]].item.contact_id  # a chunk is one contact's
+        try:
+            links = await self.where_linked(contact, [results[i].item.message_id for i in refused])
+        except (APIError, TransportError, ResponseDecodeError):
+            return results
+        checked = list(results)
+        for i in refused:
+            result = results[i]
+            if result.item.message_id in links and links[result.item.message_id] is None:
+                message = "the email is not linked to a deal: nothing to unlink"
+                checked[i] = dataclasses.replace(
+                    result, code=NOT_LINKED, status="success", message=message, attempts=result.attempts + 1
+                )
+        return checked

@@ -8,11 +8,11 @@ from contextlib import AbstractAsyncContextManager
 
 from msgspec import UnsetType
 
-from .._client import raise_for_status
+from .._client import ZohoCRM, raise_for_status
 from .._errors import APIError, ResponseDecodeError
 from .._fanout import Stream, fan_out
-from .._validate import check_message_id, check_numeric_id
 from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
+from ..validation import check_message_id, check_numeric_id
 from ._base import EmailsBase, decode_response
 
 __all__ = ["EMAIL_TYPES", "EmailReading"]
@@ -66,7 +66,10 @@ class EmailReading(EmailsBase):
         )
         if response.status == 204:
             return EmailsPage()
-        return decode_response(decode_emails_page, raise_for_status(response))
+        page = decode_response(decode_emails_page, raise_for_status(response))
+        if self._crm.modules.known_id("Deals") is None:
+            _remember_deals_module(self._crm, page)
+        return page
 
     async def iterate(
         self,
@@ -84,7 +87,8 @@ class EmailReading(EmailsBase):
             for email in page.Emails:
                 yield email
             next_index = page.info.next_index
-            if not page.info.more_records or not page.Emails or not next_index or next_index in seen:
+            # more_records may be null (Zoho's schema): a cursor then says there is more.
+            if page.info.more_records is False or not page.Emails or not next_index or next_index in seen:
                 return  # the last page; a repeated cursor would loop forever, so it ends the chain too
             seen.add(next_index)
             index = next_index
@@ -128,7 +132,7 @@ class EmailReading(EmailsBase):
             return found
         async with contextlib.aclosing(self.iterate(module, record_id)) as emails:
             async for email in emails:
-                if email.message_id in wanted:
+                if email.message_id is not None and email.message_id in wanted:
                     found[email.message_id] = email
                     if len(found) == len(wanted):
                         break
@@ -152,7 +156,7 @@ class EmailReading(EmailsBase):
                 except (APIError, ResponseDecodeError):
                     continue
             if not isinstance(email.linked_record, UnsetType):
-                links[message_id] = email.linked_record
+                links[message_id] = _deal_of(email.linked_record)
         return links
 
     async def get(self, module: str, record_id: str | int, message_id: str) -> Email:
@@ -168,3 +172,17 @@ class EmailReading(EmailsBase):
         if not envelope.Emails:
             raise ResponseDecodeError("Zoho returned an empty Emails array", status=response.status)
         return envelope.Emails[0]
+
+
+def _remember_deals_module(crm: ZohoCRM, page: EmailsPage) -> None:
+    """Keep the Deals module's id when a linked record shows it: link bodies need it, and here it comes free."""
+    for email in page.Emails:
+        module = email.linked_record.module if isinstance(email.linked_record, LinkedRecord) else None
+        if module is not None and module.api_name == "Deals" and isinstance(module.id, str) and module.id:
+            crm.modules.remember("Deals", module.id)
+            return
+
+
+def _deal_of(linked: LinkedRecord | None) -> LinkedRecord | None:
+    """A linked record with no id (every field null, as Zoho's schema allows) links to nothing."""
+    return linked if linked is not None and linked.id else None

@@ -9,6 +9,7 @@ from typing import Any
 from .._bulk import BulkResult, ItemResult
 from ._items import DealLink, DealUnlink, ProgressCallback, validated
 from ._linking import Linking
+from ._requests import PlannedRequest, plan_relink
 
 __all__ = ["Relinking"]
 
@@ -60,6 +61,13 @@ class Relinking(Linking):
             for i, relinked in zip(relink_at, second, strict=True):
                 final[i] = dataclasses.replace(relinked, attempts=relinked.attempts + steps.spent[i])
         return BulkResult(final)
+
+    def plan_relink(
+        self, items: Iterable[DealLink], *, deals_module_id: str | None = None
+    ) -> list[PlannedRequest[DealLink]]:
+        """The requests ``relink`` sends first (its link requests); nothing is sent. The unlink and second link
+        an email needs depend on Zoho's answer (ALREADY_LINKED), so they cannot be planned."""
+        return plan_relink(items, deals_module_id=deals_module_id, api_version=self._crm.api_version)
 
 
 class _RelinkSteps:

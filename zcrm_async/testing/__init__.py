@@ -10,7 +10,7 @@ cursors, error shapes), is listed in the docstring of ``zcrm_async.testing._fake
 Deal Prediction, links) in that of ``zcrm_async.testing._fake_world``.
 """
 
-from ._fake import DEALS_MODULE_ID, FakeConfig, FakeStats, FakeZoho, SeedSummary
+from ._fake import DEALS_MODULE_ID, FakeConfig, FakeStats, FakeZoho, Leniency, SeedSummary
 from ._mock import MockTransport, json_response
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "FakeConfig",
     "FakeStats",
     "FakeZoho",
+    "Leniency",
     "MockTransport",
     "SeedSummary",
     "json_response",

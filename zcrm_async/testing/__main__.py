@@ -2,6 +2,6 @@
 
 import sys
 
-from ._server_main import main
+from .server import main
 
 sys.exit(main())

@@ -22,9 +22,11 @@ from types import TracebackType
 from aiohttp import web
 
 from ._fake_app import DEALS_MODULE_ID, FakeApp, FakeConfig, FakeStats
+from ._fake_contract import Leniency
+from ._fake_scenarios import MisfiledSummary, seed_misfiled
 from ._fake_world import Email, SeedSummary, World
 
-__all__ = ["DEALS_MODULE_ID", "FakeConfig", "FakeStats", "FakeZoho", "SeedSummary"]
+__all__ = ["DEALS_MODULE_ID", "FakeConfig", "FakeStats", "FakeZoho", "Leniency", "SeedSummary"]
 
 
 class FakeZoho:
@@ -172,6 +174,19 @@ class FakeZoho:
         """Make the deal the most recently modified one (Deal Prediction prefers it)."""
         self.world.touch_deal(deal_id)
 
+    def set_deal_stage(self, deal_id: str, stage: str) -> None:
+        """Move a deal to a Stage picklist value; its forecast type says whether it is now open, won or lost."""
+        self.world.set_stage(deal_id, stage)
+
+    def rename_stage(self, old: str, new: str) -> None:
+        """Rename a Stage picklist value (and every deal in it), as an org admin may."""
+        self.world.rename_stage(old, new)
+
+    def seed_misfiled(self, *, contacts: int, emails_per_contact: int = 4, seed: int = 0) -> MisfiledSummary:
+        """Contacts whose mail sits on closed-lost deals, unlinked beside one open deal, moved by hand to the wrong
+        deal, or rightly linked (``_fake_scenarios``)."""
+        return seed_misfiled(self.world, contacts=contacts, emails_per_contact=emails_per_contact, seed=seed)
+
     def add_email(
         self,
         contact_id: str,
@@ -206,13 +221,15 @@ class FakeZoho:
         users: int = 1,
         seed: int | None = None,
     ) -> SeedSummary:
-        """Deterministic bulk data (contacts carry external ids extcontactN, deals extdealN.M)."""
+        """Deterministic bulk data (contacts carry external ids extcontactN, deals extdealN.M), plus
+        ``config.null_share`` x the emails as sparse ones (every nullable field answered null; ``sparse_ids``)."""
         return self.world.seed_world(
             contacts=contacts,
             deals_per_contact=deals_per_contact,
             emails_per_contact=emails_per_contact,
             users=users,
             seed=seed,
+            sparse_share=self.config.null_share,
         )
 
     # -- inspection --------------------------------------------------------------------------------

@@ -18,25 +18,18 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   window. The token endpoint is not subject to API limits or faults.
 - Versions: reads and writes are served on `api_version` and v7; Link/Unlink answer API_NOT_SUPPORTED below
   v8. Any other version is an unknown URL (404).
-- Link items: owner.id, message_id, linked_record.id and linked_record.module.api_name are required
-  (MANDATORY_NOT_FOUND); owner.name, linked_record.name and module.id may be left out, but a module.id that
-  is not the Deals module's id (DEALS_MODULE_ID) answers AMBIGUITY_DURING_PROCESSING. Error items for state
-  (ALREADY_LINKED, NOT_ALLOWED) carry details {"message_id"}; validation errors carry
-  {"api_name","json_path"}.
-- Single-email link or unlink errors answer 400 with the nested shape {"Emails":[[{...}]]}.
-- Unlink: an id that is unknown, of another contact, or not linked is an INVALID_DATA item; an unknown
-  owner_id is a top-level 400 INVALID_DATA. More than 20 ids or message_ids over 2000 characters: top-level
-  LIMIT_EXCEEDED.
+- Link, unlink, associate and Get Emails follow Zoho's OpenAPI files for them, strictly: what each checks,
+  the shapes it answers, and how disagreements between Zoho's sources are settled are in `_fake_contract`
+  (request rules), `_fake_links`, `_fake_associate` and `_fake_emails` (answers). Every rule can be waived
+  only through `FakeConfig.leniency` (all off by default).
 - Get Emails: the `index` cursor is 96 hex characters (a keyed digest plus the offset); the first page's
   prev_index is "0" as in the sample, and "0" is accepted as the first page; the last page's next_index is
-  null. An index past the end answers 204. Received emails carry status [{"type":"received"}], sent ones
-  [{"type":"sent"}]. type=sent_from_crm lists sent emails of source "crm_email"; scheduled_in_crm and drafts
-  list nothing (204); user_emails lists source "individual", optionally of owner_id. Filtered listings scan
-  the record's list. One email: unknown message id (or one not on that record) -> 400 INVALID_DATA.
-- Associate Email: at most 20 items (top-level LIMIT_EXCEEDED); an unsupported URL module is a top-level
-  INVALID_MODULE; associated emails skip Deal Prediction (they are logged, not received); a linked_record
-  naming a Deal links the email to it (no contact check); on a Deals URL the email lives under the linked
-  Contact/Lead/Account if one is named, else it is reachable only through the deal. Success answers 200.
+  null. An index past the end answers 204. Received emails carry status type "received", sent ones "sent".
+  type=sent_from_crm lists sent emails of source "crm_email"; scheduled_in_crm and drafts list nothing
+  (204); user_emails lists source "individual", optionally of owner_id. Filtered listings scan the record's
+  list. One email: unknown message id (or one not on that record) -> 400 INVALID_DATA.
+- Module metadata (`_fake_modules`): Get Modules and Get Module by API name need a modules scope
+  (`FakeConfig.scopes`), else 401 OAUTH_SCOPE_MISMATCH.
 - Update Related Records: at most 100 items; an unknown parent is a top-level 400 INVALID_DATA; per-item
   errors use the records status rule (all failed -> 400 with the flat {"data":[...]}); re-adding an existing
   relation answers SUCCESS "relation added".
@@ -45,7 +38,9 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   a page_token used with other fields/per_page/sort -> TOKEN_BOUND_DATA_MISMATCH; expired -> EXPIRED_VALUE.
 
 Where things live: `_fake_gates` (the order above), `_fake_oauth`, `_fake_limits`, `_fake_faults`; the
-handlers by endpoint family in `_fake_emails`, `_fake_links`, `_fake_associate`, `_fake_records`;
+handlers by endpoint family in `_fake_emails`, `_fake_links`, `_fake_associate`, `_fake_records`,
+`_fake_metadata` (Get Fields: the Stage picklist), `_fake_modules` (Get Modules); `_fake_contract` (the
+request schemas of Zoho's OpenAPI files, and the leniency flags);
 `_fake_endpoint` (version check, record lookup, JSON body), `_fake_wire` (Zoho's response shapes),
 `_fake_config` (FakeConfig, FakeStats).
 
@@ -60,7 +55,15 @@ import random
 
 from aiohttp import web
 
-from . import _fake_associate, _fake_emails, _fake_links, _fake_oauth, _fake_records
+from . import (
+    _fake_associate,
+    _fake_emails,
+    _fake_links,
+    _fake_metadata,
+    _fake_modules,
+    _fake_oauth,
+    _fake_records,
+)
 from ._fake_config import FakeConfig, FakeStats
 from ._fake_endpoint import MID, REC, Route, V
 from ._fake_faults import Faults
@@ -87,6 +90,9 @@ ROUTES = (
     Route("DELETE", f"{_CRM}/Contacts/{REC}/Emails/{MID}/{_LINK}", _fake_links.unlink_email),
     Route("POST", f"{_CRM}/{{module}}/{REC}/actions/associate_email", _fake_associate.associate_email),
     Route("PUT", f"{_CRM}/{{module}}/{REC}/{{related}}", _fake_records.update_related),
+    Route("GET", f"{_CRM}/settings/fields", _fake_metadata.get_fields),
+    Route("GET", f"{_CRM}/settings/modules", _fake_modules.get_modules),
+    Route("GET", f"{_CRM}/settings/modules/{{api_name}}", _fake_modules.get_module),
 )
 
 

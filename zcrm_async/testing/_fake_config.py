@@ -5,8 +5,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import os
 import time
 from collections.abc import Awaitable, Callable
+
+from ._fake_contract import Leniency
+
+#: Where FakeConfig.null_share takes its default (a test suite can set it once for every fake it starts).
+NULL_SHARE_ENV = "ZCRM_FAKE_NULL_SHARE"
+
+
+def _null_share_default() -> float:
+    return float(os.environ.get(NULL_SHARE_ENV) or 0.0)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -33,6 +43,17 @@ class FakeConfig:
     clock: Callable[[], float] = time.monotonic
     #: How latency is waited (inject a gate to hold requests in flight without real sleeps).
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    #: Scopes the tokens are granted (None: every scope). Get Modules needs ZohoCRM.settings.modules.READ (or
+    #: .ALL, or ZohoCRM.settings.ALL), as Zoho's OpenAPI file for Modules says; without it: OAUTH_SCOPE_MISMATCH.
+    scopes: tuple[str, ...] | None = None
+    #: Rules of Zoho's published contract to waive; all enforced by default, as Zoho enforces them.
+    leniency: Leniency = dataclasses.field(default_factory=Leniency)
+    #: Emails per Associate Email request. 1, the safe value: Zoho's OpenAPI example for it answers
+    #: ``maximum_length: 1`` on ``$.Emails`` (its YAML schema says maxItems 50, its doc page nothing).
+    associate_max_items: int = 1
+    #: Share of seed_world's generated emails added as sparse ones, answered with every field Zoho's schema marks
+    #: nullable null (info too). Default 0, or $ZCRM_FAKE_NULL_SHARE (this project's test suite sets it).
+    null_share: float = dataclasses.field(default_factory=_null_share_default)
 
 
 class FakeStats:

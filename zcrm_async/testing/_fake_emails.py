@@ -1,4 +1,13 @@
-"""FakeZoho's Get Emails of a Record and Get an Email: pages of ten, newest first, behind an opaque cursor."""
+"""FakeZoho's Get Emails of a Record and Get an Email: pages of ten, newest first, behind an opaque cursor.
+
+A list item carries every key Zoho's OpenAPI file for Get Emails of a Record requires, in the doc sample's key
+order; where the two disagree the doc sample wins (``cc`` and ``linked_record`` null, not objects) and the
+file's extra keys come null (``activity_info``, a status entry's ``bounced_time``/``bounced_reason``). A sparse
+email (``seed_world``'s ``sparse_share``) comes with every field the file marks nullable null, and a page that
+holds one has ``info.count``, ``per_page`` and ``prev_index`` null (``more_records`` too on the last page: a null
+``more_records`` with a ``next_index`` means more). One email answers the doc sample's keys only. Errors take
+the file's shapes: ``{"resource_path_index": n}`` for the URL, ``{"param_name": ...}`` for a parameter.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +41,20 @@ async def get_emails(fake: FakeApp, request: web.Request, record: Record) -> web
         return emails
     offset = _decode_index(fake.index_key, record.id, request.query.get("index", "0"))
     if offset is None:
-        return error(400, "INVALID_DATA", "the given index is invalid", {"param": "index"})
+        return error(400, "INVALID_DATA", "the given index is invalid", {"param_name": "index"})
     page = emails[offset : offset + _PAGE]
     if not page:
         return web.Response(status=204)
     more = offset + _PAGE < len(emails)
-    info = {
+    info: dict[str, Any] = {
         "per_page": _PAGE,
         "next_index": _encode_index(fake.index_key, record.id, offset + _PAGE) if more else None,
         "count": len(page),
         "prev_index": _encode_index(fake.index_key, record.id, offset - _PAGE) if offset else "0",
         "more_records": more,
     }
+    if any(e.sparse for e in page):
+        info.update(per_page=None, count=None, prev_index=None, more_records=more or None)
     return json_response({"Emails": [_list_item_wire(fake.world, e) for e in page], "info": info})
 
 
@@ -56,7 +67,8 @@ async def get_email(fake: FakeApp, request: web.Request, record: Record) -> web.
         world.link_of(e.message_id) == record.id if record.module == "Deals" else e.record_id == record.id
     )
     if e is None or not on_this_record:
-        return error(400, "INVALID_DATA", "the message id given seems to be invalid", {"api_name": "message_id"})
+        message = "the message id given seems to be invalid"
+        return error(400, "INVALID_DATA", message, {"resource_path_index": 3})
     # Exactly the keys of the doc's sample: no linked_record, owner or message_id. Only Get Emails of a
     # Record shows where an email is linked, so clients must read link state from the list, not from here.
     return json_response({"Emails": [_full_email(e)]})
@@ -65,9 +77,10 @@ async def get_email(fake: FakeApp, request: web.Request, record: Record) -> web.
 def _filtered(world: World, record: Record, kind: str | None, owner_id: str | None) -> list[Email] | web.Response:
     valid = _ACCOUNT_TYPES if record.module == "Accounts" else _TYPES
     if kind is not None and kind not in valid:
-        return error(400, "INVALID_DATA", "the value for the type parameter is invalid", {"param": "type"})
+        return error(400, "INVALID_DATA", "the value for the type parameter is invalid", {"param_name": "type"})
     if owner_id is not None and kind != "user_emails":
-        return error(400, "INVALID_DATA", "owner_id can be given only with type=user_emails", {"param": "owner_id"})
+        message = "owner_id can be given only with type=user_emails"
+        return error(400, "INVALID_DATA", message, {"param_name": "owner_id"})
     emails = world.emails_of(record)
     if kind is None:
         return emails
@@ -104,7 +117,9 @@ def _list_item_wire(world: World, e: Email) -> msgspec.Raw:
 
 
 def _list_item(world: World, e: Email) -> dict[str, Any]:
-    # Key order is the doc sample's.
+    if e.sparse:
+        return _sparse_item(e)
+    # Key order is the doc sample's; activity_info is the OpenAPI file's.
     return {
         "cc": e.cc,
         "has_thread_attachment": False,
@@ -118,14 +133,46 @@ def _list_item(world: World, e: Email) -> dict[str, Any]:
         "sent": e.sent,
         "intent": None,
         "sentiment_info": None,
+        "activity_info": None,
         "linked_record": _linked_record(world, e.message_id),
         "related_to_record": None,
         "emotion": None,
         "from": e.from_,
         "to": e.to,
         "time": e.time_iso,
-        "status": [{"type": "sent" if e.sent else "received"}],
+        "status": [_status(e)],
     }
+
+
+def _sparse_item(e: Email) -> dict[str, Any]:
+    """Every field Zoho's schema marks nullable, null."""
+    nobody = {"user_name": None, "email": None}
+    return {
+        "cc": None,
+        "has_thread_attachment": None,
+        "summary": None,
+        "owner": {"name": None, "id": e.owner_id},
+        "read": None,
+        "subject": None,
+        "message_id": None,
+        "has_attachment": None,
+        "source": None,
+        "sent": None,
+        "intent": None,
+        "sentiment_info": None,
+        "activity_info": None,
+        "linked_record": {"id": None, "name": None, "module": {"api_name": None, "id": None}},
+        "related_to_record": None,
+        "emotion": None,
+        "from": nobody,
+        "to": [nobody],
+        "time": None,
+        "status": [{"type": None, "bounced_time": None, "bounced_reason": None}],
+    }
+
+
+def _status(e: Email) -> dict[str, Any]:
+    return {"type": "sent" if e.sent else "received", "bounced_time": None, "bounced_reason": None}
 
 
 def _full_email(e: Email) -> dict[str, Any]:
@@ -143,7 +190,7 @@ def _full_email(e: Email) -> dict[str, Any]:
         "reply_to": {"user_name": None, "email": ""},
         "from": e.from_,
         "to": e.to,
-        "status": [{"type": "sent" if e.sent else "received"}],
+        "status": [_status(e)],
     }
 
 

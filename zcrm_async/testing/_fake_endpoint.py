@@ -70,13 +70,16 @@ def on_record(
     *,
     module: str | None = None,
     link_api: bool = False,
-    unknown_module: str = "the module name given seems to be invalid",
+    unknown_module_status: int = 400,
+    record_details: dict[str, Any] | None = None,
 ) -> Callable[[RecordEndpoint], Endpoint]:
     """Resolve the URL's version, module (or the fixed `module`) and record_id, answering Zoho's errors.
 
-    Unknown version -> 404 (or 400 API_NOT_SUPPORTED for a link API below v8); unknown module -> 400
-    INVALID_MODULE with the `unknown_module` message; unknown record -> 400 INVALID_DATA {"api_name": "id"}.
+    Unknown version -> 404 (or 400 API_NOT_SUPPORTED for a link API below v8); unknown module -> INVALID_MODULE
+    {"resource_path_index": 0} (400, or `unknown_module_status`); unknown record -> 400 INVALID_DATA with
+    `record_details`, by default {"resource_path_index": 1} (Get Emails of a Record's OpenAPI file).
     """
+    details = {"resource_path_index": 1} if record_details is None else record_details
 
     def wrap(endpoint: RecordEndpoint) -> Endpoint:
         @functools.wraps(endpoint)
@@ -86,10 +89,11 @@ def on_record(
                 return bad
             name = module or MODULES.get(request.match_info["module"].lower())
             if name is None:
-                return error(400, "INVALID_MODULE", unknown_module, {})
+                message = "the module name given seems to be invalid"
+                return error(unknown_module_status, "INVALID_MODULE", message, {"resource_path_index": 0})
             record = fake.world.record(request.match_info["record_id"], name)
             if record is None:
-                return error(400, "INVALID_DATA", "the related id given seems to be invalid", {"api_name": "id"})
+                return error(400, "INVALID_DATA", "the related id given seems to be invalid", dict(details))
             return await endpoint(fake, request, record)
 
         return resolved

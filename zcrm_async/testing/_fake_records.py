@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ._fake_endpoint import MODULES, body_items, versioned
 from ._fake_limits import CREDIT_WINDOW
+from ._fake_metadata import DEAL_FIELDS
 from ._fake_wire import NOT_FOUND, error, item_error, item_status, json_response, success
 from ._fake_world import Record, World
 
@@ -54,7 +55,7 @@ async def get_records(fake: FakeApp, request: web.Request) -> web.StreamResponse
         "previous_page_token": _page_token(fake, module, query, offset - query.per_page) if offset else None,
         "page_token_expiry": datetime.datetime.fromtimestamp(expiry, datetime.UTC).isoformat(timespec="seconds"),
     }
-    return json_response({"data": [_project(r, query.fields) for r in page], "info": info})
+    return json_response({"data": [_project(r, query.fields, fake.world) for r in page], "info": info})
 
 
 def _records_offset(fake: FakeApp, module: str, query: _RecordsQuery) -> int | web.Response:
@@ -126,14 +127,17 @@ _FIELDS: dict[str, dict[str, Callable[[Record], Any]]] = {
 }
 
 
-def _project(record: Record, fields: tuple[str, ...]) -> dict[str, Any]:
+def _project(record: Record, fields: tuple[str, ...], world: World) -> dict[str, Any]:
     """The record's id and the asked fields this fake knows (unknown field names are left out)."""
     getters = _FIELDS.get(record.module, {})
+    looked_up = DEAL_FIELDS if record.module == "Deals" else {}
     out: dict[str, Any] = {"id": record.id}
     for field in fields:
         getter = getters.get(field)
         if getter is not None:
             out[field] = getter(record)
+        elif field in looked_up:
+            out[field] = looked_up[field](record, world)
     return out
 
 

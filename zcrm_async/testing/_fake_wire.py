@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-#: The Deals module's id, as in Zoho's samples; link items naming another module id are ambiguous.
-DEALS_MODULE_ID = "5843104000000003735"
+# Defined with the link rules; re-exported for the handlers and FakeZoho's users.
+from ._fake_contract import DEALS_MODULE_ID as DEALS_MODULE_ID
 
 ENCODE = msgspec.json.Encoder().encode
 DECODE = msgspec.json.Decoder().decode
@@ -42,14 +42,17 @@ def error(status: int, code: str, message: str, details: dict[str, Any] | None =
     return json_response(error_body(code, message, details), status)
 
 
-def item_status(items: list[dict[str, Any]], key: str, nest_failures: bool = True) -> web.Response:
-    """Zoho's multi-status rule: all success 200; mixed 207 (flat); all failed 400 (Emails: nested once)."""
+def item_status(
+    items: list[dict[str, Any]], key: str, nest_failures: bool = True, success_status: int = 200
+) -> web.Response:
+    """Zoho's multi-status rule: all success 200 (or 201); mixed 207 (flat); all failed 400, where Link Deal to
+    Emails' OpenAPI file nests each item in its own array (``{"Emails": [[e0], [e1]]}``)."""
     ok = sum(1 for item in items if item["status"] == "success")
     if ok == len(items):
-        return json_response({key: items}, 200)
+        return json_response({key: items}, success_status)
     if ok:
         return json_response({key: items}, 207)
-    return json_response({key: [items] if nest_failures else items}, 400)
+    return json_response({key: [[item] for item in items] if nest_failures else items}, 400)
 
 
 def success(details: dict[str, Any], message: str) -> dict[str, Any]:

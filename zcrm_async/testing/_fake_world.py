@@ -18,6 +18,9 @@ This module knows Zoho's *domain* rules and nothing about HTTP:
   silent, we choose strictness so clients send real owners).
 - Email times are epoch seconds, rendered as ISO-8601 in UTC ("+00:00"); Zoho renders them in the user's
   zone.
+- Seeded emails have a body (``content``), as real ones do. ``seed_world(sparse_share=...)`` adds, for that
+  share of the generated emails, "sparse" ones: sent emails whose every field Zoho's schema marks nullable is
+  answered null (their message id included, so a client cannot address them; they are never linked).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import hashlib
 import random
 import types
 from collections.abc import Iterable, Mapping
+
+from ._fake_stages import CLOSED_LOST, CLOSED_WON, StagePicklist
 
 #: Modules whose records carry emails (Get Emails of a Record, Associate Email).
 EMAIL_MODULES = ("Contacts", "Deals", "Leads", "Accounts")
@@ -61,6 +66,8 @@ class Record:
         "modified",
         "module",
         "name",
+        "owner_id",
+        "primary_contact",
         "stage",
     )
 
@@ -77,6 +84,10 @@ class Record:
         self.modified = 0
         #: For a deal, the contacts associated with it (linking needs the email's contact to be one of them).
         self.contact_ids: set[str] = set()
+        #: A deal's Contact_Name: the first contact associated with it (the others are its contact roles).
+        self.primary_contact: str | None = None
+        #: A deal's owner (None: the org's first user).
+        self.owner_id: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -97,6 +108,7 @@ class Email:
         "sent",
         "seq",
         "source",
+        "sparse",
         "subject",
         "thread_id",
         "time",
@@ -122,6 +134,8 @@ class Email:
         self.cc: list[dict[str, str | None]] | None = None
         self.thread_id = ""
         self.original_message_id: str | None = None
+        #: Answered with every nullable field null (see the module docstring).
+        self.sparse = False
         #: The encoded Get Emails list item, cached by the HTTP layer; reset whenever the link changes.
         self.wire: bytes | None = None
 
@@ -139,6 +153,8 @@ class SeedSummary:
     deal_ids: tuple[str, ...]
     message_ids: tuple[str, ...]
     linked: int  #: how many of the seeded emails Deal Prediction linked
+    #: Internal ids of the sparse emails (answered with a null message_id), not among ``message_ids``.
+    sparse_ids: tuple[str, ...] = ()
 
 
 def iso(epoch: float) -> str:
@@ -163,6 +179,7 @@ class World:
         "_records_by_module",
         "_seed",
         "_users",
+        "stages",
     )
 
     def __init__(self, seed: int = 0) -> None:
@@ -183,6 +200,8 @@ class World:
         self._originals: set[tuple[str, str]] = set()
         self._email_seq = 0
         self._modified_seq = 0
+        #: The Deals Stage picklist: a stage's forecast type says whether a deal is open, won or lost.
+        self.stages = StagePicklist()
 
     # -- ids ------------------------------------------------------------------------------------------
 
@@ -227,8 +246,9 @@ class World:
         external_id: str | None = None,
     ) -> str:
         deal = self.add_record("Deals", name, external_id=external_id)
-        deal.closed_won, deal.closed_lost = closed_won, closed_lost
-        deal.stage = "Closed Won" if closed_won else "Closed Lost" if closed_lost else stage
+        if closed_won or closed_lost:
+            stage = self.stages.first(CLOSED_WON if closed_won else CLOSED_LOST)
+        self._place(deal, stage)
         deal.modified = self._bump()
         for contact_id in contact_ids:
             self.associate(contact_id, deal.id)
@@ -241,7 +261,27 @@ class World:
             raise KeyError(f"no such contact {contact_id!r} or deal {deal_id!r}")
         if contact_id not in deal.contact_ids:
             deal.contact_ids.add(contact_id)
+            deal.primary_contact = deal.primary_contact or contact_id
             self._deals_by_contact.setdefault(contact_id, []).append(deal_id)
+
+    def _place(self, deal: Record, stage: str) -> None:
+        forecast = self.stages.forecast_type(stage)
+        deal.stage, deal.closed_won, deal.closed_lost = stage, forecast == CLOSED_WON, forecast == CLOSED_LOST
+
+    def set_stage(self, deal_id: str, stage: str) -> None:
+        """Move a deal to a stage (closing it if the stage's forecast type is closed); it counts as modified."""
+        deal = self.record(deal_id, "Deals")
+        if deal is None:
+            raise KeyError(deal_id)
+        self._place(deal, stage)
+        deal.modified = self._bump()
+
+    def rename_stage(self, old: str, new: str) -> None:
+        """Rename a Stage picklist value and every deal in it (what an org admin does); no deal is modified."""
+        self.stages.rename(old, new)
+        for deal in self._records_by_module["Deals"]:
+            if deal.stage == old:
+                deal.stage = new
 
     def touch_deal(self, deal_id: str) -> None:
         """Mark a deal as the most recently modified (steers Deal Prediction)."""
@@ -393,13 +433,17 @@ class World:
         emails_per_contact: int = 3,
         users: int = 1,
         seed: int | None = None,
+        sparse_share: float = 0.0,
     ) -> SeedSummary:
-        """Deterministic bulk data: each contact gets its own deals and a mix of received and sent mail."""
+        """Deterministic bulk data: each contact gets its own deals and a mix of received and sent mail, plus
+        ``sparse_share`` x the generated emails as sparse ones (spread over the contacts)."""
         rng = random.Random(self._seed if seed is None else seed)
         user_ids = tuple(self.add_user(f"User {i + 1}") for i in range(max(users, 1)))
         contact_ids: list[str] = []
         deal_ids: list[str] = []
         message_ids: list[str] = []
+        sparse_ids: list[str] = []
+        owed = 0.0
         for c in range(contacts):
             contact = self.add_record(
                 "Contacts",
@@ -415,8 +459,20 @@ class World:
             owner = user_ids[c % len(user_ids)]
             for e in range(emails_per_contact):
                 received = rng.random() < 0.7
-                email = self.add_email(contact.id, owner, subject=f"Re: deal {c + 1} #{e + 1}", received=received)
+                email = self.add_email(
+                    contact.id,
+                    owner,
+                    subject=f"Re: deal {c + 1} #{e + 1}",
+                    received=received,
+                    content=f"<p>About deal {c + 1}, message {e + 1}.</p>",
+                )
                 message_ids.append(email.message_id)
+            owed += emails_per_contact * sparse_share
+            while owed >= 1.0:
+                owed -= 1.0
+                sparse = self.add_email(contact.id, owner, received=False, content="")
+                sparse.sparse = True
+                sparse_ids.append(sparse.message_id)
         linked = sum(1 for m in message_ids if m in self._links)
         return SeedSummary(
             user_ids=user_ids,
@@ -424,4 +480,5 @@ class World:
             deal_ids=tuple(deal_ids),
             message_ids=tuple(message_ids),
             linked=linked,
+            sparse_ids=tuple(sparse_ids),
         )

@@ -1,4 +1,5 @@
-"""Run FakeZoho as a process until SIGINT/SIGTERM (`python -m zcrm_async.testing`, `zcrm-async fake-server`).
+"""Run FakeZoho as a process until SIGINT/SIGTERM (`python -m zcrm_async.testing`, `zcrm-async fake-server`); public
+so that a tool of its own can offer the same flags (`add_arguments`, `config_from`, `run`).
 
 Every FakeConfig knob is a flag. When the server is ready it prints one flushed line
 `FakeZoho listening on http://HOST:PORT`, then the credentials a client should use, so a parent process can
@@ -14,6 +15,8 @@ import signal
 import sys
 
 from ._fake import FakeConfig, FakeZoho
+
+__all__ = ["add_arguments", "config_from", "main", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,10 +1,13 @@
-"""Checks on bulk input, run before any request: a bad item is refused by position and field, nothing is sent."""
+"""The checks the library runs on input before any request: a bad item is refused by position and field, and
+nothing is sent. Public for callers who check input earlier, such as a tool reading ids from a file.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-__all__ = ["InvalidItemError", "check_message_id", "check_numeric_id"]
+__all__ = ["InvalidItemError", "ItemProblem", "check_message_id", "check_numeric_id"]
 
 _NUMERIC = re.compile(r"[0-9]{1,30}")
 # Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: message_id matches ^[a-zA-Z0-9]+$, at
@@ -21,6 +24,24 @@ class InvalidItemError(ValueError):
         super().__init__(f"{where}{field} {problem}")
         self.index = index
         self.field = field
+        self.problem = problem
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ItemProblem:
+    """Why one input item cannot be sent: its position in the input, the field at fault, and what is wrong.
+
+    ``repeats`` is set when the item repeats an earlier one (the same email of the same contact): that item's
+    index.
+    """
+
+    index: int
+    field: str
+    message: str
+    repeats: int | None = None
+
+    def __str__(self) -> str:
+        return f"item {self.index}: {self.field} {self.message}"
 
 
 def check_numeric_id(value: object, field: str, index: int | None = None) -> str:

@@ -1,0 +1,106 @@
+"""``crm.modules``: module metadata, today the module ids Link Deal to Emails needs.
+
+Zoho's OpenAPI file for Link Deal to Emails requires ``linked_record.module.id`` (the Deals module's id, which
+differs per org) and answers AMBIGUITY_DURING_PROCESSING to a wrong one. The client learns it once: from a
+``linked_record.module.id`` any Get Emails of a Record answer already showed (free), else with one Get Module by
+API name call (``GET /settings/modules/Deals``), shared by every caller that needs it at the same time. The id
+is kept for the client's life. A token without a modules scope gets ``MissingScopeError``, which says how to pass
+the id instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+import msgspec
+
+from ._client import raise_for_status
+from ._errors import MissingScopeError, ResponseDecodeError
+
+if TYPE_CHECKING:
+    from ._client import ZohoCRM
+
+__all__ = ["Modules"]
+
+#: The narrowest scope that lets a token read module metadata.
+MODULES_SCOPE = "ZohoCRM.settings.modules.READ"
+
+
+class _Module(msgspec.Struct, frozen=True):
+    id: str | None = None
+    api_name: str | None = None
+
+
+class _ModulesBody(msgspec.Struct, frozen=True):
+    modules: list[_Module] = []
+
+
+_decode_modules = msgspec.json.Decoder(_ModulesBody).decode
+
+
+class Modules:
+    """Module ids by API name, learned once per client."""
+
+    def __init__(self, crm: ZohoCRM) -> None:
+        self._crm = crm
+        self._ids: dict[str, str] = {}
+        self._lock: anyio.Lock | None = None
+        #: Calls this client made to Get Module by API name.
+        self.lookups = 0
+
+    def known_id(self, api_name: str) -> str | None:
+        """The module's id if it is already known (no request)."""
+        return self._ids.get(api_name)
+
+    def remember(self, api_name: str, module_id: str) -> None:
+        """Keep an id seen in an answer (e.g. a linked record's module); the first one seen stays."""
+        self._ids.setdefault(api_name, module_id)
+
+    async def id_of(self, api_name: str) -> str:
+        """The module's id: known already, else one Get Module by API name call shared by concurrent callers.
+
+        Raises:
+            MissingScopeError: the token may not read module metadata (names the scope and the way out).
+            APIError: Zoho refused otherwise (e.g. INVALID_MODULE for a name the org does not have).
+        """
+        known = self._ids.get(api_name)
+        if known is not None:
+            return known
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            known = self._ids.get(api_name)
+            if known is None:
+                known = await self._fetch(api_name)
+                self._ids[api_name] = known
+            return known
+
+    async def _fetch(self, api_name: str) -> str:
+        self.lookups += 1
+        response = await self._crm.request("GET", f"/settings/modules/{api_name}", operation="modules.get")
+        if response.status == 401 and b"OAUTH_SCOPE_MISMATCH" in response.content:
+            raise MissingScopeError(
+                f"the access token may not read module metadata, which is how the client learns the {api_name}"
+                f" module's id (Get Module by API name): grant the scope {MODULES_SCOPE} (or"
+                f" ZohoCRM.settings.modules.ALL), or pass the id yourself: deals_module_id=... in the library,"
+                f" --deals-module-id or ZOHO_DEALS_MODULE_ID on the command line",
+                status=401,
+                code="OAUTH_SCOPE_MISMATCH",
+                scope=MODULES_SCOPE,
+            )
+        raise_for_status(response)
+        try:
+            body = _decode_modules(response.content) if response.status != 204 else _ModulesBody()
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ResponseDecodeError(
+                f"Zoho's modules answer could not be read: {exc}", status=response.status,
+                body_prefix=response.content,
+            ) from None  # fmt: skip
+        for module in body.modules:
+            if module.id and module.api_name in (None, api_name):
+                return module.id
+        raise ResponseDecodeError(
+            f"Zoho's modules answer names no id for {api_name!r}", status=response.status,
+            body_prefix=response.content,
+        )  # fmt: skip
