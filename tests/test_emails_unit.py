@@ -134,6 +134,9 @@ BAD_LINKS = [
     (link(3, message_id="a" * 501), "message_id", "is 501 characters long"),
     (link(3, message_id=""), "message_id", "is missing"),
     (link(3, message_id=12345), "message_id", "must be a string"),
+    (link(3, deal_name="D" * 256), "deal_name", "is 256 characters long; Zoho allows 255"),
+    # a huge value is quoted in part, never whole
+    (link(3, contact="9" * 100_000 + "x"), "contact_id", r"must be a numeric Zoho id, got '9{40}'\.\.\. \(100001 "),
 ]
 
 

@@ -1,30 +1,24 @@
 """Reading a backfill file (CSV with a header, or JSONL) into rows, each valid or refused with its line number.
 
-The whole file is read once: its bytes give the identity (size and sha256) the journal is bound to, so a resumed
-run provably reads the same rows at the same line numbers.
+The file is read twice, a chunk at a time, never whole: once for its identity (size and sha256, which the journal
+is bound to, so a resumed run provably reads the same rows at the same line numbers), once for its rows
+(`_rows` says how each line is bounded and read).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import io
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .. import ItemProblem
 from ._operations import Operation
+from ._rows import FIELDS, InputError, Parsed, csv_rows, jsonl_rows
 
 __all__ = ["FIELDS", "InputError", "InputFile", "Row", "read_input"]
 
-#: Every field a backfill row may carry, in report order.
-FIELDS = ("contact_id", "message_id", "deal_id", "deal_name", "owner_id", "owner_name")
-
-
-class InputError(ValueError):
-    """The file as a whole is unusable (missing, unreadable, a CSV header without the needed columns)."""
+_CHUNK = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,16 +64,24 @@ def read_input(path: Path, operation: Operation) -> InputFile:
         InputError: the file cannot be read, or its CSV header lacks a required column.
     """
     try:
-        data = path.read_bytes()
+        size, sha256, head = _identity(path)
+        with path.open("rb") as data:
+            jsonl = _is_jsonl(path, head.decode("utf-8-sig", errors="replace"))
+            rows = _validated(jsonl_rows(data) if jsonl else csv_rows(data, operation.required, path), operation)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    raw = _jsonl_rows(text) if _is_jsonl(path, text) else _csv_rows(text, operation, path)
-    rows = _validated(raw, operation)
-    return InputFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(), rows=rows)
+    return InputFile(path=path, size=size, sha256=sha256, rows=rows)
+
+
+def _identity(path: Path) -> tuple[int, str, bytes]:
+    """The file's size, its sha256, and its first bytes (what it holds: CSV or JSON lines)."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    with path.open("rb") as data:
+        while chunk := data.read(_CHUNK):
+            head = head or chunk[:4096]
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest(), head
 
 
 def _is_jsonl(path: Path, text: str) -> bool:
@@ -91,44 +93,7 @@ def _is_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
-def _csv_rows(text: str, operation: Operation, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in operation.required if name not in header]
-    if missing:
-        raise InputError(f"{path}: the CSV header (line 1) lacks {', '.join(missing)}; it has {header}")
-    reader.fieldnames = header
-    for record in reader:
-        extra = record.pop(None, None)
-        if extra:
-            yield reader.line_num, f"has {len(header) + len(extra)} columns; the header has {len(header)}"
-            continue
-        yield reader.line_num, {k: (v or "").strip() for k, v in record.items() if k in FIELDS}
-
-
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, str] | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"is not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(value, dict):
-            yield number, f"is a JSON {type(value).__name__}, expected an object"
-            continue
-        yield number, {k: _text(v) for k, v in value.items() if k in FIELDS and v is not None}
-
-
-def _text(value: object) -> str:
-    # JSON ids may come as numbers; keep booleans and floats visible so validation refuses them.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value.strip() if isinstance(value, str) else repr(value)
-
-
-def _validated(raw: Iterator[tuple[int, dict[str, str] | str]], operation: Operation) -> list[Row]:
+def _validated(raw: Iterator[tuple[int, Parsed]], operation: Operation) -> list[Row]:
     """The rows, each refused by its line for the first problem the library finds in its item."""
     parsed = list(raw)
     readable = [(line, fields) for line, fields in parsed if not isinstance(fields, str)]

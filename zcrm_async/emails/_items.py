@@ -10,7 +10,7 @@ import msgspec
 
 from .._bulk import Chunk, ItemResult, chunk_joined
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
-from ..validation import InvalidItemError, ItemProblem, check_message_id, check_not_empty, check_numeric_id
+from ..validation import InvalidItemError, ItemProblem, check_message_id, check_name, check_not_empty, check_numeric_id
 
 __all__ = [
     "ASSOCIATE_CHUNK",
@@ -88,7 +88,7 @@ def find_problems(items: Iterable[DealLink | DealUnlink]) -> list[ItemProblem]:
     """Every bad item's first problem, in input order: what ``link_deal``, ``unlink_deal`` and ``relink`` would
     refuse the input for (they refuse it whole, for its first problem). An empty list: all can be sent.
 
-    Checks each item's ids, message id and module, and that no email of a contact comes twice.
+    Checks each item's ids, message id, deal name and module, and that no email of a contact comes twice.
     """
     return _checked(list(items), None)[1]
 
@@ -108,6 +108,8 @@ def _checked(items: list[Any], kind: type[Any] | None) -> tuple[list[Any], list[
             if isinstance(item, DealLink) and item.module != "Deals":
                 message = f"must be 'Deals' (emails link to deals only), got {item.module!r}"
                 raise InvalidItemError(index, "module", message)
+            if isinstance(item, DealLink):
+                check_name(item.deal_name, "deal_name", index)
             message_id = check_message_id(item.message_id, "message_id", index)
         except InvalidItemError as exc:
             problems.append(ItemProblem(index, exc.field, exc.problem))
