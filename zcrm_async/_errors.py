@@ -2,7 +2,8 @@
 
     ZohoError(Exception)
     ├── TransportError            the connection failed (wraps aiohttp.ClientError / OSError)
-    │   └── RequestTimeout
+    │   ├── RequestTimeout
+    │   └── ResponseTooLarge      a body past the transport's cap (decompressed): read no further, not retried
     ├── APIError                  Zoho answered an error: .status .code .message .details
     │   ├── AuthenticationError   401 INVALID_TOKEN, AUTHENTICATION_FAILURE, OAUTH_SCOPE_MISMATCH; token endpoint
     │   │   └── MissingScopeError the token lacks a scope the client needs (.scope), and how to do without it
@@ -38,6 +39,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeout",
     "ResponseDecodeError",
+    "ResponseTooLarge",
     "ServerError",
     "TransportError",
     "ZohoError",
@@ -55,6 +57,14 @@ class TransportError(ZohoError):
 
 class RequestTimeout(TransportError):
     """The transport's per-request timeout ran out."""
+
+
+class ResponseTooLarge(TransportError):
+    """The response's body (decompressed) was larger than the transport's ``max_response_bytes``.
+
+    Nothing of it is kept and the request is not tried again (the same answer would come back). A write it
+    answered may have been applied: read it back before sending it again.
+    """
 
 
 class ResponseDecodeError(ZohoError):
