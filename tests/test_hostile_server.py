@@ -16,12 +16,13 @@ from tests.hostile import HostileServer, hostile_pair, token_answer
 from zcrm_async import (
     AuthenticationError,
     InvalidRequestError,
+    PaginationError,
+    ResponseTooLarge,
     RetryPolicy,
     ZohoCRM,
     raise_for_status,
 )
 from zcrm_async._auth import MAX_LIFETIME
-from zcrm_async._errors import ResponseTooLarge
 from zcrm_async._origins import is_zoho_api_domain
 
 pytestmark = pytest.mark.anyio
@@ -264,3 +265,59 @@ def test_a_user_may_pin_https_anywhere_and_http_on_loopback(url: str) -> None:
 def test_plain_http_off_this_machine_is_refused_when_pinned(url: str, option: str) -> None:
     with pytest.raises(ValueError, match=option):
         ZohoCRM(client_id="1", client_secret="2", refresh_token="3", **{option: url})
+
+
+# -- endless cursors -------------------------------------------------------------------------------------------
+
+
+def records_server(next_token: Callable[[int], str]) -> Any:
+    """Get Records answering a full page with more_records for every page number and every page_token."""
+    served = {"count": 0}
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.path == "/oauth/v2/token":
+            return token_answer()
+        served["count"] += 1
+        info = {"per_page": 200, "count": 200, "more_records": True, "next_page_token": next_token(served["count"])}
+        return web.json_response({"data": [{"id": str(i)} for i in range(200)], "info": info})
+
+    return handle
+
+
+async def test_a_repeated_page_token_ends_records_iterate_with_a_clear_error() -> None:
+    async with HostileServer().running() as zoho:
+        zoho.handler = records_server(lambda n: "same-token")
+        async with client(zoho) as crm:
+            with pytest.raises(PaginationError, match="cursor it gave before"):
+                async for _ in crm.records.iterate("Contacts", fields=["Last_Name"]):
+                    pass
+    assert len(zoho.received) == 1 + 10 + 1  # the token endpoint, pages 1-10, the page_token once
+
+
+async def test_endless_fresh_page_tokens_end_at_zohos_100000_records() -> None:
+    async with HostileServer().running() as zoho:
+        zoho.handler = records_server(lambda n: f"token-{n}")
+        async with client(zoho) as crm:
+            read = 0
+            with pytest.raises(PaginationError, match="more pages after"):
+                async for _ in crm.records.iterate("Contacts", fields=["Last_Name"]):
+                    read += 1
+    assert 100_000 <= read <= 100_200 + 2_000
+
+
+async def test_endless_fresh_email_cursors_end_with_a_clear_error() -> None:
+    async with HostileServer().running() as zoho:
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if request.path == "/oauth/v2/token":
+                return token_answer()
+            n = len(zoho.received)
+            info = {"per_page": 10, "count": 1, "more_records": True, "next_index": f"idx{n}"}
+            return web.json_response({"Emails": [{"message_id": f"m{n}"}], "info": info})
+
+        zoho.handler = handle
+        async with client(zoho) as crm:
+            with pytest.raises(PaginationError):
+                async for _ in crm.emails.iterate("Contacts", "1", max_pages=200):
+                    pass
+    assert len(zoho.received) == 1 + 200

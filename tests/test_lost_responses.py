@@ -17,8 +17,9 @@ from aiohttp import web
 
 from tests.fakes import fake_and_client, links_for
 from tests.hostile import HostileServer
-from zcrm_async import AiohttpTransport, Request, RetryPolicy, TransportError, _transport
+from zcrm_async import RetryPolicy, TransportError, _transport
 from zcrm_async.emails import DealUnlink
+from zcrm_async.plumbing import AiohttpTransport, Request
 from zcrm_async.testing import FakeConfig
 
 pytestmark = pytest.mark.anyio

@@ -13,6 +13,7 @@
     │   ├── RateLimitError        429 TOO_MANY_REQUESTS (.retry_after)
     │   └── ServerError           5xx INTERNAL_ERROR
     ├── ResponseDecodeError       a body that is not the JSON Zoho documents (truncated, HTML, ...)
+    │   └── PaginationError       a cursor chain that repeats or never ends
     └── BulkError                 raised only by BulkResult.raise_for_failures(); .failed
 
 ``error_from_response`` is the one place that maps (HTTP status, Zoho code) to a class.
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidRequestError",
     "MissingScopeError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeout",
@@ -78,6 +80,14 @@ class ResponseDecodeError(ZohoError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, body_prefix={self.body_prefix!r})"
+
+
+class PaginationError(ResponseDecodeError):
+    """The pages never end: a cursor came back that was followed before, or more pages came than an answer can
+    hold. What was read so far is incomplete."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=200)
 
 
 class APIError(ZohoError):

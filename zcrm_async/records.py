@@ -14,6 +14,7 @@ import msgspec
 
 from ._bulk import BulkResult, ItemResult, run_chunks, sequential_chunks
 from ._client import raise_for_status
+from ._cursors import CursorChain
 from ._errors import ResponseDecodeError, TransportError
 from ._fanout import first_error
 from ._write_results import fail_transport, results_from_response
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Records"]
 
 MAX_PER_PAGE = 200
+MAX_RECORDS = 100_000  # Zoho's ceiling for one page_token chain
 DISCRETE_PAGES = 10  # page=1..10 reach the first 2,000 records; page_token goes further
 MAX_FIELDS = 50
 MAX_RELATED_ROWS = 100
@@ -75,7 +77,8 @@ class Records:
         """Every record of ``module``, in Zoho's order.
 
         Pages 2-10 are fetched concurrently once page 1 says there are more; past 2,000 records the chain of
-        ``page_token`` continues one page at a time until ``more_records`` is false or Zoho answers 204.
+        ``page_token`` continues one page at a time until ``more_records`` is false, a page is empty, or Zoho
+        answers 204. A token given twice, or a chain past Zoho's 100,000 records, raises ``PaginationError``.
         Zoho gives no total, so a module with between one and ten pages spends up to 8 credits on pages
         that come back empty: the price of reading the first 2,000 records in two round trips instead of ten.
         """
@@ -93,12 +96,15 @@ class Records:
             last = current
             if not current.info.more_records:
                 return
+        # Zoho serves at most 100,000 records by page_token: a chain longer than that, or one that repeats a
+        # token, is a broken server, and following it would never end.
+        chain = CursorChain(f"Get Records of {module}", max_pages=MAX_RECORDS // per_page + 1)
         token = last.info.next_page_token
         while token:
-            current = await self.page(module, fields=fields, per_page=per_page, page_token=token)
+            current = await self.page(module, fields=fields, per_page=per_page, page_token=chain.follow(token))
             for record in current.data:
                 yield record
-            if not current.info.more_records:
+            if not current.info.more_records or not current.data:
                 return
             token = current.info.next_page_token
 
