@@ -436,7 +436,8 @@ def _accepted_api_domain(api_domain: str | None) -> str | None:
     if is_zoho_api_domain(domain):
         return domain
     # Not a Zoho API server (or not https): the pinned or data centre's domain is used instead.
-    logger.warning("ignoring the token response's api_domain %r: not https on a Zoho API domain", domain[:100])
+    # Info, not warning: with a pinned api_domain (a fake, a proxy) the token's is unused anyway.
+    logger.info("ignoring the token response's api_domain %r: not https on a Zoho API domain", domain[:100])
     return None
 
 
