@@ -16,14 +16,16 @@ from tests.hostile import HostileServer, hostile_pair, token_answer
 from zcrm_async import (
     AuthenticationError,
     InvalidRequestError,
+    OAuthCredentials,
     PaginationError,
     ResponseTooLarge,
     RetryPolicy,
     ZohoCRM,
     raise_for_status,
 )
-from zcrm_async._auth import MAX_LIFETIME
+from zcrm_async._auth import MAX_LIFETIME, TokenManager
 from zcrm_async._origins import is_zoho_api_domain
+from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 
@@ -222,19 +224,38 @@ async def test_a_token_that_cannot_be_a_header_is_an_authentication_error(token:
 # -- the api_domain of a token answer --------------------------------------------------------------------------
 
 
-async def test_a_foreign_api_domain_in_the_token_answer_receives_nothing() -> None:
-    # The client pins only the accounts server, as a user of the data centre's default API domain does; the
-    # API domain it then uses is replaced by one that answers on this machine, to keep the test off the network.
-    async with hostile_pair() as (zoho, elsewhere):
-        zoho.handler = api_or_token(api_domain=elsewhere.url)
-        elsewhere.handler = api_or_token()
+@pytest.mark.parametrize("foreign", ["http://attacker.example", "https://attacker.example", "https://10.0.0.5"])
+async def test_a_foreign_api_domain_in_the_token_answer_is_not_used(foreign: str) -> None:
+    # Only the accounts server is pinned, as by a user of the data centre's API domain. The token is only
+    # fetched: the API domain the client would use is read, and no API call leaves this machine.
+    async with HostileServer().running() as zoho:
+        zoho.handler = api_or_token(api_domain=foreign)
         async with ZohoCRM(
             client_id="1000.CLIENT", client_secret=SECRET, refresh_token=REFRESH, accounts_url=zoho.url,
             retry=RetryPolicy(attempts=1),
         ) as crm:  # fmt: skip
             await crm._tokens.get_token()
             assert crm.api_domain == "https://www.zohoapis.com"
-    assert elsewhere.received == []
+
+
+async def test_an_accounts_server_on_this_machine_may_name_an_api_server_on_this_machine() -> None:
+    async with hostile_pair() as (accounts, api):
+        accounts.handler = api_or_token(api_domain=api.url)
+        api.handler = api_or_token()
+        async with ZohoCRM(
+            client_id="1000.CLIENT", client_secret=SECRET, refresh_token=REFRESH, accounts_url=accounts.url,
+        ) as crm:  # fmt: skip
+            await crm.request("GET", "/Deals", operation="records.list")
+    assert [r.path for r in api.received] == ["/crm/v8/Deals"]
+
+
+def test_a_remote_accounts_server_may_not_name_an_api_server_on_this_machine() -> None:
+    tokens = TokenManager(
+        OAuthCredentials(client_id="1", client_secret="2", refresh_token="3"),
+        accounts_url="https://accounts.zoho.com", transport=MockTransport(lambda request: json_response(200, {})),
+    )  # fmt: skip
+    assert tokens._accepted_api_domain("http://127.0.0.1:8080") is None
+    assert tokens._accepted_api_domain("https://www.zohoapis.eu/") == "https://www.zohoapis.eu"
 
 
 @pytest.mark.parametrize(

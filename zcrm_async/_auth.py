@@ -36,7 +36,7 @@ import msgspec
 
 from ._errors import AuthenticationError, ServerError, TransportError
 from ._events import Event
-from ._origins import is_zoho_api_domain
+from ._origins import is_local_origin, is_zoho_api_domain
 from ._retry import RetryPolicy
 from ._transport import Request, Transport
 
@@ -225,6 +225,8 @@ class TokenManager:
     ) -> None:
         self._credentials = credentials
         self._token_url = accounts_url.rstrip("/") + "/oauth/v2/token"
+        #: An accounts server on this machine (a fake, a tunnel) may name an API server on this machine too.
+        self._local_accounts = is_local_origin(accounts_url)
         self._fingerprint = client_fingerprint(accounts_url, credentials.client_id, credentials.refresh_token)
         self._transport = transport
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
@@ -270,7 +272,7 @@ class TokenManager:
                     stored = None
                 if stored is not None and stored != stale and stored.is_fresh(self._clock()):
                     # Another process (or an earlier run) refreshed it; its api_domain is checked as a fresh one's.
-                    stored = msgspec.structs.replace(stored, api_domain=_accepted_api_domain(stored.api_domain))
+                    stored = msgspec.structs.replace(stored, api_domain=self._accepted_api_domain(stored.api_domain))
                     self._token = stored
                     return stored
                 token = await self._fetch_with_retries()
@@ -355,6 +357,19 @@ class TokenManager:
             self._on_event(Event("token_refreshed", status=response.status))
         return token
 
+    def _accepted_api_domain(self, api_domain: str | None) -> str | None:
+        """The token answer's api_domain if requests may go there: https on a Zoho API domain, or anything on
+        this machine when the accounts server is on this machine too. Else None (the pinned or data centre's
+        domain is used): whoever answered the token request must not choose where every token goes."""
+        if not api_domain:
+            return None
+        domain = api_domain.rstrip("/")
+        if is_zoho_api_domain(domain) or (self._local_accounts and is_local_origin(domain)):
+            return domain
+        # Info, not warning: with a pinned api_domain (a fake, a proxy) the token's is unused anyway.
+        logger.info("ignoring the token response's api_domain %r: not https on a Zoho API domain", domain[:100])
+        return None
+
     def _parse(self, status: int, body: bytes) -> AccessToken:
         try:
             reply = _decode_reply(body)
@@ -372,7 +387,7 @@ class TokenManager:
             return AccessToken(
                 value=reply.access_token,
                 expires_at=self._clock() + lifetime,
-                api_domain=_accepted_api_domain(reply.api_domain),
+                api_domain=self._accepted_api_domain(reply.api_domain),
                 lifetime=lifetime,
                 client=self._fingerprint,
                 scope=reply.scope or None,
@@ -427,18 +442,6 @@ def _is_header_safe(token: str) -> bool:
     """Visible ASCII only: a CR or LF would split the Authorization header (aiohttp refuses it with a bare
     ValueError), and nothing else belongs in a Zoho token."""
     return token.isascii() and token.isprintable() and " " not in token
-
-
-def _accepted_api_domain(api_domain: str | None) -> str | None:
-    if not api_domain:
-        return None
-    domain = api_domain.rstrip("/")
-    if is_zoho_api_domain(domain):
-        return domain
-    # Not a Zoho API server (or not https): the pinned or data centre's domain is used instead.
-    # Info, not warning: with a pinned api_domain (a fake, a proxy) the token's is unused anyway.
-    logger.info("ignoring the token response's api_domain %r: not https on a Zoho API domain", domain[:100])
-    return None
 
 
 def _explain(error: str, description: str) -> str:

@@ -3,8 +3,9 @@
 - A URL the user pins (``api_domain``, ``accounts_url``) may be any https server; plain http only on a loopback
   host (a fake server or a local proxy on this machine), where nothing crosses a network in the clear.
 - The ``api_domain`` a token response names is taken only when it is https on one of Zoho's API domains
-  (``*.zohoapis.<tld>`` for the data centres Zoho documents, or ``zohoapis.<tld>`` itself). Anything else would let
-  whoever answered the token request (or altered its answer) receive every later request's Authorization header.
+  (``*.zohoapis.<tld>`` for the data centres Zoho documents, or ``zohoapis.<tld>`` itself), or, when the user
+  pinned an accounts server on this machine (a fake), a server on this machine. Anything else would let whoever
+  answered the token request (or altered its answer) receive every later request's Authorization header.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import urllib.parse
 
 from ._config import DATA_CENTRES
 
-__all__ = ["checked_pinned_url", "is_zoho_api_domain"]
+__all__ = ["checked_pinned_url", "is_local_origin", "is_zoho_api_domain"]
 
 #: ``zohoapis.com``, ``zohoapis.eu``, ... the registrable API domains of every data centre.
 _ZOHO_API_SUFFIXES = frozenset(
@@ -30,6 +31,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_local_origin(url: str) -> bool:
+    """Whether ``url`` is http or https on a loopback host: nothing sent there leaves this machine."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
 
 
 def checked_pinned_url(url: str, what: str) -> str:
