@@ -22,12 +22,15 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._bulk import BulkResult, Chunk, ItemResult
-from ._paginate import first_error
+from ._fanout import first_error
 from ._window import Window
 
-__all__ = ["INVALID_ITEM", "BulkStream", "collect", "materialize", "stream_chunks"]
+__all__ = ["DEFAULT_WINDOW", "INVALID_ITEM", "BulkStream", "collect", "materialize", "stream_chunks"]
 
 T = TypeVar("T")
+
+#: Items a streaming form holds while grouping them into requests (about a megabyte of links).
+DEFAULT_WINDOW = 2_000
 
 #: An input item refused before any request (bad id, wrong type, an email already pending in the stream).
 INVALID_ITEM = "INVALID_ITEM"
