@@ -18,6 +18,7 @@ EXPECTED = [
     "Budget",
     "BulkError",
     "BulkResult",
+    "BulkStream",
     "Counters",
     "DataCentre",
     "DealLink",

@@ -32,6 +32,7 @@ from ._fanout import Stream
 from ._file_store import FileTokenStore
 from ._grant import Grant, exchange_grant_code
 from ._retry import RetryPolicy
+from ._streaming import BulkStream
 from .emails import DealLink, DealUnlink, Emails, PlannedRequest
 from .models import (
     Address,
@@ -71,6 +72,7 @@ __all__ = [
     "Budget",
     "BulkError",
     "BulkResult",
+    "BulkStream",
     "Counters",
     "DataCentre",
     "DealLink",

@@ -119,7 +119,8 @@ def _checked(items: list[Any], kind: type[Any] | None) -> tuple[list[Any], list[
     return checked, problems
 
 
-def _normalised(index: int, item: Item) -> Item:
+def _normalised(index: int, item: Any) -> Any:
+    """A DealLink or DealUnlink with its ids as strings of digits, or ``InvalidItemError``."""
     ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[type(item)]}
     if isinstance(item, DealLink) and item.module != "Deals":
         raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
