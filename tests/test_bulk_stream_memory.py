@@ -1,7 +1,8 @@
 """The streaming bulk API's memory does not grow with its input: 200,000 links streamed from a generator.
 
-Each run is a fresh process (``tests/stream_memory_worker.py``), so the peak RSS it reports is its own and not an
-earlier test's. Growth is peak RSS at the end minus peak RSS after a 2,000-item warm-up through the same call.
+Each run is a fresh process (``tests/stream_memory_worker.py``), and the peak RSS it reports is its own image's
+(``VmHWM``; ``ru_maxrss`` would start at pytest's size, inherited through fork and exec, and hide any growth below
+it). Growth is peak RSS at the end minus peak RSS after a 2,000-item warm-up through the same call.
 
 The bound, 8 MiB: what the stream may hold is the window (2,000 items), one request per worker (20 x 20) and the
 results waiting for the reader (20 requests of 20): 2,800 items. Holding an item and its result costs about 800

@@ -139,7 +139,7 @@ async def test_unlink_deal_stream_groups_by_contact_and_owner_within_the_charact
         assert all(fake.link_of(i.message_id) is None for i in items)
 
 
-async def test_associate_emails_stream_sends_in_input_order_twenty_a_request() -> None:
+async def test_associate_emails_stream_sends_every_email_one_a_request_by_default() -> None:
     async with fake_and_client() as (fake, crm):
         contact = fake.add_contact(name="Ada", email="ada@example.net")
         emails = [
@@ -155,13 +155,15 @@ async def test_associate_emails_stream_sends_in_input_order_twenty_a_request() -
         assert sorted(got) == list(range(45)) and all(r.ok for r in got.values()), Counter(
             r.code for r in got.values()
         )
-        assert fake.stats.requests["associate_email"] == 3
+        assert fake.stats.requests["associate_email"] == 45
+        assert len(fake.emails_of(contact)) == 45
 
 
 # -- leaving early, through MockTransport: requests that never answer -----------------------------------------
 
 OWNER = "5843104000000424672"
 DEAL = "5843104000004382122"
+DEALS_MODULE = "5843104000000002181"
 
 
 def contact_links(contacts: int, each: int) -> Iterator[DealLink]:
@@ -198,7 +200,9 @@ async def test_leaving_the_block_early_cancels_every_request_in_flight() -> None
                   api_domain="https://www.zohoapis.com", retry=RetryPolicy.no_wait(attempts=1))  # fmt: skip
     async with crm:
         with anyio.fail_after(10):
-            async with crm.emails.link_deal_stream(contact_links(1000, 20), concurrency=4) as results:
+            async with crm.emails.link_deal_stream(
+                contact_links(1000, 20), concurrency=4, deals_module_id=DEALS_MODULE
+            ) as results:
                 async for _, result in results:
                     assert result.ok
                     await all_waiting.wait()

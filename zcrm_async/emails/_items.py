@@ -135,14 +135,16 @@ def check_link(index: int, item: DealLink) -> DealLink:
     ``email_key``'s, while the first is pending). Raises ``TypeError`` or ``InvalidItemError``."""
     if not isinstance(item, DealLink):
         raise TypeError(f"item {index}: expected DealLink, got {type(item).__name__}")
-    return _normalised(index, item)
+    link: DealLink = _normalised(index, item)
+    return link
 
 
 def check_unlink(index: int, item: DealUnlink) -> DealUnlink:
     """One unlink as the streaming forms check it when read (see ``check_link``)."""
     if not isinstance(item, DealUnlink):
         raise TypeError(f"item {index}: expected DealUnlink, got {type(item).__name__}")
-    return _normalised(index, item)
+    unlink: DealUnlink = _normalised(index, item)
+    return unlink
 
 
 def email_key(item: DealLink | DealUnlink) -> tuple[str, str]:
