@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -12,15 +13,17 @@ import pytest
 from zcrm_async import AuthenticationError, BulkError, Response
 from zcrm_async._bulk import (
     BulkResult,
-    Chunk,
     ItemResult,
     chunk,
     chunk_joined,
     group_chunks,
-    run_chunks,
     sequential_chunks,
 )
+from zcrm_async._streaming import collect, stream_chunks
+from zcrm_async._window import Window
 from zcrm_async._write_results import results_from_response
+
+T = TypeVar("T")
 
 
 def response(status: int, body: Any, *, attempts: int = 1) -> Response:
@@ -262,13 +265,21 @@ def test_without_usable_keys_order_is_trusted() -> None:
     assert [r.code for r in results] == ["SUCCESS", "INVALID_DATA", "SUCCESS"]
 
 
-# -- run_chunks ----------------------------------------------------------------------------------------------
+# -- the list forms' collector over the stream -----------------------------------------------------------------
+
+
+async def run_all(
+    items: list[T], send: Callable[[list[T]], Awaitable[list[ItemResult[T]]]], key: Callable[[T], Any], size: int,
+    *, concurrency: int, on_progress: Callable[[list[ItemResult[T]]], None] | None = None,
+) -> BulkResult[T]:
+    """What a list form does: the whole input in one window, its stream collected in input order."""
+    stream = stream_chunks(items, send, Window(key, size, None), concurrency=concurrency)
+    return await collect(stream, len(items), on_progress)
 
 
 @pytest.mark.anyio
-async def test_run_chunks_places_every_result_at_its_index() -> None:
+async def test_collect_places_every_result_at_its_index() -> None:
     items = [f"i{n}" for n in range(53)]
-    chunks = group_chunks(items, lambda item: int(item[1:]) % 4, 5)
     sent: list[list[str]] = []
 
     async def send(part: list[str]) -> list[ItemResult[str]]:
@@ -279,62 +290,45 @@ async def test_run_chunks_places_every_result_at_its_index() -> None:
                            "success" if int(item[1:]) % 7 else "error") for item in part]
 
     done: list[int] = []
-    result = await run_chunks(chunks, send, len(items), concurrency=4, on_chunk_done=lambda r: done.append(len(r)))
+    result = await run_all(items, send, lambda item: int(item[1:]) % 4, 5, concurrency=4,
+                           on_progress=lambda r: done.append(len(r)))
 
     assert [r.item for r in result] == items
-    assert sorted(i for part in sent for i in part) == sorted(items)  # each chunk sent exactly once
-    assert len(sent) == len(chunks) and sum(done) == len(items)
+    assert sorted(i for part in sent for i in part) == sorted(items)  # each item sent exactly once
+    assert len(sent) == len(group_chunks(items, lambda item: int(item[1:]) % 4, 5)) and sum(done) == len(items)
     assert [r.item for r in result.failed] == [i for i in items if int(i[1:]) % 7 == 0]
 
 
 @pytest.mark.anyio
-async def test_run_chunks_aggregates_a_thousand_chunks_of_twenty() -> None:
+async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
     total = 20_000
-    chunks = sequential_chunks(list(range(total)), 20)
-    assert len(chunks) == 1000
+    sent = 0
 
     async def send(part: list[int]) -> list[ItemResult[int]]:
+        nonlocal sent
+        sent += 1
         await anyio.lowlevel.checkpoint()
         return [ItemResult(n, "SUCCESS", "success") if n % 1000 else ItemResult(n, "ALREADY_LINKED", "error")
                 for n in part]
 
-    result = await run_chunks(chunks, send, total, concurrency=16)
+    result = await run_all(list(range(total)), send, lambda n: None, 20, concurrency=16)
 
-    assert len(result) == total
+    assert len(result) == total and sent == 1000
     assert [r.item for r in result] == list(range(total))
     assert result.counts == {"SUCCESS": total - 20, "ALREADY_LINKED": 20}
 
 
 @pytest.mark.anyio
-async def test_run_chunks_refuses_a_sender_that_loses_results() -> None:
+async def test_collect_refuses_a_sender_that_loses_results() -> None:
     async def send(part: list[int]) -> list[ItemResult[int]]:
         return [ItemResult(n, "SUCCESS", "success") for n in part[:-1]]
 
     with pytest.raises(RuntimeError, match="wrong number"):
-        await run_chunks(sequential_chunks([1, 2, 3], 3), send, 3, concurrency=2)
+        await run_all([1, 2, 3], send, lambda n: None, 3, concurrency=2)
 
 
 @pytest.mark.anyio
-async def test_run_chunks_refuses_overlapping_chunks() -> None:
-    async def send(part: list[int]) -> list[ItemResult[int]]:
-        return [ItemResult(n, "SUCCESS", "success") for n in part]
-
-    chunks = [Chunk([0, 1], [10, 11]), Chunk([1, 2], [11, 12])]
-    with pytest.raises(RuntimeError, match="two results"):
-        await run_chunks(chunks, send, 3, concurrency=1)
-
-
-@pytest.mark.anyio
-async def test_run_chunks_refuses_uncovered_items() -> None:
-    async def send(part: list[int]) -> list[ItemResult[int]]:
-        return [ItemResult(n, "SUCCESS", "success") for n in part]
-
-    with pytest.raises(RuntimeError, match="without a result"):
-        await run_chunks([Chunk([0], [10])], send, 2, concurrency=1)
-
-
-@pytest.mark.anyio
-async def test_run_chunks_raises_a_sender_exception_as_itself() -> None:
+async def test_collect_raises_a_sender_exception_as_itself() -> None:
     calls = 0
 
     async def send(part: list[int]) -> list[ItemResult[int]]:
@@ -344,7 +338,7 @@ async def test_run_chunks_raises_a_sender_exception_as_itself() -> None:
         raise AuthenticationError("refused", status=401, code="INVALID_TOKEN")
 
     with pytest.raises(AuthenticationError, match="refused"):
-        await run_chunks(sequential_chunks(list(range(100)), 1), send, 100, concurrency=3)
+        await run_all(list(range(100)), send, lambda n: n, 1, concurrency=3)
     assert calls < 100  # the rest were cancelled
 
 

@@ -13,6 +13,7 @@ import pytest
 from zcrm_async import (
     AuthenticationError,
     InvalidRequestError,
+    PaginationError,
     Request,
     Response,
     RetryPolicy,
@@ -134,6 +135,9 @@ BAD_LINKS = [
     (link(3, message_id="a" * 501), "message_id", "is 501 characters long"),
     (link(3, message_id=""), "message_id", "is missing"),
     (link(3, message_id=12345), "message_id", "must be a string"),
+    (link(3, deal_name="D" * 256), "deal_name", "is 256 characters long; Zoho allows 255"),
+    # a huge value is quoted in part, never whole
+    (link(3, contact="9" * 100_000 + "x"), "contact_id", r"must be a numeric Zoho id, got '9{40}'\.\.\. \(100001 "),
 ]
 
 
@@ -393,20 +397,41 @@ async def test_iterate_stops_on_204() -> None:
     assert asked == [None, "idx1"]
 
 
-async def test_iterate_stops_on_a_repeated_cursor() -> None:
+async def test_iterate_fails_clearly_on_a_repeated_cursor() -> None:
     crm, asked = pager({
         None: page(["a"], "idx1", True),
         "idx1": page(["b"], "idx2", True),
         "idx2": page(["c"], "idx1", True),  # a cursor seen before: following it would loop forever
     })
-    assert await collect(crm) == ["a", "b", "c"]
+    with pytest.raises(PaginationError, match="cursor it gave before"):
+        await collect(crm)
     assert asked == [None, "idx1", "idx2"]
 
 
-async def test_iterate_stops_on_a_cursor_that_points_at_itself() -> None:
+async def test_iterate_fails_clearly_on_a_cursor_that_points_at_itself() -> None:
     crm, asked = pager({None: page(["a"], "idx1", True), "idx1": page(["b"], "idx1", True)})
-    assert await collect(crm) == ["a", "b"]
+    with pytest.raises(PaginationError):
+        await collect(crm)
     assert asked == [None, "idx1"]
+
+
+async def test_iterate_fails_clearly_when_fresh_cursors_never_end() -> None:
+    asked: list[str | None] = []
+
+    def endless(request: Request) -> Response:
+        if request.url == TOKEN_URL:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600})
+        index = (request.params or {}).get("index")
+        asked.append(index)
+        return page([f"m{len(asked)}"], f"idx{len(asked)}", True)
+
+    crm = ZohoCRM(client_id="1", client_secret="2", refresh_token="3", transport=MockTransport(endless),
+                  retry=RetryPolicy.no_wait())  # fmt: skip
+    got: list[str] = []
+    with pytest.raises(PaginationError, match="more pages after 50"):
+        async for email in crm.emails.iterate("Contacts", CONTACT_A, max_pages=50):
+            got.append(email.message_id)
+    assert len(got) == 50 and len(asked) == 50
 
 
 async def test_page_passes_type_and_owner() -> None:

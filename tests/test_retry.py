@@ -72,7 +72,7 @@ def test_max_time_caps_the_total_backoff() -> None:
 def test_retry_after_wins_over_the_backoff() -> None:
     policy = RetryPolicy(initial=0.25, maximum=1.0)
     assert policy.delay(attempt=1, status=429, waited=0.0, retry_after=7.0, rand=random.Random(0)) == 7.0
-    assert policy.delay(attempt=1, status=503, waited=0.0, retry_after=0.0) == 0.0
+    assert policy.delay(attempt=1, status=503, waited=0.0, retry_after=0.0) == 0.25  # floored at initial
 
 
 def test_retry_after_still_respects_attempts_and_max_time() -> None:

@@ -17,10 +17,12 @@ from ._errors import (
     InvalidRequestError,
     MissingScopeError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     RequestTimeout,
     ResponseDecodeError,
+    ResponseTooLarge,
     ServerError,
     TransportError,
     ZohoError,
@@ -30,6 +32,7 @@ from ._fanout import Stream
 from ._file_store import FileTokenStore
 from ._grant import Grant, exchange_grant_code
 from ._retry import RetryPolicy
+from ._streaming import BulkStream
 from .emails import DealLink, DealUnlink, Emails, PlannedRequest
 from .models import (
     Address,
@@ -69,6 +72,7 @@ __all__ = [
     "Budget",
     "BulkError",
     "BulkResult",
+    "BulkStream",
     "Counters",
     "DataCentre",
     "DealLink",
@@ -93,6 +97,7 @@ __all__ = [
     "OAuthCredentials",
     "Owner",
     "PageInfo",
+    "PaginationError",
     "PermissionDeniedError",
     "PlannedRequest",
     "RateLimitError",
@@ -101,6 +106,7 @@ __all__ = [
     "RecordsPage",
     "RequestTimeout",
     "ResponseDecodeError",
+    "ResponseTooLarge",
     "RetryPolicy",
     "ServerError",
     "StatusEntry",

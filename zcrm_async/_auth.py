@@ -6,6 +6,9 @@
 - Zoho allows 10 access tokens per refresh token per 10 minutes: this client never asks for more, and a refresh
   answered "Access Denied ... too many requests" waits and tries again instead of failing every request.
 - The token endpoint's errors come as JSON with HTTP 200 as often as 400: the body decides, not the status.
+- The answer is not trusted blindly: a redirect is never followed (a 307 would carry the secret along), an
+  ``api_domain`` is kept only on Zoho's API domains (``_origins.py``), a lifetime is clamped to Zoho's documented
+  hour, and a token that could not be sent in a header (control characters) is refused.
 
 Every token is stamped with the client it was issued to (a hash of the accounts server, client id and refresh
 token), and a stored token stamped for another client is never used: two clients sharing a store or a file can
@@ -20,6 +23,7 @@ import contextlib
 import datetime
 import hashlib
 import logging
+import math
 import time
 import urllib.parse
 from collections import deque
@@ -32,6 +36,7 @@ import msgspec
 
 from ._errors import AuthenticationError, ServerError, TransportError
 from ._events import Event
+from ._origins import is_local_origin, is_zoho_api_domain
 from ._retry import RetryPolicy
 from ._transport import Request, Transport
 
@@ -220,6 +225,8 @@ class TokenManager:
     ) -> None:
         self._credentials = credentials
         self._token_url = accounts_url.rstrip("/") + "/oauth/v2/token"
+        #: An accounts server on this machine (a fake, a tunnel) may name an API server on this machine too.
+        self._local_accounts = is_local_origin(accounts_url)
         self._fingerprint = client_fingerprint(accounts_url, credentials.client_id, credentials.refresh_token)
         self._transport = transport
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
@@ -264,7 +271,9 @@ class TokenManager:
                         logger.warning("%r holds another client's token; not using it", self._store)
                     stored = None
                 if stored is not None and stored != stale and stored.is_fresh(self._clock()):
-                    self._token = stored  # another process (or an earlier run) refreshed it
+                    # Another process (or an earlier run) refreshed it; its api_domain is checked as a fresh one's.
+                    stored = msgspec.structs.replace(stored, api_domain=self._accepted_api_domain(stored.api_domain))
+                    self._token = stored
                     return stored
                 token = await self._fetch_with_retries()
                 await self._store.save(token)
@@ -328,6 +337,12 @@ class TokenManager:
         )
         response = await self._transport.send(request)
         self._recent.append(self._clock())  # only an answered request can have issued a token
+        if 300 <= response.status < 400:
+            # Never followed: a 307 keeps the body, so the secret and refresh token would go where it points.
+            raise AuthenticationError(
+                f"the token endpoint answered a redirect (HTTP {response.status}); redirects are not followed for "
+                "OAuth: check accounts_url", status=response.status, code=f"HTTP_{response.status}",
+            )  # fmt: skip
         if response.status >= 500 or (response.status == 429 and not _is_json(response.content)):
             # A server error, or a proxy's throttle page: worth another try, unlike the endpoint's own errors.
             raise ServerError(
@@ -342,6 +357,19 @@ class TokenManager:
             self._on_event(Event("token_refreshed", status=response.status))
         return token
 
+    def _accepted_api_domain(self, api_domain: str | None) -> str | None:
+        """The token answer's api_domain if requests may go there: https on a Zoho API domain, or anything on
+        this machine when the accounts server is on this machine too. Else None (the pinned or data centre's
+        domain is used): whoever answered the token request must not choose where every token goes."""
+        if not api_domain:
+            return None
+        domain = api_domain.rstrip("/")
+        if is_zoho_api_domain(domain) or (self._local_accounts and is_local_origin(domain)):
+            return domain
+        # Info, not warning: with a pinned api_domain (a fake, a proxy) the token's is unused anyway.
+        logger.info("ignoring the token response's api_domain %r: not https on a Zoho API domain", domain[:100])
+        return None
+
     def _parse(self, status: int, body: bytes) -> AccessToken:
         try:
             reply = _decode_reply(body)
@@ -350,11 +378,16 @@ class TokenManager:
                 "the token endpoint's answer is not JSON", status=status, code=f"HTTP_{status}"
             ) from None
         if reply.access_token:
+            if not _is_header_safe(reply.access_token):
+                raise AuthenticationError(
+                    "the token endpoint's access token holds characters an HTTP header cannot carry",
+                    status=status, code="INVALID_TOKEN_VALUE",
+                )  # fmt: skip
             lifetime = _lifetime(reply)
             return AccessToken(
                 value=reply.access_token,
                 expires_at=self._clock() + lifetime,
-                api_domain=reply.api_domain.rstrip("/") or None if reply.api_domain else None,
+                api_domain=self._accepted_api_domain(reply.api_domain),
                 lifetime=lifetime,
                 client=self._fingerprint,
                 scope=reply.scope or None,
@@ -381,6 +414,9 @@ def _throttled_error(retry_at: float) -> AuthenticationError:
 #: A token said to live less than this is treated as living this long: a zero or negative lifetime would make
 #: every request refresh. Short real lifetimes (a test server's few seconds) are kept as they are.
 MIN_LIFETIME = 1.0
+#: Zoho documents access tokens as living one hour: a longer lifetime (inf, 1e300) is taken as an hour, so the
+#: token is still refreshed and a store's expiry stays a number it can hold.
+MAX_LIFETIME = 3600.0
 
 
 def _lifetime(reply: _TokenReply) -> float:
@@ -388,17 +424,24 @@ def _lifetime(reply: _TokenReply) -> float:
     seconds = _number(reply.expires_in_sec)
     if seconds is None:
         given = _number(reply.expires_in)
-        seconds = 3600.0 if given is None else given / 1000 if given > 86_400 else given
-    return max(MIN_LIFETIME, seconds)
+        seconds = MAX_LIFETIME if given is None else given / 1000 if given > 86_400 else given
+    return min(MAX_LIFETIME, max(MIN_LIFETIME, seconds))
 
 
 def _number(value: float | str | None) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) or number > 0 else None  # nan and -inf say nothing; inf is long
+
+
+def _is_header_safe(token: str) -> bool:
+    """Visible ASCII only: a CR or LF would split the Authorization header (aiohttp refuses it with a bare
+    ValueError), and nothing else belongs in a Zoho token."""
+    return token.isascii() and token.isprintable() and " " not in token
 
 
 def _explain(error: str, description: str) -> str:

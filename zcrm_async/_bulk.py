@@ -1,10 +1,11 @@
-"""Bulk runs: split items into requests, send them concurrently, place each item's result at its input position.
+"""Bulk results and chunks: what a bulk write gives back for each item, and the requests items are split into.
 
-This module knows nothing of Zoho: what a response says about each item is read in ``_write_results``.
+This module knows nothing of Zoho: what a response says about each item is read in ``_write_results``. The
+requests are sent by ``_streaming`` (grouped within a ``_window.Window``); the list forms collect its stream.
 
 The guarantees every bulk method gives:
 
-- one ``ItemResult`` per input item, in input order: none missing, none twice;
+- one ``ItemResult`` per input item: none missing, none twice (the list forms: in input order);
 - a request-level failure of one chunk (a 400 with a top-level code, a 5xx or no response after retries) marks
   each item of that chunk failed with that cause, and the other chunks go on;
 - results are placed by index, so aggregation is linear in the items however many chunks there are.
@@ -14,10 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
-
-import anyio
 
 from ._errors import BulkError
 
@@ -28,7 +27,6 @@ __all__ = [
     "chunk",
     "chunk_joined",
     "group_chunks",
-    "run_chunks",
     "sequential_chunks",
 ]
 
@@ -163,51 +161,3 @@ def group_chunks(items: Sequence[T], key: Callable[[T], Any], size: int) -> list
     return [
         Chunk(part, [items[i] for i in part]) for indexes in groups.values() for part in chunk(indexes, size)
     ]
-
-
-async def run_chunks(
-    chunks: Sequence[Chunk[T]],
-    send: Callable[[list[T]], Awaitable[list[ItemResult[T]]]],
-    total: int,
-    *,
-    concurrency: int,
-    on_chunk_done: Callable[[list[ItemResult[T]]], None] | None = None,
-) -> BulkResult[T]:
-    """Send every chunk with ``concurrency`` workers and place each result at its input position.
-
-    ``send(items)`` returns one result per item of the chunk, in order. An exception from a sender (only
-    errors that would fail every chunk, like authentication) cancels the rest and is raised as itself: the first
-    one, even when several workers fail at once (a revoked token fails them all together).
-    """
-    slots: list[ItemResult[T] | None] = [None] * total
-    pending = iter(chunks)
-    errors: list[Exception] = []
-
-    async def worker(scope: anyio.CancelScope) -> None:
-        try:
-            await work()
-        except Exception as exc:
-            errors.append(exc)
-            scope.cancel()
-
-    async def work() -> None:
-        for part in pending:  # workers share one iterator: each chunk is taken exactly once
-            results = await send(part.items)
-            if len(results) != len(part.indexes):
-                raise RuntimeError("a chunk sender returned the wrong number of results")
-            for index, result in zip(part.indexes, results, strict=True):
-                if slots[index] is not None:
-                    raise RuntimeError(f"item {index} got two results")
-                slots[index] = result
-            if on_chunk_done is not None:
-                on_chunk_done(results)
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(max(1, min(concurrency, len(chunks)))):
-            tg.start_soon(worker, tg.cancel_scope)
-    if errors:
-        raise errors[0]
-    missing = [index for index, slot in enumerate(slots) if slot is None]
-    if missing:
-        raise RuntimeError(f"items without a result: {missing[:10]}")
-    return BulkResult([slot for slot in slots if slot is not None])

@@ -20,11 +20,12 @@ import anyio
 
 from ._auth import AccessToken, OAuthCredentials, TokenManager, TokenStore
 from ._config import Budget, Timeouts, resolve_data_centre
-from ._errors import AuthenticationError, TransportError, error_from_response
+from ._errors import AuthenticationError, InvalidRequestError, ResponseTooLarge, TransportError, error_from_response
 from ._events import Counters, Event, EventBus
 from ._limits import Limiter, LocalLimiter
+from ._origins import checked_pinned_url
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Request, Response, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -48,8 +49,9 @@ class ZohoCRM:
         client_id, client_secret, refresh_token: the OAuth client and refresh token (or ``credentials``).
         data_centre: ``"us"``, ``"eu"``, ``"in"``, ``"au"``, ``"jp"``, ``"cn"``, ``"ca"``, ``"sa"``, optionally
             with ``-sandbox`` or ``-developer``.
-        api_domain: pin the API server (else the token response's ``api_domain``, else the data centre's).
-        accounts_url: pin the OAuth server (else the data centre's).
+        api_domain: pin the API server (else the token response's ``api_domain`` when it is https on a Zoho API
+            domain, else the data centre's). https, or plain http on a loopback host (127.0.0.1, ::1, localhost).
+        accounts_url: pin the OAuth server (else the data centre's); https, or http on a loopback host.
         api_version: the CRM API version in paths; link/unlink need ``"v8"``.
         budget: the org's limits (``Budget.for_edition(...)``); with ``limiter``, only its cost table and heavy
             operations are read here (the limiter enforces the rest).
@@ -61,6 +63,8 @@ class ZohoCRM:
         transport: how requests are sent; a transport passed in is never closed by the client.
         session: an ``aiohttp.ClientSession`` of the caller's to send through; never closed by the client.
         timeouts: per-request timeouts of the default transport.
+        max_response_bytes: the default transport's largest body (decompressed); past it the call fails with
+            ``ResponseTooLarge``.
         sleep: how backoff waits (tests inject one that does not).
     """
 
@@ -82,6 +86,7 @@ class ZohoCRM:
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
         timeouts: Timeouts = Timeouts(),
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         token_wait: float = 900.0,
     ) -> None:
@@ -94,13 +99,16 @@ class ZohoCRM:
         if transport is not None and session is not None:
             raise ValueError("pass a transport or a session, not both")
         dc = resolve_data_centre(data_centre)
-        self._pinned_api_domain = api_domain.rstrip("/") if api_domain else None
+        self._pinned_api_domain = checked_pinned_url(api_domain, "api_domain") if api_domain else None
+        if accounts_url:
+            accounts_url = checked_pinned_url(accounts_url, "accounts_url")
         self._default_api_domain = dc.api_domain
         self._api_version = api_version.strip("/")
         self._owns_transport = transport is None
         self._transport: Transport = transport or AiohttpTransport(
-            session=session, timeouts=timeouts, limit=max(100, (budget or Budget()).concurrency * 2)
-        )
+            session=session, timeouts=timeouts, limit=max(100, (budget or Budget()).concurrency * 2),
+            max_response_bytes=max_response_bytes,
+        )  # fmt: skip
         self.budget = budget or Budget()
         self._limiter: Limiter = limiter or LocalLimiter(self.budget)
         self._retry = retry or RetryPolicy()
@@ -279,6 +287,8 @@ class ZohoCRM:
             attempt += 1
             try:
                 response, token = await self._send_single_request(method, path, params, headers, content, operation)
+            except ResponseTooLarge:
+                raise  # the same answer would come back: nothing to gain from asking again
             except TransportError as exc:
                 self._emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
@@ -341,8 +351,7 @@ class ZohoCRM:
             response = await self._transport.send(request)
             elapsed = time.perf_counter() - started
         status = response.status
-        remaining_header = response.header(_CREDITS_HEADER)
-        remaining = int(remaining_header) if remaining_header and remaining_header.isdigit() else None
+        remaining = _credits_remaining(response.header(_CREDITS_HEADER))
         self._limiter.on_response(permit, throttled=status == 429, credits_remaining=remaining)
         counters.responses += 1
         if events:
@@ -357,8 +366,23 @@ class ZohoCRM:
         return response, token
 
 
+def _credits_remaining(value: str | None) -> int | None:
+    """The header's count, or None when absent or malformed: a broken header must never fail a call whose
+    write Zoho already applied. ASCII digits only (``str.isdigit`` takes '²'), and no more than 12 of them."""
+    if value and len(value) <= 12 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def raise_for_status(response: Response) -> Response:
-    """Raise the mapped ``APIError`` for a 4xx/5xx response; return the response otherwise."""
+    """Raise the mapped ``APIError`` for a 4xx/5xx response, ``InvalidRequestError`` for a redirect (never
+    followed: it could lead the token elsewhere); return the response otherwise."""
+    if 300 <= response.status < 400:
+        location = response.header("Location") or "nowhere"
+        raise InvalidRequestError(
+            f"the server redirected to {location}; redirects are not followed", status=response.status,
+            code=f"HTTP_{response.status}",
+        )  # fmt: skip
     if response.status >= 400:
         raise error_from_response(
             response.status, response.content, retry_after=parse_retry_after(response.header("Retry-After"))

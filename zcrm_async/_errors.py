@@ -2,7 +2,8 @@
 
     ZohoError(Exception)
     ├── TransportError            the connection failed (wraps aiohttp.ClientError / OSError)
-    │   └── RequestTimeout
+    │   ├── RequestTimeout
+    │   └── ResponseTooLarge      a body past the transport's cap (decompressed): read no further, not retried
     ├── APIError                  Zoho answered an error: .status .code .message .details
     │   ├── AuthenticationError   401 INVALID_TOKEN, AUTHENTICATION_FAILURE, OAUTH_SCOPE_MISMATCH; token endpoint
     │   │   └── MissingScopeError the token lacks a scope the client needs (.scope), and how to do without it
@@ -12,6 +13,7 @@
     │   ├── RateLimitError        429 TOO_MANY_REQUESTS (.retry_after)
     │   └── ServerError           5xx INTERNAL_ERROR
     ├── ResponseDecodeError       a body that is not the JSON Zoho documents (truncated, HTML, ...)
+    │   └── PaginationError       a cursor chain that repeats or never ends
     └── BulkError                 raised only by BulkResult.raise_for_failures(); .failed
 
 ``error_from_response`` is the one place that maps (HTTP status, Zoho code) to a class.
@@ -34,10 +36,12 @@ __all__ = [
     "InvalidRequestError",
     "MissingScopeError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeout",
     "ResponseDecodeError",
+    "ResponseTooLarge",
     "ServerError",
     "TransportError",
     "ZohoError",
@@ -57,6 +61,14 @@ class RequestTimeout(TransportError):
     """The transport's per-request timeout ran out."""
 
 
+class ResponseTooLarge(TransportError):
+    """The response's body (decompressed) was larger than the transport's ``max_response_bytes``.
+
+    Nothing of it is kept and the request is not tried again (the same answer would come back). A write it
+    answered may have been applied: read it back before sending it again.
+    """
+
+
 class ResponseDecodeError(ZohoError):
     """Zoho's body was not the JSON its documentation promises (truncated, HTML, empty)."""
 
@@ -68,6 +80,14 @@ class ResponseDecodeError(ZohoError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, body_prefix={self.body_prefix!r})"
+
+
+class PaginationError(ResponseDecodeError):
+    """The pages never end: a cursor came back that was followed before, or more pages came than an answer can
+    hold. What was read so far is incomplete."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=200)
 
 
 class APIError(ZohoError):

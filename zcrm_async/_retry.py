@@ -3,12 +3,14 @@
 What is retried: 429 (credits or concurrency), 5xx, and a request that got no response (connection refused,
 reset or dropped, timeout). Every method is retried, POSTs included: the Emails writes are made safe to replay by
 the bulk layer, which checks an ALREADY_LINKED or DUPLICATE_DATA that answers a retry (see ``_bulk.py``).
-Backoff is exponential with full jitter; a Retry-After header, when a server sends one, wins.
+Backoff is exponential with full jitter; a Retry-After header, when a server sends one, wins, but never waits
+less than the policy's base backoff (``initial``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 
 __all__ = ["RetryPolicy"]
@@ -72,7 +74,8 @@ class RetryPolicy:
         if attempt >= self.attempts or not self.should_retry(status):
             return None
         if retry_after is not None:
-            wait = max(0.0, retry_after)
+            # Never below the base backoff: a server saying 0 (or -5, or nan) must not get a burst of retries.
+            wait = max(self.initial, retry_after) if not math.isnan(retry_after) else self.initial
         else:
             try:
                 ceiling = min(self.maximum, self.initial * self.multiplier ** (attempt - 1))
@@ -89,6 +92,9 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    if math.isnan(seconds):
+        return 0.0  # says nothing usable: the policy's floor (its base backoff) applies
+    return max(0.0, seconds)  # inf stays inf: more than any max_time, so the call gives up rather than wait

@@ -6,16 +6,20 @@ Get Records pages by ``page`` for the first 2,000 records (10 pages of 200), fet
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
 
-from ._bulk import BulkResult, ItemResult, run_chunks, sequential_chunks
+from ._bulk import BulkResult, ItemResult
 from ._client import raise_for_status
+from ._cursors import CursorChain
 from ._errors import ResponseDecodeError, TransportError
 from ._fanout import first_error
+from ._streaming import BulkStream, Sender, collect, materialize, stream_chunks
+from ._window import Window
 from ._write_results import fail_transport, results_from_response
 from .models import RecordsPage, decode_records_page, encode_data_body
 
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Records"]
 
 MAX_PER_PAGE = 200
+MAX_RECORDS = 100_000  # Zoho's ceiling for one page_token chain
 DISCRETE_PAGES = 10  # page=1..10 reach the first 2,000 records; page_token goes further
 MAX_FIELDS = 50
 MAX_RELATED_ROWS = 100
@@ -75,7 +80,8 @@ class Records:
         """Every record of ``module``, in Zoho's order.
 
         Pages 2-10 are fetched concurrently once page 1 says there are more; past 2,000 records the chain of
-        ``page_token`` continues one page at a time until ``more_records`` is false or Zoho answers 204.
+        ``page_token`` continues one page at a time until ``more_records`` is false, a page is empty, or Zoho
+        answers 204. A token given twice, or a chain past Zoho's 100,000 records, raises ``PaginationError``.
         Zoho gives no total, so a module with between one and ten pages spends up to 8 credits on pages
         that come back empty: the price of reading the first 2,000 records in two round trips instead of ten.
         """
@@ -93,12 +99,15 @@ class Records:
             last = current
             if not current.info.more_records:
                 return
+        # Zoho serves at most 100,000 records by page_token: a chain longer than that, or one that repeats a
+        # token, is a broken server, and following it would never end.
+        chain = CursorChain(f"Get Records of {module}", max_pages=MAX_RECORDS // per_page + 1)
         token = last.info.next_page_token
         while token:
-            current = await self.page(module, fields=fields, per_page=per_page, page_token=token)
+            current = await self.page(module, fields=fields, per_page=per_page, page_token=chain.follow(token))
             for record in current.data:
                 yield record
-            if not current.info.more_records:
+            if not current.info.more_records or not current.data:
                 return
             token = current.info.next_page_token
 
@@ -130,7 +139,7 @@ class Records:
         module: str,
         record: str,
         related_list: str,
-        rows: Iterable[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
         *,
         external: Sequence[str],
         concurrency: int | None = None,
@@ -138,16 +147,46 @@ class Records:
     ) -> BulkResult[Mapping[str, Any]]:
         """Update Related Records Using External ID: ``PUT /{module}/{record}/{related_list}`` with X-EXTERNAL.
 
+        Rows go 100 a request, in input order; every row's result comes back in input order. Every row is
+        checked before the first request. ``update_related_by_external_id_stream`` does the same in constant
+        memory.
+
         Args:
             module: the parent module, e.g. ``"Contacts"``.
             record: the parent's external value (or record id).
             related_list: e.g. ``"Deals"``.
-            rows: the related rows, e.g. ``{"External_Deal_ID": "extdeal3", "Contact_Role": "111..."}``.
+            rows: the related rows, e.g. ``{"External_Deal_ID": "extdeal3", "Contact_Role": "111..."}``: any
+                iterable or async iterable.
             external: the X-EXTERNAL entries, e.g. ``["Contacts.External_Contact_ID", "Deals.External_Deal_ID"]``.
         """
-        items: list[Mapping[str, Any]] = [dict(row) for row in rows]
+        send = self._related_sender(module, record, related_list, external)
+        items = [_row(index, row) for index, row in enumerate(await materialize(rows))]
         if not items:
             raise ValueError("rows is empty: nothing to send")
+        workers = concurrency or self._crm.budget.concurrency
+        stream = stream_chunks(items, send, _in_order(), concurrency=workers)
+        return await collect(stream, len(items), on_progress)
+
+    def update_related_by_external_id_stream(
+        self,
+        module: str,
+        record: str,
+        related_list: str,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        external: Sequence[str],
+        concurrency: int | None = None,
+    ) -> AbstractAsyncContextManager[BulkStream[Mapping[str, Any]]]:
+        """``update_related_by_external_id`` for input of any size in constant memory: ``(index, result)`` as each
+        request completes (see ``crm.emails.link_deal_stream``); a row that is not a mapping comes out as
+        ``INVALID_ITEM`` with nothing sent for it."""
+        send = self._related_sender(module, record, related_list, external)
+        workers = concurrency or self._crm.budget.concurrency
+        return stream_chunks(rows, send, _in_order(), concurrency=workers, check=_row)
+
+    def _related_sender(
+        self, module: str, record: str, related_list: str, external: Sequence[str]
+    ) -> Sender[Mapping[str, Any]]:
         if not external or any(entry.count(".") != 1 for entry in external):
             raise ValueError("external must name fields as 'Module.Field_API_Name'")
         if not record:
@@ -165,12 +204,24 @@ class Records:
                 return fail_transport(part, exc)
             return results_from_response(part, response)
 
-        chunks = sequential_chunks(items, MAX_RELATED_ROWS)
-        workers = concurrency or self._crm.budget.concurrency
-        result: BulkResult[Mapping[str, Any]] = await run_chunks(
-            chunks, send, len(items), concurrency=workers, on_chunk_done=on_progress
-        )
-        return result
+        return send
+
+
+def _row(index: int, row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The row as a dict of its own (a caller may reuse theirs), or ``TypeError`` naming it."""
+    try:
+        return dict(row)
+    except (TypeError, ValueError):
+        raise TypeError(f"item {index}: expected a mapping of field API names, got {type(row).__name__}") from None
+
+
+def _in_order() -> Window[Mapping[str, Any]]:
+    """Requests of 100 consecutive rows: one record takes them all, so nothing waits to be grouped."""
+    return Window(_one_group, MAX_RELATED_ROWS, MAX_RELATED_ROWS)
+
+
+def _one_group(_: Mapping[str, Any]) -> None:
+    return None
 
 
 def _params(fields: Sequence[str], per_page: int) -> dict[str, str]:

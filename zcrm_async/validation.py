@@ -7,13 +7,17 @@ from __future__ import annotations
 import dataclasses
 import re
 
-__all__ = ["InvalidItemError", "ItemProblem", "check_message_id", "check_numeric_id"]
+__all__ = ["InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id"]
 
 _NUMERIC = re.compile(r"[0-9]{1,30}")
 # Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: message_id matches ^[a-zA-Z0-9]+$, at
 # most 500 characters.
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9]+")
 MAX_MESSAGE_ID = 500
+#: The same pages: a linked record's name is at most 255 characters.
+MAX_NAME = 255
+#: How much of a refused value a message quotes: enough to find it, never a whole huge one.
+_QUOTED = 40
 
 
 class InvalidItemError(ValueError):
@@ -50,7 +54,7 @@ def check_numeric_id(value: object, field: str, index: int | None = None) -> str
         raise InvalidItemError(index, field, "is missing")
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(text, str) or not _NUMERIC.fullmatch(text):
-        raise InvalidItemError(index, field, f"must be a numeric Zoho id, got {value!r}")
+        raise InvalidItemError(index, field, f"must be a numeric Zoho id, got {_quoted(value)}")
     return text
 
 
@@ -63,8 +67,20 @@ def check_message_id(value: object, field: str = "message_id", index: int | None
     if len(value) > MAX_MESSAGE_ID:
         raise InvalidItemError(index, field, f"is {len(value)} characters long; Zoho allows {MAX_MESSAGE_ID}")
     if not _MESSAGE_ID.fullmatch(value):
-        raise InvalidItemError(index, field, f"has characters outside [A-Za-z0-9]: {value[:40]!r}")
+        raise InvalidItemError(index, field, f"has characters outside [A-Za-z0-9]: {_quoted(value)}")
     return value
+
+
+def check_name(value: str | None, field: str, index: int | None = None) -> None:
+    """A record's name, when one is given, as Zoho accepts it: at most 255 characters."""
+    if value is not None and len(value) > MAX_NAME:
+        raise InvalidItemError(index, field, f"is {len(value)} characters long; Zoho allows {MAX_NAME}")
+
+
+def _quoted(value: object) -> str:
+    if isinstance(value, str) and len(value) > _QUOTED:
+        return f"{value[:_QUOTED]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def check_not_empty(items: object, what: str) -> None:

@@ -355,6 +355,14 @@ def _token_wait(args: argparse.Namespace, env: Mapping[str, str]) -> float:
 _SECRET_FLAGS = ("--client-secret", "--refresh-token", "--redis-url")
 
 
+def _flag_name(flag: str) -> str:
+    """A flag as typed, without its dashes, underscores and case: "--Refresh_Token" is "refreshtoken"."""
+    return flag.lstrip("-").replace("-", "").replace("_", "").lower()
+
+
+_SECRET_NAMES = tuple(_flag_name(flag) for flag in _SECRET_FLAGS)
+
+
 def secrets_in(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
     """Secrets a failed command line may hold: values of the secret flags, and the secret variables.
 
@@ -364,7 +372,9 @@ def secrets_in(argv: Sequence[str], environ: Mapping[str, str] | None = None) ->
     found = [env.get(ENV[name], "") for name in ("client_secret", "refresh_token")]
     for index, arg in enumerate(argv):
         flag, _, value = arg.partition("=")
-        # Any prefix of a secret flag too ("--client-s"): argparse echoes an unknown option with its value.
-        if len(flag) > 2 and any(secret.startswith(flag) for secret in _SECRET_FLAGS):
+        name = _flag_name(flag)
+        # A secret flag mistyped ("--refresh_token", "--Client-Secret") or cut short ("--client-s") is unknown to
+        # argparse, which echoes it with its value.
+        if flag.startswith("-") and name and any(secret.startswith(name) for secret in _SECRET_NAMES):
             found.append(value if value else (argv[index + 1] if index + 1 < len(argv) else ""))
     return [value for value in found if value]

@@ -1,37 +1,28 @@
 """Reading a backfill file (CSV with a header, or JSONL) into rows, each valid or refused with its line number.
 
 Nothing here holds the whole file: ``open_input`` streams it once for its identity (size and sha256, the journal is
-bound to it, so a resumed run provably reads the same rows at the same line numbers) and to check it is UTF-8, then
-``InputSource.rows`` streams the rows. Duplicates are refused by whoever keeps the rows: the journal on disk, or
-``read_input`` in memory (the dry run, which shows every request anyway).
+bound to it, so a resumed run provably reads the same rows at the same line numbers), then ``InputSource.rows``
+streams the rows (``_rows`` says how each line is bounded and read). Duplicates are refused by whoever keeps the
+rows: the journal on disk, or ``read_input`` in memory (the dry run, which shows every request anyway).
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import dataclasses
 import hashlib
 import itertools
-import json
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
 
 from .. import ItemProblem
 from ._operations import Operation
+from ._rows import FIELDS, InputError, Parsed, csv_rows, jsonl_rows
 
 __all__ = ["FIELDS", "InputError", "InputFile", "InputSource", "Row", "duplicate_of", "open_input", "read_input"]
 
-#: Every field a backfill row may carry, in report order.
-FIELDS = ("contact_id", "message_id", "deal_id", "deal_name", "owner_id", "owner_name")
 _CHUNK = 1 << 20
 #: Rows the library checks at once (it also refuses a repeat within them; the journal refuses the others).
 _CHECKED_TOGETHER = 1_000
-
-
-class InputError(ValueError):
-    """The file as a whole is unusable (missing, unreadable, a CSV header without the needed columns)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,8 +55,8 @@ class InputSource:
             InputError: the file cannot be read (any more), or its CSV header lacks a required column.
         """
         try:
-            with self.path.open(encoding="utf-8-sig", newline="") as text:
-                raw = _jsonl_rows(text) if self.jsonl else _csv_rows(text, self.operation, self.path)
+            with self.path.open("rb") as data:
+                raw = jsonl_rows(data) if self.jsonl else csv_rows(data, self.operation.required, self.path)
                 for row in _checked(raw, self.operation):
                     if row.line > after_line:
                         yield row
@@ -105,22 +96,18 @@ def duplicate_of(row: Row, earlier: int) -> Row:
 
 
 def open_input(path: Path, operation: Operation) -> InputSource:
-    """Read the file once, in chunks, for its size and sha256, checking it is UTF-8 and its CSV header is usable.
+    """Read the file once, in chunks, for its size and sha256, and check its CSV header is usable.
 
     Raises:
-        InputError: the file cannot be read, is not UTF-8, or its CSV header lacks a required column.
+        InputError: the file cannot be read, or its CSV header lacks a required column.
     """
-    digest, decoder, size = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")(), 0
-    head = b""
+    digest, size, head = hashlib.sha256(), 0, b""
     try:
         with path.open("rb") as data:
             while chunk := data.read(_CHUNK):
-                if not head:
-                    head = chunk[:4096]
+                head = head or chunk[:4096]
                 digest.update(chunk)
-                _decode(decoder, chunk, size, path)
                 size += len(chunk)
-            _decode(decoder, b"", size, path, final=True)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     jsonl = _is_jsonl(path, head.decode("utf-8-sig", errors="replace"))
@@ -130,13 +117,6 @@ def open_input(path: Path, operation: Operation) -> InputSource:
         next(rows, None)  # the header is checked as the first row is read
         rows.close()
     return source
-
-
-def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, offset: int, path: Path, final: bool = False) -> None:
-    try:
-        decoder.decode(chunk, final)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {offset + exc.start})") from None
 
 
 def read_input(path: Path, operation: Operation) -> InputFile:
@@ -170,44 +150,7 @@ def _is_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
-def _csv_rows(text: IO[str], operation: Operation, path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
-    reader = csv.DictReader(text)
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in operation.required if name not in header]
-    if missing:
-        raise InputError(f"{path}: the CSV header (line 1) lacks {', '.join(missing)}; it has {header}")
-    reader.fieldnames = header
-    for record in reader:
-        extra = record.pop(None, None)
-        if extra:
-            yield reader.line_num, f"has {len(header) + len(extra)} columns; the header has {len(header)}"
-            continue
-        yield reader.line_num, {k: (v or "").strip() for k, v in record.items() if k in FIELDS}
-
-
-def _jsonl_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, str] | str]]:
-    for number, line in enumerate(text, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"is not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(value, dict):
-            yield number, f"is a JSON {type(value).__name__}, expected an object"
-            continue
-        yield number, {k: _text(v) for k, v in value.items() if k in FIELDS and v is not None}
-
-
-def _text(value: object) -> str:
-    # JSON ids may come as numbers; keep booleans and floats visible so validation refuses them.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value.strip() if isinstance(value, str) else repr(value)
-
-
-def _checked(raw: Iterator[tuple[int, dict[str, str] | str]], operation: Operation) -> Iterator[Row]:
+def _checked(raw: Iterator[tuple[int, Parsed]], operation: Operation) -> Iterator[Row]:
     """The rows, each refused by its line for the first problem the library finds in its item, checked a thousand
     at a time."""
     while parsed := list(itertools.islice(raw, _CHECKED_TOGETHER)):

@@ -1,17 +1,36 @@
-"""Everything the CLI shows goes through ``Output``: one place that knows the secrets and blanks them out."""
+"""Everything the CLI shows goes through ``Output``: one place that knows the secrets and blanks them out, and
+that shows text as plain text.
+
+Much of what is shown comes from elsewhere (a server's codes and messages, names and ids from the input file),
+so nothing is read as rich markup (``[bold]``) or as an emoji code (``:boom:``), and control characters are
+shown escaped (``\\x1b``): a message cannot restyle, clear or retitle the user's terminal.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["Output"]
 
 _MASK = "***"
+#: C0 controls, DEL and C1 controls; a line keeps its line breaks and tabs, a table cell does not.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_IN_CELL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def _plain_console(file: TextIO) -> Console:
+    return Console(file=file, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 class Output:
@@ -21,8 +40,8 @@ class Output:
 
     def __init__(self, *, quiet: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
         self.quiet = quiet
-        self.console = Console(file=stdout or sys.stdout, highlight=False, soft_wrap=True)
-        self.err = Console(file=stderr or sys.stderr, highlight=False, soft_wrap=True)
+        self.console = _plain_console(stdout or sys.stdout)
+        self.err = _plain_console(stderr or sys.stderr)
         self._secrets: list[str] = []
 
     def add_secrets(self, *values: str | None) -> None:
@@ -37,6 +56,13 @@ class Output:
             text = text.replace(secret, _MASK)
         return text
 
+    def shown(self, text: str) -> str:
+        """``text`` as it may be shown on a line: redacted, control characters escaped."""
+        return _CONTROL_IN_LINE.sub(_escaped, self.redact(text))
+
+    def _cell(self, value: object) -> Text:
+        return Text(_CONTROL_IN_CELL.sub(_escaped, self.redact(str(value))))
+
     @property
     def is_terminal(self) -> bool:
         return self.console.is_terminal
@@ -44,19 +70,19 @@ class Output:
     def line(self, text: str) -> None:
         """A normal line on stdout (suppressed by --quiet)."""
         if not self.quiet:
-            self.console.print(self.redact(text), markup=False)
+            self.console.print(self.shown(text))
 
     def result(self, text: str) -> None:
         """A line that is the command's answer: printed even with --quiet."""
-        self.console.print(self.redact(text), markup=False)
+        self.console.print(self.shown(text))
 
     def error(self, text: str) -> None:
-        self.err.print(self.redact(text), markup=False)
+        self.err.print(self.shown(text))
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-        table = Table(title=self.redact(title), title_justify="left")
+        table = Table(title=self._cell(title), title_justify="left")
         for index, column in enumerate(columns):
             table.add_column(column, justify="left" if index == 0 else "right")
         for row in rows:
-            table.add_row(*(self.redact(str(cell)) for cell in row))
+            table.add_row(*(self._cell(cell) for cell in row))
         self.console.print(table)

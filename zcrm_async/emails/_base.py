@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Callable, Hashable, Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
-from .._bulk import BulkResult, Chunk, ItemResult, run_chunks
+from .._bulk import BulkResult, ItemResult
 from .._errors import ResponseDecodeError, TransportError
+from .._streaming import BulkStream, Checker, Sender, collect, stream_chunks
 from .._transport import Response
+from .._window import Window
 from .._write_results import fail_transport
 from ._items import ProgressCallback
 from ._requests import PlannedRequest
@@ -26,16 +29,30 @@ class EmailsBase:
     def __init__(self, crm: ZohoCRM) -> None:
         self._crm = crm
 
-    async def _run(
+    def _stream(
         self,
-        chunks: list[Chunk[T]],
-        send: Callable[[list[T]], Awaitable[list[ItemResult[T]]]],
-        total: int,
+        items: Iterable[T] | AsyncIterable[T],
+        send: Sender[T],
+        window: Window[T],
+        concurrency: int | None,
+        *,
+        check: Checker[T] | None = None,
+        pending_key: Callable[[T], Hashable] | None = None,
+    ) -> AbstractAsyncContextManager[BulkStream[T]]:
+        """A streaming form: each item checked as it is read, its result out as its request completes."""
+        workers = concurrency or self._crm.budget.concurrency
+        return stream_chunks(items, send, window, concurrency=workers, check=check, pending_key=pending_key)
+
+    async def _collect(
+        self,
+        items: list[T],
+        send: Sender[T],
+        window: Window[T],
         concurrency: int | None,
         on_progress: ProgressCallback | None,
     ) -> BulkResult[T]:
-        workers = concurrency or self._crm.budget.concurrency
-        return await run_chunks(chunks, send, total, concurrency=workers, on_chunk_done=on_progress)
+        """A list form: ``items`` already checked as a whole, sent by the same stream, collected in input order."""
+        return await collect(self._stream(items, send, window, concurrency), len(items), on_progress)
 
     async def _send(self, planned: PlannedRequest[T]) -> Response | list[ItemResult[T]]:
         """The response to a planned request, or its items failed when no response came after all retries."""

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from .._bulk import Chunk, ItemResult, chunk_joined
+from .._bulk import Chunk, ItemResult
+from .._window import Window
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
-from ..validation import InvalidItemError, ItemProblem, check_message_id, check_not_empty, check_numeric_id
+from ..validation import InvalidItemError, ItemProblem, check_message_id, check_name, check_not_empty, check_numeric_id
 
 __all__ = [
     "ASSOCIATE_CHUNK",
@@ -71,6 +72,7 @@ _ID_FIELDS: dict[type[Any], tuple[str, ...]] = {
 }
 
 Item = TypeVar("Item", DealLink, DealUnlink)
+T = TypeVar("T")
 
 
 def validated(items: Iterable[Item], kind: type[Item]) -> list[Item]:
@@ -88,7 +90,7 @@ def find_problems(items: Iterable[DealLink | DealUnlink]) -> list[ItemProblem]:
     """Every bad item's first problem, in input order: what ``link_deal``, ``unlink_deal`` and ``relink`` would
     refuse the input for (they refuse it whole, for its first problem). An empty list: all can be sent.
 
-    Checks each item's ids, message id and module, and that no email of a contact comes twice.
+    Checks each item's ids, message id, deal name and module, and that no email of a contact comes twice.
     """
     return _checked(list(items), None)[1]
 
@@ -104,21 +106,72 @@ def _checked(items: list[Any], kind: type[Any] | None) -> tuple[list[Any], list[
             expected = kind.__name__ if kind is not None else "DealLink or DealUnlink"
             raise TypeError(f"item {index}: expected {expected}, got {type(item).__name__}")
         try:
-            ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[type(item)]}
-            if isinstance(item, DealLink) and item.module != "Deals":
-                message = f"must be 'Deals' (emails link to deals only), got {item.module!r}"
-                raise InvalidItemError(index, "module", message)
-            message_id = check_message_id(item.message_id, "message_id", index)
+            item = _normalised(index, item)
         except InvalidItemError as exc:
             problems.append(ItemProblem(index, exc.field, exc.problem))
             continue
-        first = seen.setdefault((ids["contact_id"], message_id), index)
+        first = seen.setdefault(email_key(item), index)
         if first != index:  # two answers for one email: whichever Zoho applied last, one of them would be wrong
             repeat = f"repeats item {first} (the same email of the same contact)"
             problems.append(ItemProblem(index, "message_id", repeat, repeats=first))
             continue
-        checked[index] = dataclasses.replace(item, message_id=message_id, **ids)
+        checked[index] = item
     return checked, problems
+
+
+def _normalised(index: int, item: Any) -> Any:
+    """A DealLink or DealUnlink with its ids as strings of digits, or ``InvalidItemError``."""
+    ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[type(item)]}
+    if isinstance(item, DealLink) and item.module != "Deals":
+        raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
+    if isinstance(item, DealLink):
+        check_name(item.deal_name, "deal_name", index)
+    message_id = check_message_id(item.message_id, "message_id", index)
+    return dataclasses.replace(item, message_id=message_id, **ids)
+
+
+def check_link(index: int, item: DealLink) -> DealLink:
+    """One link as the streaming forms check it when read: ``validated``'s checks but the repeat (that one is
+    ``email_key``'s, while the first is pending). Raises ``TypeError`` or ``InvalidItemError``."""
+    if not isinstance(item, DealLink):
+        raise TypeError(f"item {index}: expected DealLink, got {type(item).__name__}")
+    link: DealLink = _normalised(index, item)
+    return link
+
+
+def check_unlink(index: int, item: DealUnlink) -> DealUnlink:
+    """One unlink as the streaming forms check it when read (see ``check_link``)."""
+    if not isinstance(item, DealUnlink):
+        raise TypeError(f"item {index}: expected DealUnlink, got {type(item).__name__}")
+    unlink: DealUnlink = _normalised(index, item)
+    return unlink
+
+
+def email_key(item: DealLink | DealUnlink) -> tuple[str, str]:
+    """What names one email: two items with the same key must not be in flight together."""
+    return (item.contact_id, item.message_id)
+
+
+def link_window(chunk_size: int, capacity: int | None) -> Window[DealLink]:
+    """Link requests: one contact's emails each, ``chunk_size`` at most."""
+    return Window(_contact, chunk_size, capacity)
+
+
+def unlink_window(max_ids: int, max_chars: int, capacity: int | None) -> Window[DealUnlink]:
+    """Unlink requests: one contact and owner each, ``message_ids`` (ids and commas) within both limits."""
+    return Window(_contact_and_owner, max_ids, capacity, cost=_id_and_comma, max_cost=max_chars + 1)
+
+
+def _contact(item: DealLink) -> str:
+    return item.contact_id
+
+
+def _contact_and_owner(item: DealUnlink) -> tuple[str, str]:
+    return (item.contact_id, item.owner_id)
+
+
+def _id_and_comma(item: DealUnlink) -> int:
+    return len(item.message_id) + 1
 
 
 def message_id_of(item: DealLink | DealUnlink) -> str:
@@ -138,18 +191,20 @@ def link_item(item: DealLink, module_id: str | None, *, with_message_id: bool = 
 
 
 def unlink_chunks(items: list[DealUnlink], max_ids: int, max_chars: int) -> list[Chunk[DealUnlink]]:
-    """Unlink requests: one contact and owner each, ``message_ids`` split on whole ids within both limits."""
-    groups: dict[tuple[str, str], list[int]] = {}
+    """Unlink requests for a whole list, in the order the list forms send them (the same window, holding all)."""
+    return _all_chunks(unlink_window(max_ids, max_chars, None), items)
+
+
+def link_chunks(links: list[DealLink], chunk_size: int) -> list[Chunk[DealLink]]:
+    """Link requests for a whole list, in the order the list forms send them: each holds one contact's emails."""
+    return _all_chunks(link_window(chunk_size, None), links)
+
+
+def _all_chunks(window: Window[T], items: list[T]) -> list[Chunk[T]]:
     for index, item in enumerate(items):
-        groups.setdefault((item.contact_id, item.owner_id), []).append(index)
-    chunks: list[Chunk[DealUnlink]] = []
-    for indexes in groups.values():
-        position = 0
-        for ids in chunk_joined([items[i].message_id for i in indexes], max_count=max_ids, max_chars=max_chars):
-            part = indexes[position : position + len(ids)]
-            position += len(ids)
-            chunks.append(Chunk(part, [items[i] for i in part]))
-    return chunks
+        window.add(index, item)
+    window.flush()
+    return list(window.ready)
 
 
 def check_chunk_size(size: int, maximum: int) -> None:

@@ -9,13 +9,17 @@ from contextlib import AbstractAsyncContextManager
 from msgspec import UnsetType
 
 from .._client import ZohoCRM, raise_for_status
+from .._cursors import CursorChain
 from .._errors import APIError, ResponseDecodeError
 from .._fanout import Stream, fan_out
 from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
 from ..validation import check_message_id, check_numeric_id
 from ._base import EmailsBase, decode_response
 
-__all__ = ["EMAIL_TYPES", "EmailReading"]
+__all__ = ["EMAIL_TYPES", "MAX_EMAIL_PAGES", "EmailReading"]
+
+#: 10,000 pages of 10: a record with more than 100,000 emails is taken for a server that never stops paging.
+MAX_EMAIL_PAGES = 10_000
 
 #: The ``type`` values Get Emails of a Record accepts.
 EMAIL_TYPES = frozenset(
@@ -78,20 +82,26 @@ class EmailReading(EmailsBase):
         *,
         type: str | None = None,
         owner_id: str | int | None = None,
+        max_pages: int = MAX_EMAIL_PAGES,
     ) -> AsyncGenerator[EmailSummary, None]:
-        """Every email of a record, following ``info.next_index`` until ``more_records`` is false."""
+        """Every email of a record, following ``info.next_index`` until ``more_records`` is false or a page is
+        empty.
+
+        Raises:
+            PaginationError: the server gave a cursor twice, or more than ``max_pages`` pages (10 emails each):
+                following it would never end, and what was read is incomplete.
+        """
         index: str | None = None
-        seen: set[str] = set()
+        chain = CursorChain(f"Get Emails of {module} {record_id}", max_pages)
         while True:
             page = await self.page(module, record_id, index=index, type=type, owner_id=owner_id)
             for email in page.Emails:
                 yield email
             next_index = page.info.next_index
             # more_records may be null (Zoho's schema): a cursor then says there is more.
-            if page.info.more_records is False or not page.Emails or not next_index or next_index in seen:
-                return  # the last page; a repeated cursor would loop forever, so it ends the chain too
-            seen.add(next_index)
-            index = next_index
+            if page.info.more_records is False or not page.Emails or not next_index:
+                return
+            index = chain.follow(next_index)
 
     def iterate_many(
         self,

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, Iterable
+from contextlib import AbstractAsyncContextManager
 
 from .._bulk import BulkResult, ItemResult
-from ._items import DealLink, DealUnlink, ProgressCallback, validated
+from .._streaming import DEFAULT_WINDOW, BulkStream, Sender, materialize
+from ._items import (
+    MAX_LINK_ITEMS,
+    MAX_UNLINK_CHARS,
+    MAX_UNLINK_IDS,
+    DealLink,
+    DealUnlink,
+    ProgressCallback,
+    check_link,
+    email_key,
+    link_window,
+    unlink_window,
+    validated,
+)
 from ._linking import Linking
+from ._read_back import ALREADY_LINKED, LINK_UNVERIFIED, is_linked_as_intended
 from ._requests import PlannedRequest, plan_relink
 
 __all__ = ["Relinking"]
 
 
 class Relinking(Linking):
-    """The relink method of ``crm.emails``: link, then unlink and link again where Zoho says ALREADY_LINKED."""
+    """The relink methods of ``crm.emails``: link, then unlink and link again where Zoho says ALREADY_LINKED."""
 
     async def relink(
         self,
-        items: Iterable[DealLink],
+        items: Iterable[DealLink] | AsyncIterable[DealLink],
         *,
         concurrency: int | None = None,
         deals_module_id: str | None = None,
@@ -30,37 +44,29 @@ class Relinking(Linking):
         Links first; the emails Zoho answers ALREADY_LINKED are read back (the contact's list shows links): those
         already on the intended deal are done, the others are unlinked and linked again, so a correct link is never
         undone. Each item's result is its final state: SUCCESS when the email ends linked to the intended deal,
-        else the step that failed.
+        else the step that failed. Each link request's emails go through every step together (one worker): at
+        most one unlink request per owner and one more link request follow a link request.
+        ``relink_stream`` does the same in constant memory.
         """
-        links = validated(items, DealLink)
-        steps = _RelinkSteps(links, on_progress or _ignore)
-        first = await self.link_deal(
-            links, concurrency=concurrency, deals_module_id=deals_module_id, already_linked_ok=True,
-            on_progress=steps.report_first_links,
-        )  # fmt: skip
-        retry_at = [i for i, result in enumerate(first) if result.code == "ALREADY_LINKED"]
-        if not retry_at:
-            return first
-        final = list(first.results)
-        steps.follow(retry_at)
-        unlinked = await self.unlink_deal(
-            [steps.unlink_of(i) for i in retry_at], concurrency=concurrency, on_progress=steps.report_failed_unlinks
-        )
-        relink_at: list[int] = []
-        for i, result in zip(retry_at, unlinked, strict=True):
-            steps.spent[i] = first[i].attempts + result.attempts
-            if result.ok:
-                relink_at.append(i)
-            else:
-                final[i] = steps.as_final(result, steps.spent[i])
-        if relink_at:
-            second = await self.link_deal(
-                [links[i] for i in relink_at], concurrency=concurrency, deals_module_id=deals_module_id,
-                on_progress=steps.report_relinks,
-            )  # fmt: skip
-            for i, relinked in zip(relink_at, second, strict=True):
-                final[i] = dataclasses.replace(relinked, attempts=relinked.attempts + steps.spent[i])
-        return BulkResult(final)
+        links = validated(await materialize(items), DealLink)
+        send = self._relink_sender(deals_module_id or await self._crm.modules.id_of("Deals"))
+        return await self._collect(links, send, link_window(MAX_LINK_ITEMS, None), concurrency, on_progress)
+
+    def relink_stream(
+        self,
+        items: Iterable[DealLink] | AsyncIterable[DealLink],
+        *,
+        concurrency: int | None = None,
+        deals_module_id: str | None = None,
+        window: int = DEFAULT_WINDOW,
+    ) -> AbstractAsyncContextManager[BulkStream[DealLink]]:
+        """``relink`` for input of any size in constant memory: each item's final state as its steps complete.
+
+        Grouped, ordered and bounded as ``link_deal_stream``; an item's result comes once, when it is final.
+        """
+        send = self._relink_sender(deals_module_id)
+        window_ = link_window(MAX_LINK_ITEMS, window)
+        return self._stream(items, send, window_, concurrency, check=check_link, pending_key=email_key)
 
     def plan_relink(
         self, items: Iterable[DealLink], *, deals_module_id: str | None = None
@@ -69,43 +75,55 @@ class Relinking(Linking):
         an email needs depend on Zoho's answer (ALREADY_LINKED), so they cannot be planned."""
         return plan_relink(items, deals_module_id=deals_module_id, api_version=self._crm.api_version)
 
+    def _relink_sender(self, module_id: str | None) -> Sender[DealLink]:
+        """Relinks one contact's emails; learns the Deals module's id at the first request if not given."""
+        known = module_id
 
-class _RelinkSteps:
-    """One relink call's bookkeeping: which input item a later step's result belongs to, the attempts each item
-    has spent so far, and which results are final enough to report as progress."""
+        async def send(part: list[DealLink]) -> list[ItemResult[DealLink]]:
+            nonlocal known
+            if known is None:
+                known = await self._crm.modules.id_of("Deals")
+            return await self._relink_part(part, known)
 
-    def __init__(self, links: list[DealLink], report: ProgressCallback) -> None:
-        self.links = links
-        self.report = report
-        self.position: dict[tuple[str, str], int] = {}
-        self.spent: dict[int, int] = {}
+        return send
 
-    def follow(self, indexes: list[int]) -> None:
-        self.position = {(self.links[i].contact_id, self.links[i].message_id): i for i in indexes}
+    async def _relink_part(self, part: list[DealLink], module_id: str) -> list[ItemResult[DealLink]]:
+        """One contact's link request and, for the emails it finds linked elsewhere, the unlink and the link again."""
+        final = await self._read_back(
+            await self._send_links(part, module_id), is_linked_as_intended, why="already linked to this deal",
+            codes=ALREADY_LINKED, unread=LINK_UNVERIFIED,
+        )  # fmt: skip
+        retry_at = [i for i, result in enumerate(final) if result.code == "ALREADY_LINKED"]
+        if not retry_at:
+            return final
+        unlinked = await self._unlink_each([_unlink_of(part[i]) for i in retry_at])
+        relink_at: list[int] = []
+        for i, result in zip(retry_at, unlinked, strict=True):
+            spent = final[i].attempts + result.attempts
+            if result.ok:
+                relink_at.append(i)
+                final[i] = dataclasses.replace(final[i], attempts=spent)
+            else:  # a failed unlink is the email's final state
+                final[i] = ItemResult(part[i], result.code, result.status, result.message, result.details, spent)
+        if relink_at:
+            second = await self._send_links([part[i] for i in relink_at], module_id)
+            for i, relinked in zip(relink_at, second, strict=True):
+                final[i] = dataclasses.replace(relinked, attempts=relinked.attempts + final[i].attempts)
+        return final
 
-    def unlink_of(self, index: int) -> DealUnlink:
-        link = self.links[index]
-        return DealUnlink(contact_id=link.contact_id, message_id=link.message_id, owner_id=link.owner_id)
-
-    def index_of(self, result: ItemResult[Any]) -> int:
-        return self.position[(result.item.contact_id, result.item.message_id)]
-
-    def as_final(self, result: ItemResult[Any], attempts: int) -> ItemResult[DealLink]:
-        """A later step's result as the final result of the input item it belongs to."""
-        link = self.links[self.index_of(result)]
-        return ItemResult(link, result.code, result.status, result.message, result.details, attempts)
-
-    def report_first_links(self, results: Sequence[ItemResult[DealLink]]) -> None:
-        # An ALREADY_LINKED is not final: the email is unlinked and linked again.
-        self.report([result for result in results if result.code != "ALREADY_LINKED"])
-
-    def report_failed_unlinks(self, results: Sequence[ItemResult[DealUnlink]]) -> None:
-        # A failed unlink is the email's final state; a successful one is not final until the second link.
-        self.report([self.as_final(result, result.attempts) for result in results if not result.ok])
-
-    def report_relinks(self, results: Sequence[ItemResult[DealLink]]) -> None:
-        self.report([self.as_final(result, result.attempts + self.spent[self.index_of(result)]) for result in results])
+    async def _unlink_each(self, unlinks: list[DealUnlink]) -> list[ItemResult[DealUnlink]]:
+        """Unlink one contact's emails, one request per owner (and per 2,000 characters of ids), in input order."""
+        window = unlink_window(MAX_UNLINK_IDS, MAX_UNLINK_CHARS, None)
+        for index, unlink in enumerate(unlinks):
+            window.add(index, unlink)
+        window.flush()
+        results: list[ItemResult[DealUnlink] | None] = [None] * len(unlinks)
+        for chunk in window.ready:
+            for index, result in zip(chunk.indexes, await self._send_unlinks(chunk.items), strict=True):
+                results[index] = result
+        return [result for result in results if result is not None]
 
 
-def _ignore(_: Sequence[ItemResult[Any]]) -> None:
-    return None
+def _unlink_of(link: DealLink) -> DealUnlink:
+    return DealUnlink(contact_id=link.contact_id, message_id=link.message_id, owner_id=link.owner_id)
+

@@ -8,7 +8,6 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
-from .._bulk import Chunk, group_chunks
 from ..models import encode_link_body
 from ._items import (
     MAX_LINK_ITEMS,
@@ -17,6 +16,7 @@ from ._items import (
     DealLink,
     DealUnlink,
     check_chunk_size,
+    link_chunks,
     link_item,
     unlink_chunks,
     validated,
@@ -57,11 +57,6 @@ class PlannedRequest(Generic[T]):
         """The request line's target: ``/crm/v8/Contacts/1/Emails/actions/link_record`` (with the query, if any)."""
         query = f"?{urllib.parse.urlencode(self.params)}" if self.params else ""
         return f"/crm/{self.api_version}{self.path}{query}"
-
-
-def link_chunks(links: list[DealLink], chunk_size: int) -> list[Chunk[DealLink]]:
-    """Link requests' items: the endpoint is per contact, so each request holds one contact's emails."""
-    return group_chunks(links, lambda link: link.contact_id, chunk_size)
 
 
 def link_request(

@@ -66,10 +66,16 @@ class FakeZoho:
         return self._url
 
     async def close(self) -> None:
-        """Stop serving; the world stays inspectable."""
+        """Stop serving; the world stays inspectable and no call is served after this returns."""
         runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
+        # aiohttp's shutdown ends the calls of open connections only: a call whose client has gone (timed out,
+        # killed) would go on after close, and die pending with its event loop.
+        orphans = [task for task in self._fake.handlers if not task.done()]
+        for task in orphans:
+            task.cancel()
+        await asyncio.gather(*orphans, return_exceptions=True)
 
     @contextlib.contextmanager
     def serving_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:

@@ -50,6 +50,7 @@ Adding an endpoint: write `async def name(fake, request)` in its family's module
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 
@@ -99,7 +100,9 @@ ROUTES = (
 class FakeApp:
     """Builds the aiohttp application and owns the per-org server state the gates and handlers share."""
 
-    __slots__ = ("app", "concurrency", "config", "credits", "faults", "index_key", "rng", "stats", "tokens", "world")
+    __slots__ = (
+        "app", "concurrency", "config", "credits", "faults", "handlers", "index_key", "rng", "stats", "tokens", "world",
+    )  # fmt: skip
 
     def __init__(self, config: FakeConfig, world: World) -> None:
         self.config = config
@@ -113,6 +116,8 @@ class FakeApp:
         self.concurrency = Concurrency(config.concurrency_cap, config.heavy_cap)
         #: Key for the cursors and page tokens this fake hands out (opaque and unforgeable, like Zoho's).
         self.index_key = f"zcrm-fake:{config.seed}".encode()
+        #: The tasks of the calls being served (the gates add and remove them).
+        self.handlers: set[asyncio.Task[object]] = set()
         self.app = web.Application(middlewares=[gates(self)])
         for route in ROUTES:
             handler = functools.partial(route.handler, self)

@@ -99,7 +99,7 @@ async def token(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     """POST /oauth/v2/token: refresh_token grant, params in the form body or the query string."""
     fake.stats.token_refreshes += 1
     params = dict(request.query)
-    if request.can_read_body:
+    if request.body_exists:  # read already, by the gates: can_read_body is False by now
         params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
     refused = fake.tokens.refresh(params)
     if refused is not None:

@@ -24,16 +24,19 @@ def json_response(status: int, body: Any = None, headers: Mapping[str, str] | No
 class MockTransport:
     """A ``Transport`` that calls ``handler(request)`` (sync or async) instead of the network.
 
-    Every request is kept in ``requests``, in order, for assertions.
+    Every request is kept in ``requests``, in order, for assertions; ``keep_requests=False`` keeps none, for runs
+    whose memory is what is being measured.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, keep_requests: bool = True) -> None:
         self._handler = handler
+        self._keep = keep_requests
         self.requests: list[Request] = []
         self.closed = False
 
     async def send(self, request: Request) -> Response:
-        self.requests.append(request)
+        if self._keep:
+            self.requests.append(request)
         result = self._handler(request)
         if inspect.isawaitable(result):
             result = await result

@@ -1,0 +1,220 @@
+"""A backfill file's rows, read so that no input can crash the reader or fill memory: each row is its fields,
+or why it cannot be used, with the line it starts on.
+
+Lines are split on "\\n" only (a U+2028 or a lone "\\r" inside a name stays part of its row, so later line
+numbers stay right), each line is decoded on its own (bytes that are not UTF-8 refuse that row, not the
+file), and none is held beyond ``MAX_LINE_BYTES``: a longer line is skipped unread, and refused. A CSV row
+spread over several lines by a quoted field gets the same bound. JSON numbers keep their digits as text (no
+integer of any length is converted), JSON nested too deep and repeated keys are refused, and so is a repeated
+column in a CSV header: which value counts would be a guess.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "FIELDS", "MAX_FIELD_CHARS", "MAX_LINE_BYTES", "InputError", "Parsed", "csv_rows", "jsonl_rows",
+]  # fmt: skip
+
+#: Every field a backfill row may carry, in report order.
+FIELDS = ("contact_id", "message_id", "deal_id", "deal_name", "owner_id", "owner_name")
+
+#: The longest a field may be. Zoho's Link and Unlink Deal to Emails accept ids of at most 100 digits, message
+#: ids of at most 500 characters and a deal's name of at most 255; an owner's name gets a deal name's bound.
+MAX_FIELD_CHARS: Mapping[str, int] = {
+    "contact_id": 100, "deal_id": 100, "owner_id": 100, "message_id": 500, "deal_name": 255, "owner_name": 255,
+}  # fmt: skip
+
+#: The most one row may take, line breaks included: every field at its longest, escaped, fits many times over.
+MAX_LINE_BYTES = 64 * 1024
+
+#: A row's fields, or why the row cannot be used (read after "line N ").
+Parsed = dict[str, str] | str
+
+
+class InputError(ValueError):
+    """The file as a whole is unusable (missing, unreadable, a CSV header without the needed columns)."""
+
+
+class _BadLine(Exception):
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+    def for_row(self, start: int) -> str:
+        """The problem, said of the row that starts on line ``start``."""
+        return self.problem if self.line == start else f"runs on to line {self.line}, which {self.problem}"
+
+
+class _Lines:
+    """The decoded lines of a binary stream, numbered from 1. A bad line raises ``_BadLine`` and reading goes on
+    with the next one; ``bytes_since_mark`` bounds a row that spans lines."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.number = 0
+        self._taken = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def mark(self) -> int:
+        """A row starts here: returns the number its first line will have."""
+        self._taken = 0
+        return self.number + 1
+
+    def __next__(self) -> str:
+        raw = self._stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            raise StopIteration
+        self.number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            if not raw.endswith(b"\n"):
+                self._skip_rest_of_line()
+            raise _BadLine(self.number, f"is over {MAX_LINE_BYTES:,} bytes long")
+        self._taken += len(raw)
+        if self._taken > MAX_LINE_BYTES:
+            raise _BadLine(self.number, f"takes the row over {MAX_LINE_BYTES:,} bytes (a quote left open?)")
+        if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _BadLine(self.number, f"is not UTF-8 text (byte {exc.start + 1} of the line)") from None
+
+    def _skip_rest_of_line(self) -> None:
+        while chunk := self._stream.readline(MAX_LINE_BYTES):
+            if chunk.endswith(b"\n"):
+                return
+
+
+def csv_rows(stream: IO[bytes], required: Sequence[str], path: Path) -> Iterator[tuple[int, Parsed]]:
+    """The rows after a CSV header naming every ``required`` column, each with the line it starts on.
+
+    Raises:
+        InputError: the header cannot be read, lacks a required column, or names a column twice.
+    """
+    lines = _Lines(stream)
+    header = _header(lines, required, path)
+    reader = csv.reader(lines)
+    while True:
+        start = lines.mark()
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except _BadLine as exc:
+            yield start, exc.for_row(start)
+            reader = csv.reader(lines)  # the old one is stuck mid-row: read on from the next line
+            continue
+        except csv.Error as exc:
+            yield start, f"is not valid CSV ({exc})"
+            reader = csv.reader(lines)
+            continue
+        if values:  # a blank line is no row
+            yield start, _csv_fields(header, values)
+
+
+def _header(lines: _Lines, required: Sequence[str], path: Path) -> list[str]:
+    reader = csv.reader(lines)
+    try:
+        while True:  # blank lines before the header are no header
+            start = lines.mark()
+            values = next(reader, None)
+            if values is None or values:
+                break
+    except (_BadLine, csv.Error) as exc:
+        problem = exc.for_row(start) if isinstance(exc, _BadLine) else f"is not valid CSV ({exc})"
+        raise InputError(f"{path}: the CSV header (line {start}) {problem}") from None
+    header = [name.strip() for name in values or []]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputError(f"{path}: the CSV header (line {start}) lacks {', '.join(missing)}; it has {header}")
+    repeated = sorted({name for name in header if name in FIELDS and header.count(name) > 1})
+    if repeated:
+        raise InputError(
+            f"{path}: the CSV header (line {start}) names {', '.join(repeated)} more than once; "
+            "which column counts would be a guess"
+        )
+    return header
+
+
+def _csv_fields(header: list[str], values: list[str]) -> Parsed:
+    if len(values) > len(header):
+        return f"has {len(values)} columns; the header has {len(header)}"
+    fields = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(header) if name in FIELDS}
+    return _too_long(fields) or fields
+
+
+def jsonl_rows(stream: IO[bytes]) -> Iterator[tuple[int, Parsed]]:
+    """One JSON object a line; blank lines are skipped."""
+    lines = _Lines(stream)
+    while True:
+        lines.mark()
+        try:
+            text = next(lines)
+        except StopIteration:
+            return
+        except _BadLine as exc:
+            yield exc.line, exc.problem
+            continue
+        if text.strip():
+            yield lines.number, _json_fields(text)
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value and key in FIELDS:
+            raise _RepeatedKey(key)
+        value[key] = item
+    return value
+
+
+def _json_fields(text: str) -> Parsed:
+    try:
+        # parse_int=str: an id given as a number keeps its digits, however many (int() of a long one raises).
+        value = json.loads(text, parse_int=str, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as exc:
+        return f"names {exc} more than once; which value counts would be a guess"
+    except RecursionError:
+        return "is JSON nested too deeply"
+    except ValueError as exc:  # JSONDecodeError included
+        return f"is not valid JSON ({getattr(exc, 'msg', exc)})"
+    if not isinstance(value, dict):
+        return f"is a JSON {_json_kind(value, text)}, expected an object"
+    fields = {key: _text(item) for key, item in value.items() if key in FIELDS and item is not None}
+    return _too_long(fields) or fields
+
+
+def _json_kind(value: object, text: str) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string" if text.lstrip().startswith('"') else "number"
+    return "number" if isinstance(value, float) else "literal"
+
+
+def _text(value: object) -> str:
+    # Anything but a string or a number's digits (booleans, fractions, arrays) is kept visible, so the row's
+    # checks refuse it by name.
+    return value.strip() if isinstance(value, str) else repr(value)
+
+
+def _too_long(fields: Mapping[str, str]) -> str | None:
+    for name, value in fields.items():
+        limit = MAX_FIELD_CHARS[name]
+        if len(value) > limit:
+            return f"has {name} of {len(value):,} characters; at most {limit} are allowed"
+    return None
