@@ -39,6 +39,9 @@ class FakeConfig:
     client_id: str = "fake-client-id"
     client_secret: str = "fake-client-secret"
     refresh_token: str = "fake-refresh-token"
+    #: The scopes the configured refresh token carries, given in token answers as ``scope`` (space separated, as
+    #: Zoho's token answers show them). Grant codes carry the scopes they were generated with.
+    scope: str = "ZohoCRM.modules.ALL ZohoCRM.settings.ALL"
     #: Clock for token expiry, the refresh window, credits and page tokens (inject a fake one in tests).
     clock: Callable[[], float] = time.monotonic
     #: How latency is waited (inject a gate to hold requests in flight without real sleeps).
