@@ -123,3 +123,34 @@ def test_auth_check_names_the_scopes_a_command_lacks(tmp_path: Path) -> None:
     assert "ok" in lines["emails export"]
     assert "generate a new grant code with: ZohoCRM.modules.emails.CREATE," in result.stdout
     assert fake.stats.token_refreshes == 1
+
+
+def test_the_readme_scope_line_is_what_the_commands_need() -> None:
+    from zcrm_async.cli._scopes import RECOMMENDED_SCOPES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"\n{RECOMMENDED_SCOPES}\n" in readme
+
+
+async def _deals_of(url: str, fake: FakeZoho, contact_id: str) -> list[tuple[str, str]]:
+    from zcrm_async import ZohoCRM
+
+    cfg = fake.config
+    found = []
+    async with ZohoCRM(client_id=cfg.client_id, client_secret=cfg.client_secret, refresh_token=cfg.refresh_token,
+                       api_domain=url, accounts_url=url) as crm:  # fmt: skip
+        # The README's snippet, as written there.
+        async for deal in crm.records.iterate("Deals", fields=["Deal_Name", "Contact_Name"]):
+            if (deal.get("Contact_Name") or {}).get("id") == contact_id:
+                found.append((deal["id"], deal["Deal_Name"]))
+    return found
+
+
+def test_the_readme_way_to_list_a_contacts_deals() -> None:
+    import anyio
+
+    fake = FakeZoho()
+    ada, bob = fake.add_contact("Ada"), fake.add_contact("Bob")
+    mine, _ = fake.add_deal("Renewal", [ada]), fake.add_deal("Other", [bob])
+    with fake.serving_in_thread() as url:
+        assert anyio.run(_deals_of, url, fake, ada) == [(mine, "Renewal")]

@@ -26,6 +26,7 @@ COMMAND_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "backfill unlink": _LINK + _READ,
         "backfill relink": _LINK + _READ,
         "emails export": _READ,
+        "listing deals to find their ids (Get Records)" + OPTIONAL: ("ZohoCRM.modules.deals.READ",),
         "--deals-module-id lookup (Get Modules)" + OPTIONAL: ("ZohoCRM.settings.modules.READ",),
     }
 )
