@@ -29,7 +29,8 @@ def fake_server(tmp_path: Path) -> Iterator[dict[str, str]]:
     """`zcrm-async fake-server` as a process; yields what it printed, by line prefix."""
     sample = tmp_path / "sample.csv"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zcrm_async.cli", "fake-server", "--seed-contacts", "4", "--write-sample", str(sample)],
+        [sys.executable, "-m", "zcrm_async.cli", "fake-server", "--seed-contacts", "4", "--write-sample", str(sample),
+         "--scope", "ZohoCRM.modules.ALL ZohoCRM.settings.ALL"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     lines: dict[str, str] = {"sample": str(sample)}
@@ -154,3 +155,15 @@ def test_the_readme_way_to_list_a_contacts_deals() -> None:
     mine, _ = fake.add_deal("Renewal", [ada]), fake.add_deal("Other", [bob])
     with fake.serving_in_thread() as url:
         assert anyio.run(_deals_of, url, fake, ada) == [(mine, "Renewal")]
+
+
+def test_auth_check_without_scopes_in_the_answer_lists_what_each_command_needs() -> None:
+    fake = FakeZoho()  # token answers as Zoho's token pages document them: no scope
+    with fake.serving_in_thread() as url:
+        cfg = fake.config
+        result = cli("auth", "check", "--api-domain", url, "--accounts-url", url, "--client-id", cfg.client_id,
+                     "--client-secret", cfg.client_secret, "--refresh-token", cfg.refresh_token)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "scopes granted: not stated by Zoho" in result.stdout
+    assert "  backfill link: needs ZohoCRM.modules.emails.CREATE" in result.stdout
+    assert "not one of Zoho's data centres" in result.stdout

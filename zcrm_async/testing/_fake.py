@@ -303,8 +303,9 @@ class FakeZoho:
 
     def grant_code(self, scope: str | None = None, *, minutes: float = 3.0) -> str:
         """What the API console's Self Client > Generate Code gives: a grant code for ``scope`` (default: the
-        configured scopes), exchangeable once within ``minutes`` for a new refresh token."""
-        return self._fake.tokens.grant_code(scope or self.config.scope, minutes)
+        configured scopes, else ``ZohoCRM.modules.ALL``), exchangeable once within ``minutes`` for a new refresh
+        token."""
+        return self._fake.tokens.grant_code(scope or self.config.scope or "ZohoCRM.modules.ALL", minutes)
 
     def issue_token(self) -> str:
         """Mint an access token directly, for tests that do not exercise the token endpoint."""

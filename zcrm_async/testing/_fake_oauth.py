@@ -2,7 +2,8 @@
 
 Two grants, as Zoho documents them: ``refresh_token`` (a new access token; 10 per refresh token per 10 minutes)
 and ``authorization_code`` (a Self Client's grant code, used once within its minutes, 3 by default, gives a new
-refresh token and a first access token). Every token answer names its ``scope``, as Zoho's do.
+refresh token and a first access token). Token answers name their ``scope`` only when ``FakeConfig.scope`` is
+set: Zoho's token pages document answers without it, though some of its answers carry it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Tokens:
         self._windows: dict[str, collections.deque[float]] = {}
         self.valid_refresh_tokens = {config.refresh_token}
         #: The scopes each refresh token carries.
-        self.scopes = {config.refresh_token: config.scope}
+        self.scopes = {config.refresh_token: config.scope or ""}
         self._grants: dict[str, tuple[str, float]] = {}  # grant code -> (scope, expiry in config.clock time)
 
     def grant_code(self, scope: str, minutes: float = 3.0) -> str:
@@ -129,7 +130,7 @@ async def token(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     params = dict(request.query)
     if request.body_exists:  # read already, by the gates: can_read_body is False by now
         params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = {}  # only the fields this grant's answer carries
     if params.get("grant_type") == "authorization_code":
         given = fake.tokens.exchange(params)
         if isinstance(given, dict):
@@ -145,7 +146,7 @@ async def token(fake: FakeApp, request: web.Request) -> web.StreamResponse:
         {
             "access_token": fake.tokens.issue(refresh_token),
             **extra,
-            "scope": fake.tokens.scopes.get(refresh_token, fake.config.scope),
+            **({"scope": fake.tokens.scopes.get(refresh_token, "")} if fake.config.scope is not None else {}),
             "api_domain": f"{request.scheme}://{request.host}",
             "token_type": "Bearer",
             "expires_in": int(fake.config.token_ttl),

@@ -120,8 +120,6 @@ _FIELDS: dict[str, dict[str, Callable[[Record], Any]]] = {
     "Deals": {
         "Deal_Name": lambda r: r.name,
         "Stage": lambda r: r.stage,
-        # Zoho's Contact_Name lookup on a deal: its (first) contact, {"name", "id"}; the fake gives the id.
-        "Contact_Name": lambda r: {"id": min(r.contact_ids)} if r.contact_ids else None,
         "External_Deal_ID": lambda r: r.external_id,
     },
     "Leads": {"Last_Name": lambda r: r.name, "Full_Name": lambda r: r.name, "Email": lambda r: r.email},

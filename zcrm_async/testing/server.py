@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--client-id", default=d.client_id)
     add("--client-secret", default=d.client_secret)
     add("--refresh-token", default=d.refresh_token)
+    add("--scope", default=d.scope, help="scopes token answers name, space separated (default: none named)")
     add("--seed-contacts", type=int, default=0, help="contacts to seed (each with deals and emails)")
     add("--seed-deals-per-contact", type=int, default=1)
     add("--seed-emails-per-contact", type=int, default=3)
@@ -85,6 +86,7 @@ def config_from(args: argparse.Namespace) -> FakeConfig:
         client_id=args.client_id,
         client_secret=args.client_secret,
         refresh_token=args.refresh_token,
+        scope=args.scope,
     )
 
 
