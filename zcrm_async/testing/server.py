@@ -65,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--write-sample", type=Path, metavar="FILE",
         help="write a `backfill link` CSV of the seeded emails no deal holds yet (seeds 20 contacts if none)",
     )  # fmt: skip
+    add("--seed-misfiled", type=int, default=0, help="contacts whose mail sits on a wrong deal (to audit)")
 
 
 def config_from(args: argparse.Namespace) -> FakeConfig:
@@ -116,6 +117,9 @@ async def _serve(args: argparse.Namespace) -> None:
         if args.write_sample:
             rows = write_sample(fake, summary, args.write_sample, args.seed_deals_per_contact)
             _say(f"wrote {rows} rows to {args.write_sample}: try  zcrm-async backfill link {args.write_sample}")
+    if args.seed_misfiled:
+        misfiled = fake.seed_misfiled(contacts=args.seed_misfiled, seed=args.seed)
+        _say(f"seeded {args.seed_misfiled} contacts with {len(misfiled.message_ids)} emails, some on the wrong deal")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
