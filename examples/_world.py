@@ -1,6 +1,7 @@
 """Where the examples get a client: real Zoho from the environment, else FakeZoho started in-process.
 
-Set ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN (and ZOHO_DC) to run them against your org.
+Set ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN (and ZOHO_DC) to run them against your org; set
+ZOHO_API_DOMAIN and ZOHO_ACCOUNTS_URL (both) to run them against another server, e.g. `zcrm-async fake-server`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ async def client(*, seed_contacts: int = 20) -> AsyncIterator[tuple[ZohoCRM, See
             client_secret=os.environ["ZOHO_CLIENT_SECRET"],
             refresh_token=os.environ["ZOHO_REFRESH_TOKEN"],
             data_centre=os.environ.get("ZOHO_DC", "us"),
+            api_domain=os.environ.get("ZOHO_API_DOMAIN") or None,
+            accounts_url=os.environ.get("ZOHO_ACCOUNTS_URL") or None,
         ) as crm:
             yield crm, None
         return

@@ -235,3 +235,20 @@ async def test_update_related_by_external_id_stream_sends_100_rows_a_request_and
         assert got[121].code == "INVALID_ITEM" and "expected a mapping" in got[121].message
         assert all(r.ok for i, r in got.items() if i != 121)
         assert fake.stats.requests["update_related"] == 2
+
+
+async def test_relink_stream_puts_an_old_link_back_when_the_new_one_is_refused() -> None:
+    async with fake_and_client() as (fake, crm):
+        links = links_for(fake, contacts=2, emails_each=3)
+        assert (await crm.emails.link_deal(links)).ok
+        allowed = fake.add_deal("Second", [links[0].contact_id])
+        stranger = fake.add_deal("Stranger")  # no contact: NOT_ALLOWED
+        moves = [DealLink(**{**fields(x), "deal_id": allowed if x.contact_id == links[0].contact_id else stranger})
+                 for x in links]  # fmt: skip
+
+        async with crm.emails.relink_stream(moves) as results:
+            got = await drain(results)
+
+        assert [got[i].code for i in range(6)] == ["SUCCESS"] * 3 + ["NOT_ALLOWED"] * 3
+        assert all(got[i].details["restored_deal_id"] == links[i].deal_id for i in range(3, 6))
+        assert [fake.link_of(x.message_id) for x in links] == [allowed] * 3 + [links[3].deal_id] * 3

@@ -50,3 +50,22 @@ def test_export_jsonl_writes_each_email_once(tmp_path: Path, ids: list[str]) -> 
     addressed = [json.loads(line)["email"]["message_id"] for line in lines]
     # The 240 seeded emails once each, and the suite's fake adds some whose message_id Zoho may answer null.
     assert len({m for m in addressed if m is not None}) == len([m for m in addressed if m is not None]) == 240
+
+
+def test_examples_honour_the_servers_in_the_environment(tmp_path: Path) -> None:
+    from zcrm_async.testing import FakeZoho
+
+    fake = FakeZoho()
+    contact = fake.add_contact("Ada")
+    fake.add_email(contact, fake.add_user("Owner"), received=False)
+    out = tmp_path / "emails.jsonl"
+    with fake.serving_in_thread() as url:
+        cfg = fake.config
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")}
+        env.update(ZOHO_CLIENT_ID=cfg.client_id, ZOHO_CLIENT_SECRET=cfg.client_secret,
+                   ZOHO_REFRESH_TOKEN=cfg.refresh_token, ZOHO_API_DOMAIN=url, ZOHO_ACCOUNTS_URL=url)  # fmt: skip
+        done = subprocess.run([sys.executable, "examples/export_jsonl.py", str(out), contact], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "wrote 1 emails of 1 contacts" in done.stdout
+    assert fake.stats.token_refreshes == 1  # the token came from the server named, not Zoho's

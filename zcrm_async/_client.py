@@ -20,7 +20,14 @@ import anyio
 
 from ._auth import AccessToken, OAuthCredentials, TokenManager, TokenStore
 from ._config import Budget, Timeouts, resolve_data_centre
-from ._errors import AuthenticationError, InvalidRequestError, ResponseTooLarge, TransportError, error_from_response
+from ._errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    RedisUnavailable,
+    ResponseTooLarge,
+    TransportError,
+    error_from_response,
+)
 from ._events import Counters, Event, EventBus
 from ._limits import Limiter, LocalLimiter
 from ._origins import checked_pinned_url
@@ -287,8 +294,10 @@ class ZohoCRM:
             attempt += 1
             try:
                 response, token = await self._send_single_request(method, path, params, headers, content, operation)
-            except ResponseTooLarge:
-                raise  # the same answer would come back: nothing to gain from asking again
+            except (ResponseTooLarge, RedisUnavailable):
+                # The same answer would come back, or nothing was sent (the shared budget is unreachable): one
+                # clear error now, not a retry loop (or a replay read-back) around it.
+                raise
             except TransportError as exc:
                 self._emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
@@ -332,6 +341,8 @@ class ZohoCRM:
             # queued for its slot while the token was refreshed or expired must not carry the old one.
             try:
                 token = await self._tokens.get_token()
+            except RedisUnavailable:
+                raise  # the token store, not the token endpoint, is unreachable
             except TransportError as exc:
                 # The accounts server, not the API, is unreachable: the API retry loop must not take this for
                 # a lost API call (it would retry, and replay-check, a request that was never sent).

@@ -3,7 +3,8 @@
     ZohoError(Exception)
     ├── TransportError            the connection failed (wraps aiohttp.ClientError / OSError)
     │   ├── RequestTimeout
-    │   └── ResponseTooLarge      a body past the transport's cap (decompressed): read no further, not retried
+    │   ├── ResponseTooLarge      a body past the transport's cap (decompressed): read no further, not retried
+    │   └── RedisUnavailable      the shared budget or token store (Redis) did not answer: the request was not sent
     ├── APIError                  Zoho answered an error: .status .code .message .details
     │   ├── AuthenticationError   401 INVALID_TOKEN, AUTHENTICATION_FAILURE, OAUTH_SCOPE_MISMATCH; token endpoint
     │   │   └── MissingScopeError the token lacks a scope the client needs (.scope), and how to do without it
@@ -39,6 +40,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedisUnavailable",
     "RequestTimeout",
     "ResponseDecodeError",
     "ResponseTooLarge",
@@ -67,6 +69,12 @@ class ResponseTooLarge(TransportError):
     Nothing of it is kept and the request is not tried again (the same answer would come back). A write it
     answered may have been applied: read it back before sending it again.
     """
+
+
+class RedisUnavailable(TransportError):
+    """Redis, where a shared budget (``RedisLimiter``) or token (``RedisTokenStore``) lives, failed or could not
+    be reached. The request was not sent, and is not retried by the client: a bulk call reports it on each item
+    (as ``TRANSPORT_ERROR``), so a backfill's rerun sends them once Redis is back."""
 
 
 class ResponseDecodeError(ZohoError):

@@ -124,3 +124,31 @@ def test_bad_rule_is_a_usage_error(tmp_path: Path) -> None:
     with fake.serving_in_thread():
         done = cli(fake, "audit", "--rule", "nonsense")
     assert done.returncode == 2 and "unknown rule" in done.stderr
+
+
+def test_fake_server_seeds_an_org_to_audit(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zcrm_async.testing", "--port", "0", "--seed-misfiled", "12"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("seeded 12 contacts with 60 emails") and lines[1].startswith("FakeZoho listening")
+        url = lines[1].split()[-1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")}
+        env.update(ZOHO_API_DOMAIN=url, ZOHO_ACCOUNTS_URL=url, ZOHO_CLIENT_ID="fake-client-id",
+                   ZOHO_CLIENT_SECRET="fake-client-secret", ZOHO_REFRESH_TOKEN="fake-refresh-token")  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "zcrm_async.cli", "audit", "--rule", "no-closed-lost", "--report",
+             str(tmp_path / "judged.jsonl"), "-q"],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    judged = read_jsonl(tmp_path / "judged.jsonl")
+    assert len(judged) == 60 and {row["action"] for row in judged} == {"move", "unlink", "leave"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,26 @@ async def test_an_email_linked_elsewhere_names_the_deal_it_is_on() -> None:
         assert judgement.email.linked is not None and judgement.email.linked.name == "Bob's"
         assert judgement.email.linked.contact_id == bob and judgement.action == "leave"
         assert [deal.id for deal in run.deals.of_contact(ada).deals] == [ada_deal]
+
+
+async def test_a_mapping_by_thread_reads_only_the_emails_it_must(tmp_path: Path) -> None:
+    async with fake_and_client() as (fake, crm):
+        seeded = fake.seed_misfiled(contacts=4, emails_per_contact=3)
+        moved = next(c for c, story in seeded.stories.items() if story == "moved")
+        deals = [d for d in seeded.deal_ids if fake.world.record(d).primary_contact == moved]  # type: ignore[union-attr]
+        pilot = deals[1]  # won before, pilot, rollout
+        by_message, by_thread, *others = fake.emails_of(moved)
+        thread = fake.email(by_thread).thread_id  # type: ignore[union-attr]
+        mapping = tmp_path / "truth.csv"
+        mapping.write_text(
+            f"message_id,thread_id,deal_id,reason\n{by_message},,{pilot},finance says so\n,{thread},,spam\n",
+            encoding="utf-8",
+        )
+        async with audit(crm, str(mapping), contact_ids=[moved]) as run:
+            judged = {j.email.message_id: j async for j in run}
+        assert judged[by_message].target is not None and judged[by_message].target.id == pilot
+        assert judged[by_message].reason == "finance says so"
+        assert judged[by_thread].action == "unlink" and judged[by_thread].reason == "spam"
+        assert all(judged[m].action == "leave" for m in others)
+        # The list shows no thread ids: each email not mapped by message id is read alone, once.
+        assert run.thread_reads == fake.stats.requests["get_email"] == len(judged) - 1

@@ -7,8 +7,9 @@ import math
 import pytest
 
 from tests.fakes import fake_and_client
+from zcrm_async import Budget
 from zcrm_async.audit import Tally, audit
-from zcrm_async.testing import FakeZoho
+from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = [pytest.mark.anyio]
 
@@ -62,3 +63,14 @@ async def test_a_small_org_reads_its_deals_in_one_page() -> None:
         assert requests["get_emails"] == 30 * 2  # 13 emails each: two pages
         assert requests["get_records"] == 1  # one page of deals says there is no more
         assert requests["get_fields"] == 1
+
+
+async def test_the_budget_holds_the_audit_under_the_servers_cap() -> None:
+    config = FakeConfig(concurrency_cap=4, latency=0.002)
+    async with fake_and_client(config, budget=Budget(concurrency=4)) as (fake, crm):
+        fake.seed_misfiled(contacts=60, emails_per_contact=12)
+        async with audit(crm, "prediction", concurrency=50) as run:  # asks for more than the budget allows
+            async for _ in run:
+                pass
+        assert fake.stats.max_in_flight <= 4
+        assert fake.stats.throttled_429 == 0

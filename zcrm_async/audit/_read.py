@@ -70,13 +70,14 @@ class StageOutcomes:
         """This table with the closed-won (or closed-lost) stages replaced by the named ones; the stages it
         called won (or lost) that are not named become open."""
         table = dict(self.by_stage)
-        for names, outcome in ((closed_won, "won"), (closed_lost, "lost")):
+        named: tuple[tuple[Collection[str] | None, Outcome], ...] = ((closed_won, "won"), (closed_lost, "lost"))
+        for names, outcome in named:
             if names is None:
                 continue
             for stage, was in list(table.items()):
                 if was == outcome and stage not in names:
                     table[stage] = "open"
-            table.update({stage: outcome for stage in names})  # type: ignore[misc]
+            table.update(dict.fromkeys(names, outcome))
         return StageOutcomes(table, self.default)
 
     def stages(self, outcome: Outcome) -> list[str]:

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from ._auth import add_auth_commands
 
-    add_auth_commands(commands, common)
+    add_auth_commands(commands, _Parser)
 
     from ._audit_args import add_audit_parser
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..testing.server import run
 
         return run(args)
-    output = Output(quiet=args.quiet)
+    output = Output(quiet=getattr(args, "quiet", False))
     try:
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)

@@ -16,18 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from .. import DATA_CENTRES, AccessToken, AuthenticationError, Grant, TransportError, exchange_grant_code
-from ._connect import ENV, Connection, RunFailure, UsageError
+from ._connect import ENV, Connection, RunFailure, UsageError, add_connection_arguments
 from ._output import Output
 from ._scopes import COMMAND_SCOPES, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
 
 __all__ = ["add_auth_commands", "auth_command", "default_env_file"]
 
 
-def add_auth_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+def add_auth_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     auth = commands.add_parser("auth", help="connect an org: a grant code to a refresh token; check a setup")
     actions = auth.add_subparsers(dest="auth_command", required=True, metavar="ACTION")
     exchange = actions.add_parser(
-        "exchange", parents=[common],
+        "exchange", parents=[_connection(parser_class, refresh_token=False)],
         help="turn a Self Client grant code into a refresh token, kept in a private env file",
         description="Turn a grant code (API console > Self Client > Generate Code, with the scopes "
         f"{RECOMMENDED_SCOPES}) into a refresh token. Needs the client id and secret and the data centre.",
@@ -43,9 +43,15 @@ def add_auth_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--show", action="store_true", help="print the refresh token on stdout instead of saving it (no file)"
     )
     actions.add_parser(
-        "check", parents=[common],
+        "check", parents=[_connection(parser_class, refresh_token=True)],
         help="refresh once; show the data centre, API domain, scopes granted and what each command needs",
     )  # fmt: skip
+
+
+def _connection(parser_class: type[argparse.ArgumentParser], *, refresh_token: bool) -> argparse.ArgumentParser:
+    parent = parser_class(add_help=False)
+    add_connection_arguments(parent, refresh_token=refresh_token, budget=False)
+    return parent
 
 
 def default_env_file() -> Path:
@@ -95,7 +101,7 @@ async def exchange(args: argparse.Namespace, connection: Connection, output: Out
         output.result(f"refresh token saved to {target} (mode 0600) with the client id, secret and servers; {facts}")
         output.result(f"use it in a shell with:  set -a; . {target}; set +a   then:  zcrm-async auth check")
     if cached is not None:
-        output.result(f"first access token cached in {cached}")
+        output.error(f"first access token cached in {cached}")  # a diagnostic: stdout holds only the answer
     return 0
 
 
@@ -183,20 +189,21 @@ def _centre_of(accounts: str, api_domain: str) -> str:
 
 
 def _report_scopes(output: Output, token: AccessToken) -> int:
+    """One line per command: ok, or the scopes it lacks. 1 when a command lacks one (0 when Zoho did not say)."""
     if not token.scope:
-        output.result("scopes granted: not stated by Zoho with this token; a command missing one fails with "
-                      f"OAUTH_SCOPE_MISMATCH. The scopes to ask for: {RECOMMENDED_SCOPES}")  # fmt: skip
-        output.table("scopes each command needs", ["command", "scopes"],
-                     [(command, ", ".join(needs)) for command, needs in COMMAND_SCOPES.items()])  # fmt: skip
+        output.result("scopes granted: not stated by Zoho with this token; a command lacking one fails with "
+                      "OAUTH_SCOPE_MISMATCH. What each command needs:")  # fmt: skip
+        for command, needs in COMMAND_SCOPES.items():
+            output.result(f"  {command}: needs {', '.join(needs)}")
         return 0
     granted = sorted(parse_scopes(token.scope))
     output.result(f"scopes granted: {token.scope}")
-    rows, short = [], 0
+    short = 0
     for command, needs in COMMAND_SCOPES.items():
         missing = missing_scopes(granted, needs)
         short += bool(missing) and not command.endswith(OPTIONAL)
-        rows.append((command, ", ".join(needs), "ok" if not missing else "MISSING " + ", ".join(missing)))
-    output.table("scopes each command needs", ["command", "scopes", "granted"], rows)
+        verdict = "ok" if not missing else f"MISSING {', '.join(missing)}"
+        output.result(f"  {command}: {verdict} (needs {', '.join(needs)})")
     if short:
         output.result(f"generate a new grant code with: {RECOMMENDED_SCOPES}")
     return 0 if not short else 1

@@ -3,7 +3,7 @@
 The scopes are the ones Zoho's OpenAPI specification (crm-oas, v8.0) names for the endpoints each command calls:
 Link/Unlink Deal to Emails want emails, deals and contacts ``CREATE``; Get Emails of a Record wants the module's
 and emails' ``READ``; Get Records wants the module's ``READ`` (``ZohoCRM.modules.ALL`` covers it); Get Modules
-wants ``ZohoCRM.settings.modules.READ``.
+wants ``ZohoCRM.settings.modules.READ``; Get Fields wants ``ZohoCRM.settings.fields.READ``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ COMMAND_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "backfill unlink": _LINK + _READ,
         "backfill relink": _LINK + _READ,
         "emails export": _READ,
+        # Get Records of Deals, each contact's emails, and the Deals stages from Get Fields.
+        "audit": (*_READ, "ZohoCRM.modules.deals.READ", "ZohoCRM.settings.fields.READ"),
+        "listing deals to find their ids (Get Records)" + OPTIONAL: ("ZohoCRM.modules.deals.READ",),
         "--deals-module-id lookup (Get Modules)" + OPTIONAL: ("ZohoCRM.settings.modules.READ",),
     }
 )

@@ -63,12 +63,14 @@ class ReadBack(EmailReading):
         why: str = "verified after a retry",
         codes: frozenset[str] | None = None,
         unread: str | None = None,
+        seen: dict[tuple[str, str], LinkedRecord | None] | None = None,
     ) -> list[ItemResult[T]]:
         """Read back where the emails of failed results (with one of ``codes``, if given) are linked; report
         SUCCESS where ``is_done`` holds.
 
         An email whose link cannot be read keeps Zoho's answer, or gets the code ``unread`` when given (so a
         caller can tell "linked elsewhere" from "could not look"). Each item read back counts one more attempt.
+        The links read are added to ``seen`` when given, by (contact id, message id).
         """
         suspect = [i for i, r in enumerate(results) if not r.ok and (codes is None or r.code in codes)]
         if not suspect:
@@ -78,6 +80,8 @@ class ReadBack(EmailReading):
             links = await self.where_linked(contact, [cast(Any, results[i].item).message_id for i in suspect])
         except (APIError, TransportError, ResponseDecodeError):
             links = {}
+        if seen is not None:  # a caller that may need the links later (relink, to put one back)
+            seen.update({(contact, message_id): linked for message_id, linked in links.items()})
         verified = list(results)
         for i in suspect:
             result = results[i]

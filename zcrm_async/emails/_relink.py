@@ -8,6 +8,8 @@ from contextlib import AbstractAsyncContextManager
 
 from .._bulk import BulkResult, ItemResult
 from .._streaming import DEFAULT_WINDOW, BulkStream, Sender, materialize
+from .._write_results import SUCCESS
+from ..models import LinkedRecord
 from ._items import (
     MAX_LINK_ITEMS,
     MAX_UNLINK_CHARS,
@@ -46,6 +48,11 @@ class Relinking(Linking):
         undone. Each item's result is its final state: SUCCESS when the email ends linked to the intended deal,
         else the step that failed. Each link request's emails go through every step together (one worker): at
         most one unlink request per owner and one more link request follow a link request.
+
+        An email is never left worse off than it was found: when the second link fails (NOT_ALLOWED: the contact
+        is not on that deal), the email is linked back to the deal it was on, and its result says both (the
+        failure's code, ``details["restored_deal_id"]``, or ``details["restore_failed"]`` with the code of a
+        restore that failed too).
         ``relink_stream`` does the same in constant memory.
         """
         links = validated(await materialize(items), DealLink)
@@ -88,11 +95,10 @@ class Relinking(Linking):
         return send
 
     async def _relink_part(self, part: list[DealLink], module_id: str) -> list[ItemResult[DealLink]]:
-        """One contact's link request and, for the emails it finds linked elsewhere, the unlink and the link again."""
-        final = await self._read_back(
-            await self._send_links(part, module_id), is_linked_as_intended, why="already linked to this deal",
-            codes=ALREADY_LINKED, unread=LINK_UNVERIFIED,
-        )  # fmt: skip
+        """One contact's link request and, for the emails it finds linked elsewhere, the unlink and the link again;
+        where that second link fails, the old link put back."""
+        old: dict[tuple[str, str], LinkedRecord | None] = {}  # where the read-back found each ALREADY_LINKED email
+        final = await self._link_settled(part, module_id, old)
         retry_at = [i for i, result in enumerate(final) if result.code == "ALREADY_LINKED"]
         if not retry_at:
             return final
@@ -107,9 +113,50 @@ class Relinking(Linking):
                 final[i] = ItemResult(part[i], result.code, result.status, result.message, result.details, spent)
         if relink_at:
             second = await self._send_links([part[i] for i in relink_at], module_id)
+            failed_at: list[int] = []
             for i, relinked in zip(relink_at, second, strict=True):
                 final[i] = dataclasses.replace(relinked, attempts=relinked.attempts + final[i].attempts)
+                if not relinked.ok:
+                    failed_at.append(i)
+            if failed_at:
+                await self._put_back(part, failed_at, final, old, module_id)
         return final
+
+    async def _link_settled(
+        self, links: list[DealLink], module_id: str, seen: dict[tuple[str, str], LinkedRecord | None]
+    ) -> list[ItemResult[DealLink]]:
+        """Link, reading back every ALREADY_LINKED (as ``already_linked_ok=True``); links read go to ``seen``."""
+        return await self._read_back(
+            await self._send_links(links, module_id), is_linked_as_intended, why="already linked to this deal",
+            codes=ALREADY_LINKED, unread=LINK_UNVERIFIED, seen=seen,
+        )  # fmt: skip
+
+    async def _put_back(
+        self,
+        part: list[DealLink],
+        failed_at: list[int],
+        final: list[ItemResult[DealLink]],
+        old: dict[tuple[str, str], LinkedRecord | None],
+        module_id: str,
+    ) -> None:
+        """Link the emails whose second link failed back to the deal they were on, and say so in their results."""
+        restore_at = [i for i in failed_at if old.get(email_key(part[i])) is not None]
+        restored: dict[int, ItemResult[DealLink]] = {}
+        now: dict[tuple[str, str], LinkedRecord | None] = {}
+        if restore_at:
+            back = [_restore_of(part[i], old[email_key(part[i])]) for i in restore_at]
+            restored = dict(zip(restore_at, await self._link_settled(back, module_id, now), strict=True))
+        for i in failed_at:
+            link, restore = part[i], restored.get(i)
+            linked = now.get(email_key(link))
+            if restore is not None and not restore.ok and linked is not None and linked.id == link.deal_id:
+                # The second link's answer was lost but it had been applied: the relink is done after all.
+                final[i] = dataclasses.replace(
+                    final[i], code=SUCCESS, status="success", message="linked to this deal (read back)",
+                    details={}, attempts=final[i].attempts + restore.attempts,
+                )  # fmt: skip
+            else:
+                final[i] = _with_restore(final[i], restore, old.get(email_key(link)))
 
     async def _unlink_each(self, unlinks: list[DealUnlink]) -> list[ItemResult[DealUnlink]]:
         """Unlink one contact's emails, one request per owner (and per 2,000 characters of ids), in input order."""
@@ -127,3 +174,25 @@ class Relinking(Linking):
 def _unlink_of(link: DealLink) -> DealUnlink:
     return DealUnlink(contact_id=link.contact_id, message_id=link.message_id, owner_id=link.owner_id)
 
+
+def _restore_of(link: DealLink, old: LinkedRecord | None) -> DealLink:
+    assert old is not None
+    name = old.name if isinstance(old.name, str) else None
+    return dataclasses.replace(link, deal_id=str(old.id), deal_name=name)
+
+
+def _with_restore(
+    failed: ItemResult[DealLink], restore: ItemResult[DealLink] | None, old: LinkedRecord | None
+) -> ItemResult[DealLink]:
+    """The second link's failure, with what became of the link it had replaced."""
+    if old is None:
+        note, extra = "it was linked to no deal before and is linked to none now", {}
+    elif restore is not None and restore.ok:
+        note, extra = f"its link to deal {old.id} was put back", {"restored_deal_id": str(old.id)}
+    else:
+        code = restore.code if restore is not None else "NOT_SENT"
+        note = f"putting back its link to deal {old.id} failed too ({code}): it is linked to no deal"
+        extra = {"restore_failed": code, "previous_deal_id": str(old.id)}
+    message = f"{failed.message}; {note}".lstrip("; ")
+    attempts = failed.attempts + (restore.attempts if restore is not None else 0)
+    return dataclasses.replace(failed, message=message, details={**failed.details, **extra}, attempts=attempts)

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from .._config import Budget
 from . import _lua
+from ._outage import redis_outage
 
 
 class SharedCredits:
@@ -36,7 +37,15 @@ class SharedCredits:
         self._pending_remaining = remaining
 
     async def acquire(self, amount: float) -> None:
-        """Wait until ``amount`` credits fit in the org's rolling 24 h, and spend them."""
+        """Wait until ``amount`` credits fit in the org's rolling 24 h, and spend them.
+
+        Raises:
+            RedisUnavailable: Redis failed or could not be reached.
+        """
+        with redis_outage("counting credits"):
+            await self._acquire(amount)
+
+    async def _acquire(self, amount: float) -> None:
         if not self._turn.locked() and await self.take(amount) is None:
             return
         async with self._turn:

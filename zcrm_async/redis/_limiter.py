@@ -21,6 +21,7 @@ from .._config import Budget
 from .._limits import Permit
 from ._credits import SharedCredits
 from ._keys import LimiterKeys, org_prefix
+from ._outage import redis_outage
 from ._slots import SharedSlots
 
 logger = logging.getLogger("zcrm_async")
@@ -139,7 +140,11 @@ class RedisLimiter:
         if self._closed:
             return
         with anyio.move_on_after(5.0, shield=True):
-            await self._flush()
+            try:
+                await self._flush()
+            except (RedisError, OSError) as exc:
+                # Feedback only (successes, 429s, Zoho's credit count): losing it must not fail the caller's exit.
+                logger.warning("could not send the last feedback to Redis (%s)", type(exc).__name__)
         if self._task_group is not None:
             return
         self._closed = True
@@ -153,7 +158,7 @@ class RedisLimiter:
             try:
                 await self._slots.renew()
                 await self._flush()
-            except RedisError as exc:
+            except (RedisError, OSError) as exc:
                 # A Redis hiccup must not end the renewals: the next round tries again within the lease.
                 logger.warning("could not renew slot leases in Redis (%s); trying again", type(exc).__name__)
 
@@ -174,13 +179,27 @@ class RedisLimiter:
                 "(`async with limiter:`), then send requests"
             )
         holder = uuid.uuid4().hex
-        permit = await self._slots.acquire(holder, heavy=heavy)
+        try:
+            permit = await self._slots.acquire(holder, heavy=heavy)
+        except BaseException:
+            # Cancelled (or failed) while the script may have run: give back a slot taken for no one, from the
+            # background task, so the caller leaves now even if Redis is paused.
+            self._release_later(holder)
+            raise
         self._slots.live[holder] = heavy
         try:
             yield permit
         finally:
             del self._slots.live[holder]
-            await self._slots.release(holder)
+            try:
+                await self._slots.release(holder)
+            except anyio.get_cancelled_exc_class():
+                self._release_later(holder)
+                raise
+
+    def _release_later(self, holder: str) -> None:
+        if self._task_group is not None:
+            self._task_group.start_soon(self._slots.release, holder)
 
     def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
         """Note what the server said; the next script call (or the renewal task) takes it to Redis."""
@@ -193,7 +212,8 @@ class RedisLimiter:
 
     async def in_flight(self) -> int:
         """Calls in flight for this org and app across all processes (and send this process's feedback)."""
-        _, _, count = await self._slots.look("", heavy=False)
+        with redis_outage("reading the calls in flight"):
+            _, _, count = await self._slots.look("", heavy=False)
         return count
 
     # -- credits ---------------------------------------------------------------------------------------------
@@ -204,4 +224,5 @@ class RedisLimiter:
 
     async def credits_used(self) -> float:
         """Credits the org spent in the last 24 h as Redis counts them (after this process's last resync)."""
-        return await self._credits.used()
+        with redis_outage("reading the credits used"):
+            return await self._credits.used()

@@ -22,6 +22,7 @@ from .._config import Budget
 from .._limits import Permit
 from . import _lua
 from ._keys import LimiterKeys, text
+from ._outage import redis_outage
 
 logger = logging.getLogger("zcrm_async")
 
@@ -87,7 +88,18 @@ class SharedSlots:
         return bool(self._successes or self._throttles)
 
     async def acquire(self, holder: str, *, heavy: bool) -> Permit:
-        """Wait for a place among the org's calls in flight (and the heavy sub-cap), and take it for ``holder``."""
+        """Wait for a place among the org's calls in flight (and the heavy sub-cap), and take it for ``holder``.
+
+        Not shielded: a caller's deadline or cancellation ends the wait even while Redis is paused. A slot the
+        script may have taken for a caller that stopped listening is given back by ``RedisLimiter.slot``.
+
+        Raises:
+            RedisUnavailable: Redis failed or could not be reached.
+        """
+        with redis_outage("taking a slot among the calls in flight"):
+            return await self._acquire(holder, heavy=heavy)
+
+    async def _acquire(self, holder: str, *, heavy: bool) -> Permit:
         turn = self._heavy_turn if heavy else self._slot_turn
         if not turn.locked():
             permit = await self._acquire_once(holder, heavy=heavy)
@@ -102,9 +114,7 @@ class SharedSlots:
                 await self._redis.blpop([self._keys.wake], timeout=self._poll_interval)
 
     async def _acquire_once(self, holder: str, *, heavy: bool) -> Permit | None:
-        # Shielded: a slot taken in Redis by a call cancelled before hearing so would stay taken for a lease.
-        with anyio.CancelScope(shield=True):
-            admitted, generation, in_flight = await self.look(holder, heavy=heavy)
+        admitted, generation, in_flight = await self.look(holder, heavy=heavy)
         return Permit(generation, in_flight) if admitted else None
 
     async def look(self, holder: str, *, heavy: bool) -> tuple[bool, int, int]:
@@ -131,8 +141,10 @@ class SharedSlots:
         return bool(admitted), int(generation), int(in_flight)
 
     async def release(self, holder: str) -> None:
+        """Give back ``holder``'s slot (a no-op if it holds none); within 5 s, else its lease frees it. Not
+        shielded: on cancellation ``RedisLimiter.slot`` hands the release to its background task."""
         keys = [self._keys.holders, self._keys.heavy, self._keys.wake]
-        with anyio.move_on_after(5.0, shield=True) as scope:
+        with anyio.move_on_after(5.0) as scope:
             try:
                 await self._release_script(keys=keys, args=[holder, self._budget.concurrency])
                 return

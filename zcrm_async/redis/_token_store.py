@@ -16,6 +16,7 @@ from redis.exceptions import LockError, RedisError
 from .._auth import REFRESH_WINDOW, REFRESHES_PER_WINDOW, AccessToken
 from . import _lua
 from ._keys import org_prefix
+from ._outage import redis_outage
 
 logger = logging.getLogger("zcrm_async")
 
@@ -60,7 +61,8 @@ class RedisTokenStore:
         return f"RedisTokenStore(key={self._key!r})"
 
     async def load(self) -> AccessToken | None:
-        data = await self._redis.get(self._key)
+        with redis_outage("reading the shared access token"):
+            data = await self._redis.get(self._key)
         if data is None:
             return None
         try:
@@ -72,16 +74,18 @@ class RedisTokenStore:
     async def save(self, token: AccessToken) -> None:
         """Store ``token`` under a key that expires when it does (wall clock, like ``expires_at``)."""
         life_ms = int((token.expires_at - time.time()) * 1000)
-        if life_ms <= 0:
-            await self._redis.delete(self._key)
-            return
-        await self._redis.set(self._key, _encode_token(token), px=life_ms)
+        with redis_outage("storing the shared access token"):
+            if life_ms <= 0:
+                await self._redis.delete(self._key)
+                return
+            await self._redis.set(self._key, _encode_token(token), px=life_ms)
 
     @asynccontextmanager
     async def refresh_lock(self) -> AsyncIterator[None]:
         """Held around a refresh, so that of N processes finding the token stale one asks Zoho for another."""
         lock = self._redis.lock(self._lock_key, timeout=self._lock_timeout, sleep=0.05, thread_local=False)
-        await lock.acquire()  # waits as long as it takes; callers bound it with anyio.fail_after
+        with redis_outage("taking the token refresh lock"):
+            await lock.acquire()  # waits as long as it takes; callers bound it with anyio.fail_after
         try:
             yield
         finally:
@@ -101,9 +105,10 @@ class RedisTokenStore:
 
         Returns 0.0 when booked; otherwise the seconds to wait before asking again (nothing was booked).
         """
-        wait_ms = await self._reserve(
-            keys=[self._refreshes_key],
-            args=[int(REFRESH_WINDOW * 1000), REFRESHES_PER_WINDOW, uuid.uuid4().hex],
-        )
+        with redis_outage("counting token refreshes"):
+            wait_ms = await self._reserve(
+                keys=[self._refreshes_key],
+                args=[int(REFRESH_WINDOW * 1000), REFRESHES_PER_WINDOW, uuid.uuid4().hex],
+            )
         return float(wait_ms) / 1000
 

@@ -301,6 +301,12 @@ class FakeZoho:
         """Revoke a refresh token (default: the configured one): refreshes then answer invalid_code."""
         self._fake.tokens.revoke(refresh_token or self.config.refresh_token)
 
+    def grant_code(self, scope: str | None = None, *, minutes: float = 3.0) -> str:
+        """What the API console's Self Client > Generate Code gives: a grant code for ``scope`` (default: the
+        configured scopes, else ``ZohoCRM.modules.ALL``), exchangeable once within ``minutes`` for a new refresh
+        token."""
+        return self._fake.tokens.grant_code(scope or self.config.scope or "ZohoCRM.modules.ALL", minutes)
+
     def issue_token(self) -> str:
         """Mint an access token directly, for tests that do not exercise the token endpoint."""
         self._fake.stats.tokens_issued += 1

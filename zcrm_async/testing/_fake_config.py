@@ -39,6 +39,10 @@ class FakeConfig:
     client_id: str = "fake-client-id"
     client_secret: str = "fake-client-secret"
     refresh_token: str = "fake-refresh-token"
+    #: The scopes the configured refresh token carries. None (the default): token answers name no scope, as
+    #: Zoho's token pages document them; a string: answers carry ``scope`` (space separated), as some of Zoho's
+    #: token answers do. Grant codes carry the scopes they were generated with.
+    scope: str | None = None
     #: Clock for token expiry, the refresh window, credits and page tokens (inject a fake one in tests).
     clock: Callable[[], float] = time.monotonic
     #: How latency is waited (inject a gate to hold requests in flight without real sleeps).

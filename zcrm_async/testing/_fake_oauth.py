@@ -1,9 +1,16 @@
-"""Zoho Accounts in FakeZoho: the token endpoint, its limits, and the gate that checks access tokens."""
+"""Zoho Accounts in FakeZoho: the token endpoint, its limits, and the gate that checks access tokens.
+
+Two grants, as Zoho documents them: ``refresh_token`` (a new access token; 10 per refresh token per 10 minutes)
+and ``authorization_code`` (a Self Client's grant code, used once within its minutes, 3 by default, gives a new
+refresh token and a first access token). Token answers name their ``scope`` only when ``FakeConfig.scope`` is
+set: Zoho's token pages document answers without it, though some of its answers carry it.
+"""
 
 from __future__ import annotations
 
 import collections
 import random
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -26,7 +33,7 @@ _ACCESS_DENIED = {
 class Tokens:
     """Zoho Accounts' refresh flow with its two limits (Zoho's "Token Validity" page)."""
 
-    __slots__ = ("_active", "_by_refresh", "_config", "_rng", "_windows", "valid_refresh_tokens")
+    __slots__ = ("_active", "_by_refresh", "_config", "_grants", "_rng", "_windows", "scopes", "valid_refresh_tokens")
 
     def __init__(self, config: FakeConfig, rng: random.Random) -> None:
         self._config = config
@@ -35,13 +42,35 @@ class Tokens:
         self._by_refresh: dict[str, collections.deque[str]] = {}
         self._windows: dict[str, collections.deque[float]] = {}
         self.valid_refresh_tokens = {config.refresh_token}
+        #: The scopes each refresh token carries.
+        self.scopes = {config.refresh_token: config.scope or ""}
+        self._grants: dict[str, tuple[str, float]] = {}  # grant code -> (scope, expiry in config.clock time)
+
+    def grant_code(self, scope: str, minutes: float = 3.0) -> str:
+        """A Self Client's "Generate Code": usable once, within ``minutes``."""
+        # Not from the seeded generator: generating codes must not shift a seeded run's faults and tokens.
+        code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+        self._grants[code] = (scope, self._config.clock() + minutes * 60)
+        return code
+
+    def exchange(self, params: dict[str, str]) -> dict[str, Any] | str:
+        """An error body, or the new refresh token the grant code gives (the code is spent either way)."""
+        cfg = self._config
+        if params.get("client_id") != cfg.client_id or params.get("client_secret") != cfg.client_secret:
+            return {"error": "invalid_client"}
+        grant = self._grants.pop(params.get("code", ""), None)
+        if grant is None or grant[1] <= cfg.clock():
+            return {"error": "invalid_code"}
+        refresh_token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+        self.valid_refresh_tokens.add(refresh_token)
+        self.scopes[refresh_token] = grant[0]
+        return refresh_token
 
     def refresh(self, params: dict[str, str]) -> dict[str, Any] | None:
         """An error body, or None when the caller may issue a token."""
         cfg = self._config
         if params.get("grant_type") != "refresh_token":
-            code = "invalid_code" if params.get("grant_type") == "authorization_code" else "unsupported_grant_type"
-            return {"error": code}
+            return {"error": "unsupported_grant_type"}
         if params.get("client_id") != cfg.client_id or params.get("client_secret") != cfg.client_secret:
             return {"error": "invalid_client"}
         if params.get("refresh_token") not in self.valid_refresh_tokens:
@@ -96,18 +125,28 @@ def auth_refusal(tokens: Tokens, request: web.Request) -> web.Response | None:
 
 
 async def token(fake: FakeApp, request: web.Request) -> web.StreamResponse:
-    """POST /oauth/v2/token: refresh_token grant, params in the form body or the query string."""
+    """POST /oauth/v2/token: the refresh_token and authorization_code grants, params in the form or the query."""
     fake.stats.token_refreshes += 1
     params = dict(request.query)
     if request.body_exists:  # read already, by the gates: can_read_body is False by now
         params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
-    refused = fake.tokens.refresh(params)
-    if refused is not None:
-        return json_response(refused)
+    extra: dict[str, str] = {}  # only the fields this grant's answer carries
+    if params.get("grant_type") == "authorization_code":
+        given = fake.tokens.exchange(params)
+        if isinstance(given, dict):
+            return json_response(given)
+        refresh_token = extra["refresh_token"] = given
+    else:
+        refused = fake.tokens.refresh(params)
+        if refused is not None:
+            return json_response(refused)
+        refresh_token = params["refresh_token"]
     fake.stats.tokens_issued += 1
     return json_response(
         {
-            "access_token": fake.tokens.issue(params["refresh_token"]),
+            "access_token": fake.tokens.issue(refresh_token),
+            **extra,
+            **({"scope": fake.tokens.scopes.get(refresh_token, "")} if fake.config.scope is not None else {}),
             "api_domain": f"{request.scheme}://{request.host}",
             "token_type": "Bearer",
             "expires_in": int(fake.config.token_ttl),

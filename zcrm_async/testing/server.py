@@ -2,8 +2,8 @@
 so that a tool of its own can offer the same flags (`add_arguments`, `config_from`, `run`).
 
 Every FakeConfig knob is a flag. When the server is ready it prints one flushed line
-`FakeZoho listening on http://HOST:PORT`, then the credentials a client should use, so a parent process can
-wait for that line before sending requests.
+`FakeZoho listening on http://HOST:PORT`, so a parent process can wait for that line before sending requests;
+then the flags and environment that point zcrm-async at it, a grant code, and ids to try (`_server_hints`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,13 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
 
 from ._fake import FakeConfig, FakeZoho
+from ._server_hints import announce, write_sample
+
+#: Contacts seeded for --write-sample when --seed-contacts is not given.
+SAMPLE_CONTACTS = 20
 
 __all__ = ["add_arguments", "config_from", "main", "run"]
 
@@ -51,10 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--client-id", default=d.client_id)
     add("--client-secret", default=d.client_secret)
     add("--refresh-token", default=d.refresh_token)
+    add("--scope", default=d.scope, help="scopes token answers name, space separated (default: none named)")
     add("--seed-contacts", type=int, default=0, help="contacts to seed (each with deals and emails)")
     add("--seed-deals-per-contact", type=int, default=1)
     add("--seed-emails-per-contact", type=int, default=3)
     add("--seed-users", type=int, default=1)
+    add(
+        "--write-sample", type=Path, metavar="FILE",
+        help="write a `backfill link` CSV of the seeded emails no deal holds yet (seeds 20 contacts if none)",
+    )  # fmt: skip
+    add("--seed-misfiled", type=int, default=0, help="contacts whose mail sits on a wrong deal (to audit)")
 
 
 def config_from(args: argparse.Namespace) -> FakeConfig:
@@ -76,6 +87,7 @@ def config_from(args: argparse.Namespace) -> FakeConfig:
         client_id=args.client_id,
         client_secret=args.client_secret,
         refresh_token=args.refresh_token,
+        scope=args.scope,
     )
 
 
@@ -88,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> None:
     fake = FakeZoho(config_from(args))
+    if args.write_sample and not args.seed_contacts:
+        args.seed_contacts = SAMPLE_CONTACTS
+    summary = None
     if args.seed_contacts:
         summary = fake.seed_world(
             contacts=args.seed_contacts,
@@ -99,6 +114,12 @@ async def _serve(args: argparse.Namespace) -> None:
             f"seeded {len(summary.contact_ids)} contacts, {len(summary.deal_ids)} deals, "
             f"{len(summary.message_ids)} emails ({summary.linked} linked)"
         )
+        if args.write_sample:
+            rows = write_sample(fake, summary, args.write_sample, args.seed_deals_per_contact)
+            _say(f"wrote {rows} rows to {args.write_sample}: try  zcrm-async backfill link {args.write_sample}")
+    if args.seed_misfiled:
+        misfiled = fake.seed_misfiled(contacts=args.seed_misfiled, seed=args.seed)
+        _say(f"seeded {args.seed_misfiled} contacts with {len(misfiled.message_ids)} emails, some on the wrong deal")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,18 +127,10 @@ async def _serve(args: argparse.Namespace) -> None:
     url = await fake.start(args.host, args.port)
     try:
         _say(f"FakeZoho listening on {url}")
-        cfg, defaults = fake.config, FakeConfig()
-        _say(f"accounts_url={url} token_url={url}/oauth/v2/token")
-        _say(f"client_id={cfg.client_id} client_secret={_shown(cfg.client_secret, defaults.client_secret)} "
-             f"refresh_token={_shown(cfg.refresh_token, defaults.refresh_token)}")
+        announce(_say, fake, url, summary)
         await stop.wait()
     finally:
         await fake.close()
-
-
-def _shown(value: str, default: str) -> str:
-    """The fake's own well-known credentials are printed to help; ones the user chose are not (they may be real)."""
-    return value if value == default else "(as given)"
 
 
 def _say(line: str) -> None:

@@ -26,7 +26,7 @@ from zcrm_async._transport import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
 from zcrm_async.testing._mock import MockTransport, json_response
 
-HELPERS = Path(__file__).with_name("redis_helpers.py")
+HELPERS = Path(__file__).parent.parent / "redis_helpers.py"
 CLIENT_ID = "1000.TEST"
 
 

@@ -50,6 +50,7 @@ EXPECTED = [
     "Records",
     "RecordsInfo",
     "RecordsPage",
+    "RedisUnavailable",
     "RequestTimeout",
     "ResponseDecodeError",
     "ResponseTooLarge",

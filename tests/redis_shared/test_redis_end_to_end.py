@@ -13,7 +13,7 @@ from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
 
-WORKER = Path(__file__).with_name("redis_e2e_worker.py")
+WORKER = Path(__file__).parent.parent / "redis_e2e_worker.py"
 ROOT = WORKER.parent.parent
 
 

@@ -78,5 +78,5 @@ def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
     [("backfill-link.csv", "link"), ("backfill-unlink.csv", "unlink"), ("backfill-relink.jsonl", "relink")],
 )
 def test_the_example_files_are_valid(name: str, operation: str) -> None:
-    source = read_input(Path(__file__).parent.parent / "examples" / name, OPERATIONS[operation])
+    source = read_input(Path(__file__).parent.parent.parent / "examples" / name, OPERATIONS[operation])
     assert source.all_rows and not source.bad

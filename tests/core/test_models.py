@@ -36,7 +36,7 @@ from zcrm_async.models import (
     encode_link_body,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def raw(name: str) -> bytes:
