@@ -340,7 +340,7 @@ async def test_link_learns_the_deals_module_id_once_and_a_missing_scope_says_the
         assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0
         assert fake.stats.requests["get_module"] == 1
         assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)
-    async with FakeZoho(FakeConfig(scopes=("ZohoCRM.modules.ALL",))) as fake:
+    async with FakeZoho(FakeConfig(scope="ZohoCRM.modules.ALL")) as fake:
         rows = make_world(fake, contacts=1, emails=2)
         path = write_csv(tmp_path / "more.csv", rows)
         capsys.readouterr()

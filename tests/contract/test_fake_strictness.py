@@ -151,7 +151,7 @@ def test_module_metadata_needs_its_scope() -> None:
         status, answer = await call("GET", "/settings/modules/Deals")
         assert (status, answer["code"]) == (401, "OAUTH_SCOPE_MISMATCH")
 
-    run(test, FakeConfig(scopes=("ZohoCRM.modules.ALL",)))
+    run(test, FakeConfig(scope="ZohoCRM.modules.ALL"))
 
     async def granted(fake: FakeZoho, call: Call, ids: dict[str, str]) -> None:
         status, answer = await call("GET", "/settings/modules/Deals")
@@ -161,4 +161,4 @@ def test_module_metadata_needs_its_scope() -> None:
         status, answer = await call("GET", "/settings/modules/Widgets")
         assert (status, answer["code"]) == (400, "INVALID_MODULE")
 
-    run(granted, FakeConfig(scopes=("ZohoCRM.settings.modules.READ",)))
+    run(granted, FakeConfig(scope="ZohoCRM.settings.modules.READ"))
