@@ -106,6 +106,14 @@ def test_csv_rows_that_crashed_the_reader_are_refused_by_their_line(tmp_path: Pa
     )
 
 
+def test_csv_lines_may_end_as_any_spreadsheet_ends_them(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    rows = [HEADER, _csv_line(2), _csv_line(3, contact="12x"), _csv_line(4, deal_name='"two\r\nlines"'), _csv_line(6)]
+    ends = ["\r", "\r\n", "\r", "\r"]  # a classic Mac file, with a Windows line and a quoted line break in it
+    path.write_bytes(b"".join((row[:-1] + end).encode() for row, end in zip(rows, [*ends, "\n"], strict=True)))
+    _assert_refused(_dry_run(path), ["line 3: contact_id must be a numeric Zoho id"], good=3)
+
+
 def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text(
