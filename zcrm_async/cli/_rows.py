@@ -76,8 +76,10 @@ class _Lines:
         return self
 
     def release(self) -> None:
-        """Leave the stream to its owner, open: the text layer would close it when collected."""
-        self._text.detach()
+        """Leave the stream to its owner, open: the text layer would close it when collected. (A reader dropped
+        half-way may be collected after its owner closed the stream: then there is nothing to leave.)"""
+        if not self._text.buffer.closed:
+            self._text.detach()
 
     def mark(self) -> int:
         """A row starts here: returns the number its first line will have."""
