@@ -11,17 +11,12 @@ import anyio.lowlevel
 import pytest
 
 from zcrm_async import AuthenticationError, BulkError, Response
-from zcrm_async._bulk import (
-    BulkResult,
-    ItemResult,
-    chunk,
-    chunk_joined,
-    group_chunks,
-    sequential_chunks,
-)
+from zcrm_async._bulk import BulkResult, Chunk, ItemResult
 from zcrm_async._streaming import collect, stream_chunks
 from zcrm_async._window import Window
 from zcrm_async._write_results import results_from_response
+from zcrm_async.emails import DealLink, DealUnlink
+from zcrm_async.emails._items import link_chunks, unlink_chunks
 
 T = TypeVar("T")
 
@@ -46,80 +41,61 @@ def ident(item: str) -> str:
     return item
 
 
-# -- chunk ---------------------------------------------------------------------------------------------------
+# -- requests for a whole list: the window the list forms send by, holding everything -----------------------------
 
 
-def test_chunk_keeps_order_and_sizes() -> None:
-    assert chunk(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
-    assert chunk([], 3) == []
-    assert chunk(list(range(40)), 20) == [list(range(20)), list(range(20, 40))]
+def unlinks(ids: list[str], contact: str = "1", owner: str = "9") -> list[DealUnlink]:
+    return [DealUnlink(contact_id=contact, message_id=m, owner_id=owner) for m in ids]
 
 
-@pytest.mark.parametrize("size", [0, -1])
-def test_chunk_refuses_a_size_below_one(size: int) -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        chunk([1], size)
+def id_groups(chunks: list[Chunk[DealUnlink]]) -> list[list[str]]:
+    return [[item.message_id for item in c.items] for c in chunks]
 
 
-def test_sequential_chunks_carry_their_indexes() -> None:
-    chunks = sequential_chunks(["a", "b", "c", "d", "e"], 2)
-    assert [(c.indexes, c.items) for c in chunks] == [([0, 1], ["a", "b"]), ([2, 3], ["c", "d"]), ([4], ["e"])]
-
-
-# -- chunk_joined --------------------------------------------------------------------------------------------
-
-
-def test_chunk_joined_respects_the_count() -> None:
+def test_unlink_requests_respect_the_count() -> None:
     ids = [f"{i:02d}" for i in range(45)]
-    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    groups = id_groups(unlink_chunks(unlinks(ids), 20, 2000))
     assert [len(g) for g in groups] == [20, 20, 5]
     assert [i for g in groups for i in g] == ids
 
 
-def test_chunk_joined_respects_the_characters_on_whole_ids() -> None:
+def test_unlink_requests_respect_the_characters_on_whole_ids() -> None:
     ids = [f"{i:096d}" for i in range(60)]  # 96-character ids, as in Zoho's samples
-    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    groups = id_groups(unlink_chunks(unlinks(ids), 20, 2000))
     assert [i for g in groups for i in g] == ids
-    for group in groups:
-        assert len(",".join(group)) <= 2000
-        assert len(group) <= 20
+    assert all(len(",".join(g)) <= 2000 and len(g) <= 20 for g in groups)
     # 20 x 96 + 19 commas = 1939 fits; so every full group has 20
     assert [len(g) for g in groups] == [20, 20, 20]
 
 
-def test_chunk_joined_splits_on_characters_before_count() -> None:
-    ids = ["a" * 500] * 9
-    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+def test_unlink_requests_split_on_characters_before_count() -> None:
+    ids = [f"{i}" + "a" * 499 for i in range(9)]
+    groups = id_groups(unlink_chunks(unlinks(ids), 20, 2000))
     # 3 x 500 + 2 = 1502; a fourth gives 2003 > 2000
     assert [len(g) for g in groups] == [3, 3, 3]
     assert all(len(",".join(g)) <= 2000 for g in groups)
 
 
-def test_chunk_joined_exact_fit() -> None:
-    ids = ["x" * 9] * 4  # 4 x 9 + 3 = 39
-    assert chunk_joined(ids, max_count=10, max_chars=39) == [ids]
-    assert chunk_joined(ids, max_count=10, max_chars=38) == [ids[:3], ids[3:]]
+def test_unlink_requests_exact_fit() -> None:
+    ids = [f"{i}" * 9 for i in range(4)]  # 4 x 9 + 3 = 39
+    assert id_groups(unlink_chunks(unlinks(ids), 10, 39)) == [ids]
+    assert id_groups(unlink_chunks(unlinks(ids), 10, 38)) == [ids[:3], ids[3:]]
 
 
-def test_chunk_joined_long_single_id_is_refused() -> None:
-    with pytest.raises(ValueError, match="longer than 10 characters"):
-        chunk_joined(["ok", "y" * 11], max_count=20, max_chars=10)
-    assert chunk_joined(["y" * 10], max_count=20, max_chars=10) == [["y" * 10]]
+def test_unlink_requests_are_per_contact_and_owner() -> None:
+    items = unlinks(["a", "b"], "1", "9") + unlinks(["c"], "1", "8") + unlinks(["d"], "2", "9") + unlinks(["e"])
+    assert id_groups(unlink_chunks(items, 20, 2000)) == [["c"], ["d"], ["a", "b", "e"]]
 
 
-def test_chunk_joined_of_nothing() -> None:
-    assert chunk_joined([], max_count=20, max_chars=2000) == []
+def test_link_requests_group_by_contact_then_chunk_keeping_positions() -> None:
+    def link(contact: str, n: int) -> DealLink:
+        return DealLink(contact_id=contact, message_id=f"m{n}", deal_id="5", owner_id="9")
 
+    items = [link("1", i) for i in range(45)] + [link("2", i) for i in range(3)] + [link("1", 99)]
+    chunks = link_chunks(items, 20)
 
-# -- group_chunks --------------------------------------------------------------------------------------------
-
-
-def test_group_chunks_groups_by_key_then_chunks_keeping_positions() -> None:
-    items = [("c1", i) for i in range(45)] + [("c2", i) for i in range(3)] + [("c1", 99)]
-    chunks = group_chunks(items, lambda item: item[0], 20)
-
-    assert [len(c.items) for c in chunks] == [20, 20, 6, 3]
-    assert all(len({key for key, _ in c.items}) == 1 for c in chunks)
+    assert [len(c.items) for c in chunks] == [20, 20, 3, 6]  # full ones at once; then the least recently touched
+    assert all(len({item.contact_id for item in c.items}) == 1 for c in chunks)
     assert sorted(i for c in chunks for i in c.indexes) == list(range(len(items)))
     for c in chunks:
         assert [items[i] for i in c.indexes] == c.items
@@ -295,7 +271,7 @@ async def test_collect_places_every_result_at_its_index() -> None:
 
     assert [r.item for r in result] == items
     assert sorted(i for part in sent for i in part) == sorted(items)  # each item sent exactly once
-    assert len(sent) == len(group_chunks(items, lambda item: int(item[1:]) % 4, 5)) and sum(done) == len(items)
+    assert len(sent) == 4 * 3 and sum(done) == len(items)  # each key holds 13 or 14: three requests of 5 at most
     assert [r.item for r in result.failed] == [i for i in items if int(i[1:]) % 7 == 0]
 
 
