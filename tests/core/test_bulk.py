@@ -12,7 +12,7 @@ import pytest
 
 from zcrm_async import AuthenticationError, BulkError, Response
 from zcrm_async._bulk import BulkResult, Chunk, ItemResult
-from zcrm_async._streaming import collect, stream_chunks
+from zcrm_async._streaming import run_all
 from zcrm_async._window import Window
 from zcrm_async._write_results import results_from_response
 from zcrm_async.emails import DealLink, DealUnlink
@@ -241,20 +241,19 @@ def test_without_usable_keys_order_is_trusted() -> None:
     assert [r.code for r in results] == ["SUCCESS", "INVALID_DATA", "SUCCESS"]
 
 
-# -- the list forms' collector over the stream -----------------------------------------------------------------
+# -- the list forms: the stream's workers, results placed by index ------------------------------------------------
 
 
-async def run_all(
+async def run_list(
     items: list[T], send: Callable[[list[T]], Awaitable[list[ItemResult[T]]]], key: Callable[[T], Any], size: int,
     *, concurrency: int, on_progress: Callable[[list[ItemResult[T]]], None] | None = None,
 ) -> BulkResult[T]:
-    """What a list form does: the whole input in one window, its stream collected in input order."""
-    stream = stream_chunks(items, send, Window(key, size, None), concurrency=concurrency)
-    return await collect(stream, len(items), on_progress)
+    """What a list form does: the whole input in one window, every result placed at its index."""
+    return await run_all(items, send, Window(key, size, None), concurrency=concurrency, on_progress=on_progress)
 
 
 @pytest.mark.anyio
-async def test_collect_places_every_result_at_its_index() -> None:
+async def test_run_all_places_every_result_at_its_index() -> None:
     items = [f"i{n}" for n in range(53)]
     sent: list[list[str]] = []
 
@@ -266,7 +265,7 @@ async def test_collect_places_every_result_at_its_index() -> None:
                            "success" if int(item[1:]) % 7 else "error") for item in part]
 
     done: list[int] = []
-    result = await run_all(items, send, lambda item: int(item[1:]) % 4, 5, concurrency=4,
+    result = await run_list(items, send, lambda item: int(item[1:]) % 4, 5, concurrency=4,
                            on_progress=lambda r: done.append(len(r)))
 
     assert [r.item for r in result] == items
@@ -276,7 +275,7 @@ async def test_collect_places_every_result_at_its_index() -> None:
 
 
 @pytest.mark.anyio
-async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
+async def test_run_all_aggregates_a_thousand_chunks_of_twenty() -> None:
     total = 20_000
     sent = 0
 
@@ -287,7 +286,7 @@ async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
         return [ItemResult(n, "SUCCESS", "success") if n % 1000 else ItemResult(n, "ALREADY_LINKED", "error")
                 for n in part]
 
-    result = await run_all(list(range(total)), send, lambda n: None, 20, concurrency=16)
+    result = await run_list(list(range(total)), send, lambda n: None, 20, concurrency=16)
 
     assert len(result) == total and sent == 1000
     assert [r.item for r in result] == list(range(total))
@@ -295,16 +294,16 @@ async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
 
 
 @pytest.mark.anyio
-async def test_collect_refuses_a_sender_that_loses_results() -> None:
+async def test_run_all_refuses_a_sender_that_loses_results() -> None:
     async def send(part: list[int]) -> list[ItemResult[int]]:
         return [ItemResult(n, "SUCCESS", "success") for n in part[:-1]]
 
     with pytest.raises(RuntimeError, match="wrong number"):
-        await run_all([1, 2, 3], send, lambda n: None, 3, concurrency=2)
+        await run_list([1, 2, 3], send, lambda n: None, 3, concurrency=2)
 
 
 @pytest.mark.anyio
-async def test_collect_raises_a_sender_exception_as_itself() -> None:
+async def test_run_all_raises_a_sender_exception_as_itself() -> None:
     calls = 0
 
     async def send(part: list[int]) -> list[ItemResult[int]]:
@@ -314,7 +313,7 @@ async def test_collect_raises_a_sender_exception_as_itself() -> None:
         raise AuthenticationError("refused", status=401, code="INVALID_TOKEN")
 
     with pytest.raises(AuthenticationError, match="refused"):
-        await run_all(list(range(100)), send, lambda n: n, 1, concurrency=3)
+        await run_list(list(range(100)), send, lambda n: n, 1, concurrency=3)
     assert calls < 100  # the rest were cancelled
 
 
