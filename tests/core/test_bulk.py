@@ -207,6 +207,18 @@ def test_results_naming_their_item_by_json_path_land_on_it() -> None:
     assert [r.code for r in results] == ["SUCCESS", "SUCCESS", "INVALID_DATA"]
 
 
+@pytest.mark.parametrize("path", ["Emails[2].owner.id", "$.Emails[2].owner.id", "message_ids[2]"])
+def test_a_json_path_names_its_item_in_either_of_zohos_forms(path: str) -> None:
+    # Link Deal to Emails' OpenAPI file writes "Emails[2].owner.id" (no "$."), records and Associate Email "$.".
+    failures = [
+        {"code": "ALREADY_LINKED", "status": "error", "message": "linked",
+         "details": {"api_name": "x", "json_path": path.replace("2", str(i))}}
+        for i in (2, 0, 1)
+    ]  # fmt: skip
+    results = results_from_response(ITEMS, response(400, {"Emails": [[f] for f in failures]}), key=ident)
+    assert [r.details["json_path"] for r in results] == [path.replace("2", str(i)) for i in (0, 1, 2)]
+
+
 def test_null_fields_in_a_result_do_not_fail_the_chunk() -> None:
     body = {"Emails": [{"code": "SUCCESS", "status": "success", "message": None, "details": None}] * 3}
     results = results_from_response(ITEMS, response(200, body))
