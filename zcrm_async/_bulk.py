@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from ._errors import BulkError
@@ -24,10 +24,6 @@ __all__ = [
     "BulkResult",
     "Chunk",
     "ItemResult",
-    "chunk",
-    "chunk_joined",
-    "group_chunks",
-    "sequential_chunks",
 ]
 
 T = TypeVar("T")
@@ -114,50 +110,3 @@ class Chunk(Generic[T]):
 
     indexes: list[int]
     items: list[T]
-
-
-def chunk(items: Sequence[T], size: int) -> list[list[T]]:
-    """Split ``items`` into lists of at most ``size``, keeping order."""
-    if size < 1:
-        raise ValueError("chunk size must be at least 1")
-    return [list(items[start : start + size]) for start in range(0, len(items), size)]
-
-
-def chunk_joined(values: Sequence[str], *, max_count: int, max_chars: int, sep: str = ",") -> list[list[str]]:
-    """Split ``values`` so each group has at most ``max_count`` values and joins to at most ``max_chars``.
-
-    Groups split on whole values, for query parameters like ``message_ids=a,b,c``.
-    """
-    groups: list[list[str]] = []
-    current: list[str] = []
-    length = 0
-    for value in values:
-        if len(value) > max_chars:
-            raise ValueError(f"{value[:20]}... alone is longer than {max_chars} characters")
-        added = len(value) + (len(sep) if current else 0)
-        if current and (len(current) >= max_count or length + added > max_chars):
-            groups.append(current)
-            current, length, added = [], 0, len(value)
-        current.append(value)
-        length += added
-    if current:
-        groups.append(current)
-    return groups
-
-
-def sequential_chunks(items: Sequence[T], size: int) -> list[Chunk[T]]:
-    """Chunks of ``size`` consecutive items."""
-    return [
-        Chunk(list(range(start, min(start + size, len(items)))), list(items[start : start + size]))
-        for start in range(0, len(items), size)
-    ]
-
-
-def group_chunks(items: Sequence[T], key: Callable[[T], Any], size: int) -> list[Chunk[T]]:
-    """Group items by ``key`` (e.g. the contact: one endpoint per contact), then chunk each group by ``size``."""
-    groups: dict[Any, list[int]] = {}
-    for index, item in enumerate(items):
-        groups.setdefault(key(item), []).append(index)
-    return [
-        Chunk(part, [items[i] for i in part]) for indexes in groups.values() for part in chunk(indexes, size)
-    ]

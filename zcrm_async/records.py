@@ -18,7 +18,7 @@ from ._client import raise_for_status
 from ._cursors import CursorChain
 from ._errors import ResponseDecodeError, TransportError
 from ._fanout import first_error
-from ._streaming import BulkStream, Sender, collect, materialize, stream_chunks
+from ._streaming import BulkStream, Sender, materialize, run_all, stream_chunks
 from ._window import Window
 from ._write_results import fail_transport, results_from_response
 from .models import RecordsPage, decode_records_page, encode_data_body
@@ -164,8 +164,7 @@ class Records:
         if not items:
             raise ValueError("rows is empty: nothing to send")
         workers = concurrency or self._crm.budget.concurrency
-        stream = stream_chunks(items, send, _in_order(), concurrency=workers)
-        return await collect(stream, len(items), on_progress)
+        return await run_all(items, send, _in_order(), concurrency=workers, on_progress=on_progress)
 
     def update_related_by_external_id_stream(
         self,

@@ -315,3 +315,39 @@ def test_dry_run_reports_bad_rows_by_line_as_the_library_checks_them(
     assert "1 items would go in 1 unlink requests to 1 contacts" in captured.out
     assert "the first 1 of 1 requests:" in captured.out
     assert "DELETE /crm/v8/Contacts/111/Emails/actions/link_record?owner_id=333&message_ids=abc1" in captured.out
+
+
+async def test_unlink_of_emails_that_are_not_linked_ends_done_as_not_linked(tmp_path: Path) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=2, emails=3)
+        fake.world.link_directly(rows[0]["message_id"], rows[0]["deal_id"])  # one linked, five never were
+        path = write_csv(tmp_path / "unlink.csv", rows, ["contact_id", "message_id", "owner_id"])
+        report = tmp_path / "report.jsonl"
+        code = await run_cli(["backfill", "unlink", str(path), "--report", str(report), "-q", *connection_args(fake)])
+        assert code == 0  # the state asked for, for every email
+        lines = read_report(report)
+        assert [line["code"] for line in lines] == ["SUCCESS"] + ["NOT_LINKED"] * 5
+        assert {line["status"] for line in lines} == {"success"}
+        assert all(fake.link_of(row["message_id"]) is None for row in rows)
+
+
+async def test_link_learns_the_deals_module_id_once_and_a_missing_scope_says_the_way_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeZoho() as fake:
+        rows = make_world(fake, contacts=3, emails=25)
+        path = write_csv(tmp_path / "links.csv", rows)
+        assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 0
+        assert fake.stats.requests["get_module"] == 1
+        assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)
+    async with FakeZoho(FakeConfig(scope="ZohoCRM.modules.ALL")) as fake:
+        rows = make_world(fake, contacts=1, emails=2)
+        path = write_csv(tmp_path / "more.csv", rows)
+        capsys.readouterr()
+        assert await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)]) == 1
+        said = capsys.readouterr().err
+        assert "ZohoCRM.settings.modules.READ" in said and "--deals-module-id" in said
+        assert fake.stats.requests["link_emails"] == 0
+        argv = ["backfill", "link", str(path), "--deals-module-id", DEALS_MODULE_ID, "-q", *connection_args(fake)]
+        assert await run_cli(argv) == 0
+        assert all(fake.link_of(row["message_id"]) == row["deal_id"] for row in rows)

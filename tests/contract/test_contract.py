@@ -340,7 +340,7 @@ async def test_reading_emails_with_null_fields_keeps_the_contract_and_reads_each
 
 async def test_limits_not_found_and_scope_answers_keep_the_contract() -> None:
     recorder = Recorder()
-    config = FakeConfig(scopes=("ZohoCRM.modules.ALL",))
+    config = FakeConfig(scope="ZohoCRM.modules.ALL")
     async with FakeZoho(config) as fake, aiohttp.ClientSession() as http:
         token = fake.issue_token()
         owner = fake.add_user("Owner")

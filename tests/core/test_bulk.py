@@ -11,17 +11,12 @@ import anyio.lowlevel
 import pytest
 
 from zcrm_async import AuthenticationError, BulkError, Response
-from zcrm_async._bulk import (
-    BulkResult,
-    ItemResult,
-    chunk,
-    chunk_joined,
-    group_chunks,
-    sequential_chunks,
-)
-from zcrm_async._streaming import collect, stream_chunks
+from zcrm_async._bulk import BulkResult, Chunk, ItemResult
+from zcrm_async._streaming import run_all
 from zcrm_async._window import Window
 from zcrm_async._write_results import results_from_response
+from zcrm_async.emails import DealLink, DealUnlink
+from zcrm_async.emails._items import link_chunks, unlink_chunks
 
 T = TypeVar("T")
 
@@ -46,80 +41,61 @@ def ident(item: str) -> str:
     return item
 
 
-# -- chunk ---------------------------------------------------------------------------------------------------
+# -- requests for a whole list: the window the list forms send by, holding everything -----------------------------
 
 
-def test_chunk_keeps_order_and_sizes() -> None:
-    assert chunk(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
-    assert chunk([], 3) == []
-    assert chunk(list(range(40)), 20) == [list(range(20)), list(range(20, 40))]
+def unlinks(ids: list[str], contact: str = "1", owner: str = "9") -> list[DealUnlink]:
+    return [DealUnlink(contact_id=contact, message_id=m, owner_id=owner) for m in ids]
 
 
-@pytest.mark.parametrize("size", [0, -1])
-def test_chunk_refuses_a_size_below_one(size: int) -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        chunk([1], size)
+def id_groups(chunks: list[Chunk[DealUnlink]]) -> list[list[str]]:
+    return [[item.message_id for item in c.items] for c in chunks]
 
 
-def test_sequential_chunks_carry_their_indexes() -> None:
-    chunks = sequential_chunks(["a", "b", "c", "d", "e"], 2)
-    assert [(c.indexes, c.items) for c in chunks] == [([0, 1], ["a", "b"]), ([2, 3], ["c", "d"]), ([4], ["e"])]
-
-
-# -- chunk_joined --------------------------------------------------------------------------------------------
-
-
-def test_chunk_joined_respects_the_count() -> None:
+def test_unlink_requests_respect_the_count() -> None:
     ids = [f"{i:02d}" for i in range(45)]
-    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    groups = id_groups(unlink_chunks(unlinks(ids), 20, 2000))
     assert [len(g) for g in groups] == [20, 20, 5]
     assert [i for g in groups for i in g] == ids
 
 
-def test_chunk_joined_respects_the_characters_on_whole_ids() -> None:
+def test_unlink_requests_respect_the_characters_on_whole_ids() -> None:
     ids = [f"{i:096d}" for i in range(60)]  # 96-character ids, as in Zoho's samples
-    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+    groups = id_groups(unlink_chunks(unlinks(ids), 20, 2000))
     assert [i for g in groups for i in g] == ids
-    for group in groups:
-        assert len(",".join(group)) <= 2000
-        assert len(group) <= 20
+    assert all(len(",".join(g)) <= 2000 and len(g) <= 20 for g in groups)
     # 20 x 96 + 19 commas = 1939 fits; so every full group has 20
     assert [len(g) for g in groups] == [20, 20, 20]
 
 
-def test_chunk_joined_splits_on_characters_before_count() -> None:
-    ids = ["a" * 500] * 9
-    groups = chunk_joined(ids, max_count=20, max_chars=2000)
+def test_unlink_requests_split_on_characters_before_count() -> None:
+    ids = [f"{i}" + "a" * 499 for i in range(9)]
+    groups = id_groups(unlink_chunks(unlinks(ids), 20, 2000))
     # 3 x 500 + 2 = 1502; a fourth gives 2003 > 2000
     assert [len(g) for g in groups] == [3, 3, 3]
     assert all(len(",".join(g)) <= 2000 for g in groups)
 
 
-def test_chunk_joined_exact_fit() -> None:
-    ids = ["x" * 9] * 4  # 4 x 9 + 3 = 39
-    assert chunk_joined(ids, max_count=10, max_chars=39) == [ids]
-    assert chunk_joined(ids, max_count=10, max_chars=38) == [ids[:3], ids[3:]]
+def test_unlink_requests_exact_fit() -> None:
+    ids = [f"{i}" * 9 for i in range(4)]  # 4 x 9 + 3 = 39
+    assert id_groups(unlink_chunks(unlinks(ids), 10, 39)) == [ids]
+    assert id_groups(unlink_chunks(unlinks(ids), 10, 38)) == [ids[:3], ids[3:]]
 
 
-def test_chunk_joined_long_single_id_is_refused() -> None:
-    with pytest.raises(ValueError, match="longer than 10 characters"):
-        chunk_joined(["ok", "y" * 11], max_count=20, max_chars=10)
-    assert chunk_joined(["y" * 10], max_count=20, max_chars=10) == [["y" * 10]]
+def test_unlink_requests_are_per_contact_and_owner() -> None:
+    items = unlinks(["a", "b"], "1", "9") + unlinks(["c"], "1", "8") + unlinks(["d"], "2", "9") + unlinks(["e"])
+    assert id_groups(unlink_chunks(items, 20, 2000)) == [["c"], ["d"], ["a", "b", "e"]]
 
 
-def test_chunk_joined_of_nothing() -> None:
-    assert chunk_joined([], max_count=20, max_chars=2000) == []
+def test_link_requests_group_by_contact_then_chunk_keeping_positions() -> None:
+    def link(contact: str, n: int) -> DealLink:
+        return DealLink(contact_id=contact, message_id=f"m{n}", deal_id="5", owner_id="9")
 
+    items = [link("1", i) for i in range(45)] + [link("2", i) for i in range(3)] + [link("1", 99)]
+    chunks = link_chunks(items, 20)
 
-# -- group_chunks --------------------------------------------------------------------------------------------
-
-
-def test_group_chunks_groups_by_key_then_chunks_keeping_positions() -> None:
-    items = [("c1", i) for i in range(45)] + [("c2", i) for i in range(3)] + [("c1", 99)]
-    chunks = group_chunks(items, lambda item: item[0], 20)
-
-    assert [len(c.items) for c in chunks] == [20, 20, 6, 3]
-    assert all(len({key for key, _ in c.items}) == 1 for c in chunks)
+    assert [len(c.items) for c in chunks] == [20, 20, 3, 6]  # full ones at once; then the least recently touched
+    assert all(len({item.contact_id for item in c.items}) == 1 for c in chunks)
     assert sorted(i for c in chunks for i in c.indexes) == list(range(len(items)))
     for c in chunks:
         assert [items[i] for i in c.indexes] == c.items
@@ -231,6 +207,18 @@ def test_results_naming_their_item_by_json_path_land_on_it() -> None:
     assert [r.code for r in results] == ["SUCCESS", "SUCCESS", "INVALID_DATA"]
 
 
+@pytest.mark.parametrize("path", ["Emails[2].owner.id", "$.Emails[2].owner.id", "message_ids[2]"])
+def test_a_json_path_names_its_item_in_either_of_zohos_forms(path: str) -> None:
+    # Link Deal to Emails' OpenAPI file writes "Emails[2].owner.id" (no "$."), records and Associate Email "$.".
+    failures = [
+        {"code": "ALREADY_LINKED", "status": "error", "message": "linked",
+         "details": {"api_name": "x", "json_path": path.replace("2", str(i))}}
+        for i in (2, 0, 1)
+    ]  # fmt: skip
+    results = results_from_response(ITEMS, response(400, {"Emails": [[f] for f in failures]}), key=ident)
+    assert [r.details["json_path"] for r in results] == [path.replace("2", str(i)) for i in (0, 1, 2)]
+
+
 def test_null_fields_in_a_result_do_not_fail_the_chunk() -> None:
     body = {"Emails": [{"code": "SUCCESS", "status": "success", "message": None, "details": None}] * 3}
     results = results_from_response(ITEMS, response(200, body))
@@ -265,20 +253,19 @@ def test_without_usable_keys_order_is_trusted() -> None:
     assert [r.code for r in results] == ["SUCCESS", "INVALID_DATA", "SUCCESS"]
 
 
-# -- the list forms' collector over the stream -----------------------------------------------------------------
+# -- the list forms: the stream's workers, results placed by index ------------------------------------------------
 
 
-async def run_all(
+async def run_list(
     items: list[T], send: Callable[[list[T]], Awaitable[list[ItemResult[T]]]], key: Callable[[T], Any], size: int,
     *, concurrency: int, on_progress: Callable[[list[ItemResult[T]]], None] | None = None,
 ) -> BulkResult[T]:
-    """What a list form does: the whole input in one window, its stream collected in input order."""
-    stream = stream_chunks(items, send, Window(key, size, None), concurrency=concurrency)
-    return await collect(stream, len(items), on_progress)
+    """What a list form does: the whole input in one window, every result placed at its index."""
+    return await run_all(items, send, Window(key, size, None), concurrency=concurrency, on_progress=on_progress)
 
 
 @pytest.mark.anyio
-async def test_collect_places_every_result_at_its_index() -> None:
+async def test_run_all_places_every_result_at_its_index() -> None:
     items = [f"i{n}" for n in range(53)]
     sent: list[list[str]] = []
 
@@ -290,17 +277,17 @@ async def test_collect_places_every_result_at_its_index() -> None:
                            "success" if int(item[1:]) % 7 else "error") for item in part]
 
     done: list[int] = []
-    result = await run_all(items, send, lambda item: int(item[1:]) % 4, 5, concurrency=4,
+    result = await run_list(items, send, lambda item: int(item[1:]) % 4, 5, concurrency=4,
                            on_progress=lambda r: done.append(len(r)))
 
     assert [r.item for r in result] == items
     assert sorted(i for part in sent for i in part) == sorted(items)  # each item sent exactly once
-    assert len(sent) == len(group_chunks(items, lambda item: int(item[1:]) % 4, 5)) and sum(done) == len(items)
+    assert len(sent) == 4 * 3 and sum(done) == len(items)  # each key holds 13 or 14: three requests of 5 at most
     assert [r.item for r in result.failed] == [i for i in items if int(i[1:]) % 7 == 0]
 
 
 @pytest.mark.anyio
-async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
+async def test_run_all_aggregates_a_thousand_chunks_of_twenty() -> None:
     total = 20_000
     sent = 0
 
@@ -311,7 +298,7 @@ async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
         return [ItemResult(n, "SUCCESS", "success") if n % 1000 else ItemResult(n, "ALREADY_LINKED", "error")
                 for n in part]
 
-    result = await run_all(list(range(total)), send, lambda n: None, 20, concurrency=16)
+    result = await run_list(list(range(total)), send, lambda n: None, 20, concurrency=16)
 
     assert len(result) == total and sent == 1000
     assert [r.item for r in result] == list(range(total))
@@ -319,16 +306,16 @@ async def test_collect_aggregates_a_thousand_chunks_of_twenty() -> None:
 
 
 @pytest.mark.anyio
-async def test_collect_refuses_a_sender_that_loses_results() -> None:
+async def test_run_all_refuses_a_sender_that_loses_results() -> None:
     async def send(part: list[int]) -> list[ItemResult[int]]:
         return [ItemResult(n, "SUCCESS", "success") for n in part[:-1]]
 
     with pytest.raises(RuntimeError, match="wrong number"):
-        await run_all([1, 2, 3], send, lambda n: None, 3, concurrency=2)
+        await run_list([1, 2, 3], send, lambda n: None, 3, concurrency=2)
 
 
 @pytest.mark.anyio
-async def test_collect_raises_a_sender_exception_as_itself() -> None:
+async def test_run_all_raises_a_sender_exception_as_itself() -> None:
     calls = 0
 
     async def send(part: list[int]) -> list[ItemResult[int]]:
@@ -338,7 +325,7 @@ async def test_collect_raises_a_sender_exception_as_itself() -> None:
         raise AuthenticationError("refused", status=401, code="INVALID_TOKEN")
 
     with pytest.raises(AuthenticationError, match="refused"):
-        await run_all(list(range(100)), send, lambda n: n, 1, concurrency=3)
+        await run_list(list(range(100)), send, lambda n: n, 1, concurrency=3)
     assert calls < 100  # the rest were cancelled
 
 

@@ -116,7 +116,8 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--deals-module-id",
         default=os.environ.get("ZOHO_DEALS_MODULE_ID"),
-        help="the Deals module's id, sent as linked_record.module.id (env ZOHO_DEALS_MODULE_ID; default: omitted)",
+        help="the Deals module's id, sent as linked_record.module.id (env ZOHO_DEALS_MODULE_ID; default: looked up"
+        " once with Get Modules, which needs the ZohoCRM.settings.modules.READ scope)",
     )
 
 

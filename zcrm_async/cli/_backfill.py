@@ -18,9 +18,9 @@ from typing import Any
 
 import anyio
 
-from .. import APIError, AuthenticationError, ItemResult, ZohoCRM, ZohoError
+from .. import APIError, AuthenticationError, ItemResult, MissingScopeError, ZohoCRM, ZohoError
 from ..plumbing import first_error
-from ._connect import Connection, UsageError
+from ._connect import Connection, RunFailure, UsageError
 from ._credits import CreditWatch, credits_out_message
 from ._input import InputError, InputSource, open_input, read_input
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
@@ -147,6 +147,11 @@ async def _journaled(
 async def _run(
     crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output, watch: CreditWatch, report: Report | None
 ) -> None:
+    if options.deals_module_id is None and options.operation.name != "unlink":
+        try:  # learned once, before anything is sent: a token without the modules scope stops the run here
+            await crm.modules.id_of("Deals")
+        except MissingScopeError as exc:
+            raise RunFailure(exc.message) from None
     reopened = journal.reopen_transient_failures()
     if reopened:
         output.result(f"{reopened} items that failed for a transient cause (no response, 429, 5xx) are tried again")

@@ -1,19 +1,20 @@
 """A backfill file's rows, read so that no input can crash the reader or fill memory: each row is its fields,
 or why it cannot be used, with the line it starts on.
 
-Lines are split on "\\n" only (a U+2028 or a lone "\\r" inside a name stays part of its row, so later line
-numbers stay right), each line is decoded on its own (bytes that are not UTF-8 refuse that row, not the
-file), and none is held beyond ``MAX_LINE_BYTES``: a longer line is skipped unread, and refused. A CSV row
-spread over several lines by a quoted field gets the same bound. JSON numbers keep their digits as text (no
-integer of any length is converted), JSON nested too deep and repeated keys are refused, and so is a repeated
-column in a CSV header: which value counts would be a guess.
+Lines end at a line break ("\\n"; in a CSV file also "\\r\\n" or a lone "\\r", as the csv module reads them),
+never at U+2028, so a name holding one moves no later line number. Each line is checked on its own (bytes that
+are not UTF-8 refuse that row, not the file), and none is held beyond ``MAX_LINE_BYTES``: a longer line is
+skipped unread, and refused. A CSV row spread over several lines by a quoted field gets the same bound. JSON
+numbers keep their digits as text (no integer of any length is converted), JSON nested too deep and repeated
+keys are refused, and so is a repeated column in a CSV header: which value counts would be a guess.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
+import io
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +34,9 @@ MAX_FIELD_CHARS: Mapping[str, int] = {
 
 #: The most one row may take, line breaks included: every field at its longest, escaped, fits many times over.
 MAX_LINE_BYTES = 64 * 1024
+
+#: What ``surrogateescape`` makes of bytes that are not UTF-8.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 #: A row's fields, or why the row cannot be used (read after "line N ").
 Parsed = dict[str, str] | str
@@ -54,16 +58,28 @@ class _BadLine(Exception):
 
 
 class _Lines:
-    """The decoded lines of a binary stream, numbered from 1. A bad line raises ``_BadLine`` and reading goes on
-    with the next one; ``bytes_since_mark`` bounds a row that spans lines."""
+    """The lines of a binary stream, decoded and numbered from 1. A bad line raises ``_BadLine`` and reading goes
+    on with the next one; ``mark`` starts the bound of a row that spans lines.
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
+    ``newline`` is the text layer's: "" ends a line at "\\n", "\\r\\n" or a lone "\\r" (what the csv module
+    expects, so a classic Mac file reads too), "\\n" at "\\n" only (JSON lines). Neither ends one at U+2028.
+    """
+
+    def __init__(self, stream: IO[bytes], newline: str) -> None:
+        # surrogateescape: a byte that is not UTF-8 is kept as a marker and refuses its own line; a strict decoder
+        # would fail a whole chunk of the file, not a line.
+        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline=newline)
         self.number = 0
         self._taken = 0
 
     def __iter__(self) -> _Lines:
         return self
+
+    def release(self) -> None:
+        """Leave the stream to its owner, open: the text layer would close it when collected. (A reader dropped
+        half-way may be collected after its owner closed the stream: then there is nothing to leave.)"""
+        if not self._text.buffer.closed:
+            self._text.detach()
 
     def mark(self) -> int:
         """A row starts here: returns the number its first line will have."""
@@ -71,27 +87,25 @@ class _Lines:
         return self.number + 1
 
     def __next__(self) -> str:
-        raw = self._stream.readline(MAX_LINE_BYTES + 1)
-        if not raw:
+        line = self._text.readline(MAX_LINE_BYTES + 1)  # characters: never fewer than bytes
+        if not line:
             raise StopIteration
         self.number += 1
-        if len(raw) > MAX_LINE_BYTES:
-            if not raw.endswith(b"\n"):
+        size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogateescape"))
+        if size > MAX_LINE_BYTES:
+            if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
                 self._skip_rest_of_line()
             raise _BadLine(self.number, f"is over {MAX_LINE_BYTES:,} bytes long")
-        self._taken += len(raw)
+        self._taken += size
         if self._taken > MAX_LINE_BYTES:
             raise _BadLine(self.number, f"takes the row over {MAX_LINE_BYTES:,} bytes (a quote left open?)")
-        if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _BadLine(self.number, f"is not UTF-8 text (byte {exc.start + 1} of the line)") from None
+        if not line.isascii() and (bad := _NOT_UTF8.search(line)):
+            raise _BadLine(self.number, f"is not UTF-8 text (character {bad.start() + 1} of the line)")
+        return line
 
     def _skip_rest_of_line(self) -> None:
-        while chunk := self._stream.readline(MAX_LINE_BYTES):
-            if chunk.endswith(b"\n"):
+        while chunk := self._text.readline(MAX_LINE_BYTES):
+            if chunk.endswith(("\n", "\r")):
                 return
 
 
@@ -101,8 +115,14 @@ def csv_rows(stream: IO[bytes], required: Sequence[str], path: Path) -> Iterator
     Raises:
         InputError: the header cannot be read, lacks a required column, or names a column twice.
     """
-    lines = _Lines(stream)
-    header = _header(lines, required, path)
+    lines = _Lines(stream, newline="")
+    try:
+        yield from _csv_records(lines, _header(lines, required, path))
+    finally:
+        lines.release()
+
+
+def _csv_records(lines: _Lines, header: list[str]) -> Iterator[tuple[int, Parsed]]:
     reader = csv.reader(lines)
     while True:
         start = lines.mark()
@@ -155,18 +175,21 @@ def _csv_fields(header: list[str], values: list[str]) -> Parsed:
 
 def jsonl_rows(stream: IO[bytes]) -> Iterator[tuple[int, Parsed]]:
     """One JSON object a line; blank lines are skipped."""
-    lines = _Lines(stream)
-    while True:
-        lines.mark()
-        try:
-            text = next(lines)
-        except StopIteration:
-            return
-        except _BadLine as exc:
-            yield exc.line, exc.problem
-            continue
-        if text.strip():
-            yield lines.number, _json_fields(text)
+    lines = _Lines(stream, newline="\n")
+    try:
+        while True:
+            lines.mark()
+            try:
+                text = next(lines)
+            except StopIteration:
+                return
+            except _BadLine as exc:
+                yield exc.line, exc.problem
+                continue
+            if text.strip():
+                yield lines.number, _json_fields(text)
+    finally:
+        lines.release()
 
 
 class _RepeatedKey(Exception):

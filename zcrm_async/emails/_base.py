@@ -10,7 +10,7 @@ import msgspec
 
 from .._bulk import BulkResult, ItemResult
 from .._errors import ResponseDecodeError, TransportError
-from .._streaming import BulkStream, Checker, Sender, collect, stream_chunks
+from .._streaming import BulkStream, Checker, Sender, run_all, stream_chunks
 from .._transport import Response
 from .._window import Window
 from .._write_results import fail_transport
@@ -51,8 +51,9 @@ class EmailsBase:
         concurrency: int | None,
         on_progress: ProgressCallback | None,
     ) -> BulkResult[T]:
-        """A list form: ``items`` already checked as a whole, sent by the same stream, collected in input order."""
-        return await collect(self._stream(items, send, window, concurrency), len(items), on_progress)
+        """A list form: ``items`` already checked as a whole, sent by the same workers, results in input order."""
+        workers = concurrency or self._crm.budget.concurrency
+        return await run_all(items, send, window, concurrency=workers, on_progress=on_progress)
 
     async def _send(self, planned: PlannedRequest[T]) -> Response | list[ItemResult[T]]:
         """The response to a planned request, or its items failed when no response came after all retries."""

@@ -117,4 +117,6 @@ class ReadBack(EmailReading):
                 checked[i] = dataclasses.replace(
                     result, code=NOT_LINKED, status="success", message=message, attempts=result.attempts + 1
                 )
+            else:  # a read-back counts as an attempt, whatever it found
+                checked[i] = dataclasses.replace(result, attempts=result.attempts + 1)
         return checked

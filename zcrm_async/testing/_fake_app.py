@@ -29,7 +29,7 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   (204); user_emails lists source "individual", optionally of owner_id. Filtered listings scan the record's
   list. One email: unknown message id (or one not on that record) -> 400 INVALID_DATA.
 - Module metadata (`_fake_modules`): Get Modules and Get Module by API name need a modules scope
-  (`FakeConfig.scopes`), else 401 OAUTH_SCOPE_MISMATCH.
+  (`FakeConfig.scope`), else 401 OAUTH_SCOPE_MISMATCH.
 - Update Related Records: at most 100 items; an unknown parent is a top-level 400 INVALID_DATA; per-item
   errors use the records status rule (all failed -> 400 with the flat {"data":[...]}); re-adding an existing
   relation answers SUCCESS "relation added".

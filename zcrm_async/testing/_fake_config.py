@@ -41,15 +41,14 @@ class FakeConfig:
     refresh_token: str = "fake-refresh-token"
     #: The scopes the configured refresh token carries. None (the default): token answers name no scope, as
     #: Zoho's token pages document them; a string: answers carry ``scope`` (space separated), as some of Zoho's
-    #: token answers do. Grant codes carry the scopes they were generated with.
+    #: token answers do. Grant codes carry the scopes they were generated with. A string is also what the tokens
+    #: may do: Get Modules then needs ZohoCRM.settings.modules.READ (or .ALL, or ZohoCRM.settings.ALL) in it, as
+    #: Zoho's OpenAPI file for Modules says, else it answers OAUTH_SCOPE_MISMATCH.
     scope: str | None = None
     #: Clock for token expiry, the refresh window, credits and page tokens (inject a fake one in tests).
     clock: Callable[[], float] = time.monotonic
     #: How latency is waited (inject a gate to hold requests in flight without real sleeps).
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    #: Scopes the tokens are granted (None: every scope). Get Modules needs ZohoCRM.settings.modules.READ (or
-    #: .ALL, or ZohoCRM.settings.ALL), as Zoho's OpenAPI file for Modules says; without it: OAUTH_SCOPE_MISMATCH.
-    scopes: tuple[str, ...] | None = None
     #: Rules of Zoho's published contract to waive; all enforced by default, as Zoho enforces them.
     leniency: Leniency = dataclasses.field(default_factory=Leniency)
     #: Emails per Associate Email request. 1, the safe value: Zoho's OpenAPI example for it answers

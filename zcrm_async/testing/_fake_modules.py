@@ -3,7 +3,7 @@
 Each module carries every key that file marks required (most at a neutral value: this fake does not model
 layouts, profiles or custom views). The endpoints need a token granted ``ZohoCRM.settings.modules.READ``,
 ``ZohoCRM.settings.modules.ALL`` or ``ZohoCRM.settings.ALL`` (scopes compare case-insensitively); without one
-they answer 401 OAUTH_SCOPE_MISMATCH, as Zoho does. ``FakeConfig.scopes`` sets what the tokens are granted
+they answer 401 OAUTH_SCOPE_MISMATCH, as Zoho does. ``FakeConfig.scope`` sets what the tokens are granted
 (None: every scope). An unknown API name answers 400 INVALID_MODULE.
 """
 
@@ -42,7 +42,7 @@ SCOPE_MISMATCH = {
 @versioned()
 async def get_modules(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     """GET /crm/{v}/settings/modules: every module."""
-    if not grants_modules(fake.config.scopes):
+    if not grants_modules(_granted(fake)):
         return json_response(SCOPE_MISMATCH, 401)
     return json_response(modules_body())
 
@@ -50,12 +50,17 @@ async def get_modules(fake: FakeApp, request: web.Request) -> web.StreamResponse
 @versioned()
 async def get_module(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     """GET /crm/{v}/settings/modules/{api_name}: one module, by API name."""
-    if not grants_modules(fake.config.scopes):
+    if not grants_modules(_granted(fake)):
         return json_response(SCOPE_MISMATCH, 401)
     body = modules_body(request.match_info["api_name"])
     if body is None:
         return error(400, "INVALID_MODULE", "the module name given seems to be invalid", {})
     return json_response(body)
+
+
+def _granted(fake: FakeApp) -> list[str] | None:
+    scope = fake.config.scope
+    return None if scope is None else scope.replace(",", " ").split()
 
 
 def grants_modules(scopes: Iterable[str] | None) -> bool:
