@@ -30,6 +30,7 @@ __all__ = [
     "RunFailure",
     "UsageError",
     "add_connection_arguments",
+    "check_writable",
     "connection_from",
     "default_token_cache",
     "secrets_in",
@@ -176,6 +177,25 @@ class Connection:
                 f"per 10 minutes); run again from {when}, or pass --token-wait {wait} to wait for it here"
             )
         return f"Zoho's accounts server {self.accounts} refused the credentials: {exc.message}"
+
+
+def check_writable(path: Path, flag: str) -> None:
+    """Refuse, before any work, an output file that could not be written at the end (its work would be lost).
+
+    Raises:
+        UsageError: the file is a folder or read-only, or its folder is missing or read-only.
+    """
+    if path.is_dir():
+        raise UsageError(f"cannot write {flag} {path}: it is a folder")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {flag} {path}: the file is read-only")
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {flag} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {flag} {path}: the folder {folder} is not writable")
 
 
 async def reach(url: str, what: str) -> None:
