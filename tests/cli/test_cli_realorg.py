@@ -235,9 +235,7 @@ def test_an_unusable_file_is_one_line_exit_2_and_leaves_nothing(
     assert leftovers(tmp_path, {name}) == set()
 
 
-def test_an_unwritable_report_or_out_is_refused_before_any_work(
-    tmp_path: Path, served: tuple[FakeZoho, str]
-) -> None:
+def test_an_unwritable_report_or_out_is_refused_before_any_work(tmp_path: Path, served: tuple[FakeZoho, str]) -> None:
     fake, url = served
     rows = make_world(fake, contacts=1, emails=2)
     path = write_csv(tmp_path / "links.csv", rows)
