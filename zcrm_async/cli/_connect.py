@@ -159,7 +159,8 @@ class Connection:
             raise RunFailure(f"cannot reach the accounts server {self.accounts}: {exc}") from None
         except AuthenticationError as exc:
             raise RunFailure(self.explain_refusal(exc)) from None
-        await reach(crm.api_domain, "the API server")
+        if not (crm.token_refreshes and _same_server(crm.api_domain, self.accounts)):
+            await reach(crm.api_domain, "the API server")  # (a refresh from the same server already reached it)
 
     async def _cached_token_is_fresh(self) -> bool:
         if self.token_cache is None or self.redis_url:
@@ -177,6 +178,11 @@ class Connection:
                 f"per 10 minutes); run again from {when}, or pass --token-wait {wait} to wait for it here"
             )
         return f"Zoho's accounts server {self.accounts} refused the credentials: {exc.message}"
+
+
+def _same_server(one: str, other: str) -> bool:
+    first, second = urllib.parse.urlsplit(one), urllib.parse.urlsplit(other)
+    return (first.scheme, first.hostname, first.port) == (second.scheme, second.hostname, second.port)
 
 
 def check_writable(path: Path, flag: str) -> None:
