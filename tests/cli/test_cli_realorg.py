@@ -201,6 +201,7 @@ def test_wrong_credentials_are_one_line_and_nothing_is_left_in_flight(
     line = one_line(result)
     assert "refused the credentials" in line and "client secret" in line
     assert "wrong-secret" not in result.stderr + result.stdout
+    assert leftovers(tmp_path, {"links.csv"}) == set()  # refused before the journal was made
     again = cli("backfill", "link", str(path), "-q", *pointed_at(url, fake))
     assert again.returncode == 0, again.stderr
     assert "read back" not in again.stdout + again.stderr  # nothing was in flight to reconcile
@@ -211,3 +212,61 @@ def test_version() -> None:
     result = cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("zcrm-async ")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("rows.json", '[{"contact_id": "1"}]\n', "is a JSON array"),
+        ("rows.csv", "", "is empty"),
+        ("rows.jsonl", "\n  \n", "is empty"),
+        ("rows.csv", "contact_id,message_id,deal_id,owner_id\n", "has a header but no rows"),
+    ],
+)
+def test_an_unusable_file_is_one_line_exit_2_and_leaves_nothing(
+    tmp_path: Path, name: str, content: str, says: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = cli("backfill", "link", str(path), "--client-id", "1", "--client-secret", "2", "--refresh-token", "3",
+                 "--api-domain", "http://127.0.0.1:9", "--accounts-url", "http://127.0.0.1:9")  # fmt: skip
+    assert result.returncode == 2
+    assert says in one_line(result)
+    assert leftovers(tmp_path, {name}) == set()
+
+
+def test_an_unwritable_report_or_out_is_refused_before_any_work(tmp_path: Path, served: tuple[FakeZoho, str]) -> None:
+    fake, url = served
+    rows = make_world(fake, contacts=1, emails=2)
+    path = write_csv(tmp_path / "links.csv", rows)
+    result = cli("backfill", "link", str(path), "--report", "/nonexistent/r.jsonl", *pointed_at(url, fake))
+    assert result.returncode == 2
+    assert "cannot write --report /nonexistent/r.jsonl" in one_line(result)
+    export = cli("emails", "export", "--out", "/nonexistent/x.jsonl", *pointed_at(url, fake))
+    assert export.returncode == 2
+    assert "cannot write --out /nonexistent/x.jsonl" in one_line(export)
+    assert leftovers(tmp_path, {"links.csv"}) == set()
+    assert sum(fake.stats.requests.values()) == 0  # not even a token
+
+
+def test_progress_goes_to_stderr_and_agrees_with_the_summary(tmp_path: Path, served: tuple[FakeZoho, str]) -> None:
+    fake, url = served
+    rows = make_world(fake, contacts=1, emails=2)
+    bad = [dict(rows[0], contact_id=f"x{n}") for n in range(4)]
+    path = write_csv(tmp_path / "links.csv", rows + bad)
+    result = cli("backfill", "link", str(path), *pointed_at(url, fake))
+    assert result.returncode == 1
+    (progress,) = [line for line in result.stderr.splitlines() if line.startswith("link: ")]
+    assert progress.startswith("link: 6/6") and "failed 4" in progress
+    assert "INVALID_ROW" in result.stdout and "link:" not in result.stdout
+    assert "journal:" in result.stderr
+    assert leftovers(tmp_path, {"links.csv", "links.csv.journal.sqlite"}) == set()  # no lock file left
+
+
+def test_the_demo_keeps_the_files_it_names(tmp_path: Path) -> None:
+    result = cli("demo", "--contacts", "5", "--latency-ms", "0", "-q", env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    (folder,) = tmp_path.iterdir()
+    named = [line.split(": ", 1)[1] for line in result.stdout.splitlines() if line.startswith("input: ")]
+    assert named and all(Path(path).exists() for path in named)
+    assert (folder / "demo-report.jsonl").exists()

@@ -158,6 +158,8 @@ def test_module_metadata_needs_its_scope() -> None:
         assert status == 200 and [(m["api_name"], m["id"]) for m in answer["modules"]] == [("Deals", DEALS_MODULE_ID)]
         status, answer = await call("GET", "/settings/modules")
         assert {m["api_name"] for m in answer["modules"]} == {"Leads", "Contacts", "Accounts", "Deals"}
+        status, answer = await call("GET", f"/settings/modules/{DEALS_MODULE_ID}")  # Get Module, by id
+        assert status == 200 and answer["modules"][0]["api_name"] == "Deals"
         status, answer = await call("GET", "/settings/modules/Widgets")
         assert (status, answer["code"]) == (400, "INVALID_MODULE")
 

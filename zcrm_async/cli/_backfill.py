@@ -20,7 +20,7 @@ import anyio
 
 from .. import APIError, AuthenticationError, ItemResult, MissingScopeError, ZohoCRM, ZohoError
 from ..plumbing import first_error
-from ._connect import Connection, RunFailure, UsageError
+from ._connect import Connection, RunFailure, UsageError, check_writable
 from ._credits import CreditWatch, credits_out_message
 from ._input import InputError, InputSource, open_input, read_input
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
@@ -75,16 +75,31 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
     except InputError as exc:
         raise UsageError(str(exc)) from None
     connection.check()  # before the journal exists: missing credentials should leave no file behind
+    if options.report is not None:
+        check_writable(options.report, "--report")
     journal_path = options.journal or default_journal(options.path)
-    try:
-        journal = Journal(journal_path)
-    except (JournalBusy, JournalMismatch) as exc:
-        raise UsageError(str(exc)) from None
-    except (OSError, sqlite3.DatabaseError) as exc:
-        raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
+    # The credentials (at most one refresh) and the API server are checked before the journal is created, so a
+    # wrong secret or an unreachable server leaves no journal and marks no item in flight.
+    async with connection.open() as crm:
+        try:
+            journal = Journal(journal_path)
+        except (JournalBusy, JournalMismatch) as exc:
+            raise UsageError(str(exc)) from None
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
+        code = await _in_journal(options, crm, output, journal, source)
+    if code != EXIT_JOURNAL:
+        output.line(f"journal: {journal_path}")
+    return code
+
+
+async def _in_journal(
+    options: BackfillOptions, crm: ZohoCRM, output: Output, journal: Journal, source: InputSource
+) -> int:
+    journal_path = journal.path
     try:
         with journal:
-            code = await _journaled(options, connection, output, journal, source)
+            code = await _journaled(options, crm, output, journal, source)
     except sqlite3.Error as exc:
         # A corrupt page, a full disk, a file made read-only: each transaction either committed or did not, so
         # nothing is marked done that was not; what was in flight is read back once the journal works again.
@@ -94,7 +109,6 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
             "run the same command again (or --journal NEW to start over)"
         )
         return EXIT_JOURNAL
-    output.line(f"journal: {journal_path}")
     return code
 
 
@@ -110,7 +124,7 @@ def _dry_run(options: BackfillOptions, output: Output) -> int:
 
 
 async def _journaled(
-    options: BackfillOptions, connection: Connection, output: Output, journal: Journal, source: InputSource
+    options: BackfillOptions, crm: ZohoCRM, output: Output, journal: Journal, source: InputSource
 ) -> int:
     try:
         fresh = journal.bind(source, options.operation.name)
@@ -127,12 +141,11 @@ async def _journaled(
         except OSError as exc:
             raise UsageError(f"cannot write the report {options.report}: {exc.strerror or exc}") from None
     started = time.monotonic()
-    async with connection.open() as crm:
-        watch = CreditWatch(crm, options.operation.name)
-        try:
-            await _run(crm, journal, options, output, watch, report)
-        except AuthenticationError as exc:
-            output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
+    watch = CreditWatch(crm, options.operation.name)
+    try:
+        await _run(crm, journal, options, output, watch, report)
+    except AuthenticationError as exc:
+        output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
     _, failed = print_outcomes(output, journal)
     print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
     if report is not None:
@@ -164,7 +177,9 @@ async def _run(
 
     label = options.operation.name
     unknown = 0
-    async with track(output, label, total, snapshot, done=states.get("done", 0)) as tracker:
+    # Items already done (bad rows, an earlier run's outcomes) count in the progress as in the summary.
+    failed = sum(count for (_, status), count in journal.outcomes().items() if status != "success")
+    async with track(output, label, total, snapshot, done=states.get("done", 0), failed=failed) as tracker:
         # Cancelled by the watch when the day's credits are spent: what was not recorded stays pending or in flight.
         with anyio.CancelScope() as scope:
             try:

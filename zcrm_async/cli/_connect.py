@@ -30,6 +30,7 @@ __all__ = [
     "RunFailure",
     "UsageError",
     "add_connection_arguments",
+    "check_writable",
     "connection_from",
     "default_token_cache",
     "secrets_in",
@@ -158,7 +159,8 @@ class Connection:
             raise RunFailure(f"cannot reach the accounts server {self.accounts}: {exc}") from None
         except AuthenticationError as exc:
             raise RunFailure(self.explain_refusal(exc)) from None
-        await reach(crm.api_domain, "the API server")
+        if not (crm.token_refreshes and _same_server(crm.api_domain, self.accounts)):
+            await reach(crm.api_domain, "the API server")  # (a refresh from the same server already reached it)
 
     async def _cached_token_is_fresh(self) -> bool:
         if self.token_cache is None or self.redis_url:
@@ -176,6 +178,30 @@ class Connection:
                 f"per 10 minutes); run again from {when}, or pass --token-wait {wait} to wait for it here"
             )
         return f"Zoho's accounts server {self.accounts} refused the credentials: {exc.message}"
+
+
+def _same_server(one: str, other: str) -> bool:
+    first, second = urllib.parse.urlsplit(one), urllib.parse.urlsplit(other)
+    return (first.scheme, first.hostname, first.port) == (second.scheme, second.hostname, second.port)
+
+
+def check_writable(path: Path, flag: str) -> None:
+    """Refuse, before any work, an output file that could not be written at the end (its work would be lost).
+
+    Raises:
+        UsageError: the file is a folder or read-only, or its folder is missing or read-only.
+    """
+    if path.is_dir():
+        raise UsageError(f"cannot write {flag} {path}: it is a folder")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {flag} {path}: the file is read-only")
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {flag} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {flag} {path}: the folder {folder} is not writable")
 
 
 async def reach(url: str, what: str) -> None:

@@ -127,12 +127,13 @@ def _describe(output: Output, fake: FakeZoho, rows: list[dict[str, str]], option
 
 @contextmanager
 def _workdir(path: Path | None) -> Iterator[Path]:
+    """The given folder, or a new temporary one; kept after the run either way, since the demo prints the paths
+    of its input, report and journal for a person to open."""
     if path is not None:
         path.mkdir(parents=True, exist_ok=True)
         yield path
         return
-    with tempfile.TemporaryDirectory(prefix="zcrm-demo-") as tmp:
-        yield Path(tmp)
+    yield Path(tempfile.mkdtemp(prefix="zcrm-demo-"))
 
 
 def _fresh(*paths: Path) -> None:

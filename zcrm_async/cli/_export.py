@@ -9,7 +9,7 @@ import msgspec
 
 from .. import EmailSummary, ZohoCRM
 from ..validation import InvalidItemError, check_numeric_id
-from ._connect import Connection, UsageError
+from ._connect import Connection, UsageError, check_writable
 from ._output import Output
 from ._progress import track
 
@@ -39,6 +39,7 @@ async def export(options: ExportOptions, connection: Connection, output: Output)
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     ids = read_ids(options.ids) if options.ids is not None else None
+    check_writable(options.out, "--out")  # before any request: the export is not lost at the end
     async with connection.open() as crm:
         if ids is None:
             ids = await module_ids(crm, options.module)

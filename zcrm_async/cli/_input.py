@@ -99,7 +99,8 @@ def open_input(path: Path, operation: Operation) -> InputSource:
     """Read the file once, in chunks, for its size and sha256, and check its CSV header is usable.
 
     Raises:
-        InputError: the file cannot be read, or its CSV header lacks a required column.
+        InputError: the file cannot be read, is empty or a JSON array, or its CSV header lacks a required column
+            or has no row under it.
     """
     digest, size, head = hashlib.sha256(), 0, b""
     try:
@@ -110,12 +111,19 @@ def open_input(path: Path, operation: Operation) -> InputSource:
                 size += len(chunk)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    jsonl = _is_jsonl(path, head.decode("utf-8-sig", errors="replace"))
+    text = head.decode("utf-8-sig", errors="replace").lstrip()
+    if not text and size <= len(head):
+        raise InputError(f"{path} is empty: give a CSV with a header row, or JSONL (one object per line)")
+    jsonl = _is_jsonl(path, text)
+    if jsonl and text.startswith("["):
+        raise InputError(f"{path} is a JSON array: give JSONL, one JSON object per line (no enclosing [ ])")
     source = InputSource(path=path, size=size, sha256=digest.hexdigest(), jsonl=jsonl, operation=operation)
     if not jsonl:
         rows = source.rows()
-        next(rows, None)  # the header is checked as the first row is read
+        first = next(rows, None)  # the header is checked as the first row is read
         rows.close()
+        if first is None:
+            raise InputError(f"{path} has a header but no rows")
     return source
 
 

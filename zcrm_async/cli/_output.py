@@ -34,7 +34,8 @@ def _plain_console(file: TextIO) -> Console:
 
 
 class Output:
-    """Lines to stdout, problems to stderr, tables via rich; every string is redacted first."""
+    """Results (answers, summaries, tables) to stdout; progress, diagnostics and problems to stderr, so stdout can be
+    piped or kept; every string is redacted first."""
 
     __slots__ = ("_secrets", "console", "err", "quiet")
 
@@ -65,12 +66,13 @@ class Output:
 
     @property
     def is_terminal(self) -> bool:
-        return self.console.is_terminal
+        """Whether progress (on stderr) goes to a terminal, where it is drawn as a bar."""
+        return self.err.is_terminal
 
     def line(self, text: str) -> None:
-        """A normal line on stdout (suppressed by --quiet)."""
+        """Progress or a diagnostic, on stderr (suppressed by --quiet)."""
         if not self.quiet:
-            self.console.print(self.shown(text))
+            self.err.print(self.shown(text))
 
     def result(self, text: str) -> None:
         """A line that is the command's answer: printed even with --quiet."""

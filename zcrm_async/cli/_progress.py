@@ -29,10 +29,10 @@ class Tracker:
 
     __slots__ = ("done", "failed", "started", "total")
 
-    def __init__(self, total: int | None, done: int = 0) -> None:
+    def __init__(self, total: int | None, done: int = 0, failed: int = 0) -> None:
         self.total = total
         self.done = done
-        self.failed = 0
+        self.failed = failed
         self.started = time.monotonic()
 
     def advance(self, items: int, failed: int = 0) -> None:
@@ -54,10 +54,10 @@ class Tracker:
 
 @asynccontextmanager
 async def track(
-    output: Output, label: str, total: int | None, snapshot: Snapshot, *, done: int = 0
+    output: Output, label: str, total: int | None, snapshot: Snapshot, *, done: int = 0, failed: int = 0
 ) -> AsyncIterator[Tracker]:
     """Report progress while the block runs: rich bar on a TTY, plain lines otherwise, nothing with --quiet."""
-    tracker = Tracker(total, done)
+    tracker = Tracker(total, done, failed)  # what is already done counts, failures (bad rows) included
     if output.quiet:
         yield tracker
     elif output.is_terminal:
@@ -91,7 +91,7 @@ async def _rich(output: Output, label: str, tracker: Tracker, snapshot: Snapshot
         TextColumn("{task.fields[rate]}"),
         TextColumn("{task.fields[figures]}"),
         TimeRemainingColumn(),
-        console=output.console,
+        console=output.err,  # progress is a diagnostic: stdout keeps only results
         transient=False,
     )
     base = tracker.done

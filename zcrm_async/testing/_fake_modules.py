@@ -1,4 +1,5 @@
-"""FakeZoho's module metadata: Get Modules and Get Module by API name, as Zoho's OpenAPI file for Modules shows.
+"""FakeZoho's module metadata: Get Modules, Get Module by API name and by id, as Zoho's OpenAPI file for Modules
+shows.
 
 Each module carries every key that file marks required (most at a neutral value: this fake does not model
 layouts, profiles or custom views). The endpoints need a token granted ``ZohoCRM.settings.modules.READ``,
@@ -49,7 +50,7 @@ async def get_modules(fake: FakeApp, request: web.Request) -> web.StreamResponse
 
 @versioned()
 async def get_module(fake: FakeApp, request: web.Request) -> web.StreamResponse:
-    """GET /crm/{v}/settings/modules/{api_name}: one module, by API name."""
+    """GET /crm/{v}/settings/modules/{api_name or id}: one module, by API name (or by id: Get Module)."""
     if not grants_modules(_granted(fake)):
         return json_response(SCOPE_MISMATCH, 401)
     body = modules_body(request.match_info["api_name"])
@@ -77,8 +78,8 @@ def modules_body(api_name: str | None = None) -> dict[str, Any] | None:
     """``{"modules": [...]}``: every module, or the one named (None when it does not exist)."""
     if api_name is None:
         return {"modules": [_module(name, i) for i, name in enumerate(_MODULES)]}
-    for i, name in enumerate(_MODULES):
-        if name.lower() == api_name.lower():
+    for i, (name, (module_id_, _, _)) in enumerate(_MODULES.items()):
+        if api_name.lower() == name.lower() or api_name == module_id_:  # Get Module takes either
             return {"modules": [_module(name, i)]}
     return None
 
