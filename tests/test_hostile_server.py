@@ -5,8 +5,11 @@ nothing eats the memory, and every failure is a clear ``ZohoError``."""
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -342,3 +345,18 @@ async def test_endless_fresh_email_cursors_end_with_a_clear_error() -> None:
                 async for _ in crm.emails.iterate("Contacts", "1", max_pages=200):
                     pass
     assert len(zoho.received) == 1 + 200
+
+
+@pytest.mark.parametrize("flag", ["--api-domain", "--accounts-url"])
+def test_the_cli_refuses_plain_http_off_this_machine_as_a_usage_error(tmp_path: Path, flag: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("contact_id,message_id,deal_id,owner_id\n111,aaa1,222,333\n")
+    other = "--accounts-url" if flag == "--api-domain" else "--api-domain"
+    result = subprocess.run(
+        [sys.executable, "-m", "zcrm_async.cli", "backfill", "link", str(path), flag, "http://10.0.0.5:8080",
+         other, "https://proxy.example", "--client-id", "1", "--client-secret", SECRET, "--refresh-token", REFRESH],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "plain http is allowed only on this machine" in result.stderr
+    assert SECRET not in result.stderr + result.stdout

@@ -23,7 +23,18 @@ from typing import Any
 
 import anyio
 
-from .. import DATA_CENTRES, EDITIONS, AuthenticationError, Budget, DataCentre, FileTokenStore, TransportError, ZohoCRM
+from .. import (
+    DATA_CENTRES,
+    EDITIONS,
+    AuthenticationError,
+    Budget,
+    DataCentre,
+    FileTokenStore,
+    RedisUnavailable,
+    TransportError,
+    ZohoCRM,
+)
+from .._origins import checked_pinned_url
 
 __all__ = [
     "Connection",
@@ -155,6 +166,8 @@ class Connection:
             await reach(self.accounts, "the accounts server")  # at once, not after the token endpoint's retries
         try:
             await crm.authenticate()
+        except RedisUnavailable as exc:  # the shared token store, not the accounts server
+            raise RunFailure(f"cannot use Redis (--redis-url): {exc}") from None
         except TransportError as exc:
             raise RunFailure(f"cannot reach the accounts server {self.accounts}: {exc}") from None
         except AuthenticationError as exc:
@@ -346,6 +359,10 @@ def _check_destinations(api_domain: str | None, accounts_url: str | None) -> Non
             parts = urllib.parse.urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise UsageError(f"{flag} {url!r} is not an http(s) URL, e.g. https://www.zohoapis.eu")
+            try:
+                checked_pinned_url(url, flag)  # the library's rule: plain http only on this machine
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     zoho = _zoho_hosts()
     if api_domain and not accounts_url and urllib.parse.urlsplit(api_domain).hostname not in zoho:
         raise UsageError(
