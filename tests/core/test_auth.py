@@ -305,7 +305,7 @@ async def test_a_second_invalid_token_is_returned_not_looped() -> None:
 
 @pytest.mark.parametrize("code", ["AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH"])
 async def test_other_401s_are_not_refreshed(code: str) -> None:
-    # A refresh cannot fix a missing scope: the new token would have the same scopes (FACTS.md section 3).
+    # A refresh cannot fix a missing scope: the new token would have the same scopes (a 401 a refresh cannot fix).
     zoho = Zoho()
     zoho.api_reply = lambda request: json_response(401, {"code": code, "details": {}, "message": "x",
                                                          "status": "error"})

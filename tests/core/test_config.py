@@ -1,4 +1,4 @@
-"""Data centres and the per-edition budget (FACTS.md sections 1 and 4)."""
+"""Data centres and the per-edition budget (Zoho CRM API Limits; the Multi DC pages)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from zcrm_async import DATA_CENTRES, Budget, DataCentre
 from zcrm_async._config import resolve_data_centre
 
-# FACTS.md section 4: accounts server and production API domain per data centre.
+# Zoho's Multi DC pages: accounts server and production API domain per data centre.
 PRODUCTION = {
     "us": ("https://accounts.zoho.com", "https://www.zohoapis.com"),
     "eu": ("https://accounts.zoho.eu", "https://www.zohoapis.eu"),
@@ -68,7 +68,7 @@ def test_the_table_is_read_only() -> None:
         DATA_CENTRES["us"].api_domain = "https://evil.example"  # type: ignore[misc]
 
 
-# -- Budget.for_edition (FACTS.md 1.1 and 1.3) ----------------------------------------------------------------
+# -- Budget.for_edition (Zoho CRM API Limits) --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_add_on_credits_add_up_below_the_cap() -> None:
 
 
 def test_add_on_credits_count_against_the_cap() -> None:
-    # FACTS.md 1.1: available = min(50,000 + users x per-user + add-ons, edition max); Kaizen #203: the cap is
+    # Zoho CRM API Limits: available = min(50,000 + users x per-user + add-ons, edition max); Kaizen #203: the cap is
     # "up to 5,000,000 ... including add-on credits".
     assert Budget.for_edition("enterprise", users=4_900, add_on_credits=200_000).daily_credits == 5_000_000
     assert Budget.for_edition("free", add_on_credits=1_000).daily_credits == 5_000

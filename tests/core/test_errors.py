@@ -21,7 +21,7 @@ from zcrm_async import (
 from zcrm_async._bulk import ItemResult
 from zcrm_async._errors import error_from_response
 
-# (code, documented HTTP status, expected class), from shared/zoho-docs (FACTS.md section 3 and the endpoint pages).
+# (code, documented HTTP status, expected class), from Zoho's Status Codes page and the endpoint pages.
 DOCUMENTED = [
     ("INVALID_TOKEN", 401, AuthenticationError),
     ("INVALID_OAUTHTOKEN", 401, AuthenticationError),

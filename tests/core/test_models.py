@@ -1,4 +1,4 @@
-"""The wire models against every sample JSON of Zoho's pages (``shared/zoho-docs/``, copied to ``fixtures/``).
+"""The wire models against every sample JSON of Zoho's pages (Zoho's endpoint pages, copied to ``fixtures/``).
 
 The fixtures are the doc samples verbatim, except where a sample is not JSON at all:
 
