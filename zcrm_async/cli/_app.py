@@ -10,10 +10,11 @@ Every failure is one line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -141,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)
-        _log_to_stderr(output)
-        return anyio.run(_command(args, connection, output))
+        with _logging_to(output):
+            return anyio.run(_command(args, connection, output))
     except UsageError as exc:
         output.error(f"zcrm-async: error: {exc}")
         return EXIT_USAGE
@@ -219,10 +220,18 @@ class _ErrorHandler(logging.Handler):
         self.output.error(self.format(record))
 
 
-def _log_to_stderr(output: Output) -> None:
+@contextlib.contextmanager
+def _logging_to(output: Output) -> Iterator[None]:
+    """Library warnings go through this run's Output for as long as it runs, and no longer: a handler left on the
+    ``zcrm_async`` logger would write to a stream that is closed once ``main()`` returns (a caller's, a test's)."""
     logger = logging.getLogger("zcrm_async")
-    for handler in [h for h in logger.handlers if isinstance(h, _ErrorHandler)]:
-        logger.removeHandler(handler)  # an earlier main() in the same process (tests) had its own Output
-    logger.addHandler(_ErrorHandler(output))
-    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+    handler = _ErrorHandler(output)
+    logger.addHandler(handler)
+    level = logger.level
+    if level == logging.NOTSET or level > logging.WARNING:
         logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

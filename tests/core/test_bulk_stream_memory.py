@@ -1,6 +1,6 @@
 """The streaming bulk API's memory does not grow with its input: 200,000 links streamed from a generator.
 
-Each run is a fresh process (``tests/stream_memory_worker.py``), and the peak RSS it reports is its own image's
+Each run is a fresh process (``tests/core/stream_memory_worker.py``), and the peak RSS it reports is its own image's
 (``VmHWM``; ``ru_maxrss`` would start at pytest's size, inherited through fork and exec, and hide any growth below
 it). Growth is peak RSS at the end minus peak RSS after a 2,000-item warm-up through the same call.
 

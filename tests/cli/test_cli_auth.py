@@ -129,7 +129,7 @@ def test_auth_check_names_the_scopes_a_command_lacks(tmp_path: Path) -> None:
 def test_the_readme_scope_line_is_what_the_commands_need() -> None:
     from zcrm_async.cli._scopes import RECOMMENDED_SCOPES
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
     assert f"\n{RECOMMENDED_SCOPES}\n" in readme
 
 

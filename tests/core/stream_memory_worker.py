@@ -1,6 +1,6 @@
 """Run in a fresh process by tests/test_bulk_stream_memory.py: link N items from a generator, print RSS as JSON.
 
-``python tests/stream_memory_worker.py stream|list N``. The client is a real ``ZohoCRM`` over ``MockTransport``
+``python tests/core/stream_memory_worker.py stream|list N``. The client is a real ``ZohoCRM`` over ``MockTransport``
 (no latency, no network): every request goes through the whole send pipeline, the answer is a canned 200 with
 one SUCCESS per email. The mock keeps no requests (``keep_requests=False``), so what grows is the client's alone.
 
