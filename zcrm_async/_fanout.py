@@ -6,14 +6,14 @@ early (a ``break``, an exception, a cancellation) cancels every request still in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["Stream", "fan_out", "first_error"]
+__all__ = ["Stream", "fan_out", "first_error", "producing"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -106,13 +106,25 @@ async def fan_out(
             for _ in range(concurrency):
                 workers.start_soon(worker, send.clone())
 
+    async with producing(run_workers, receive):
+        yield Stream(receive)
+
+
+@asynccontextmanager
+async def producing(
+    work: Callable[[], Coroutine[Any, Any, None]], receive: MemoryObjectReceiveStream[Any]
+) -> AsyncIterator[None]:
+    """Run ``work`` (which feeds ``receive``) while the caller reads; leaving stops it and raises its first error.
+
+    Leaving early (a ``break``, an exception, a cancellation) cancels ``work`` first, then closes ``receive``, so
+    producers stop as cancelled, not as broken pipes; a failure of ``work`` is raised as itself, not as a group.
+    """
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(run_workers)
+            tg.start_soon(work)
             try:
-                yield Stream(receive)
+                yield
             finally:
-                # Cancel first, then close: producers stop as cancelled, not as broken pipes.
                 tg.cancel_scope.cancel()
                 receive.close()
     except BaseExceptionGroup as group:

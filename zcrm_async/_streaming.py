@@ -26,7 +26,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._bulk import BulkResult, Chunk, ItemResult
-from ._fanout import first_error
+from ._fanout import first_error, producing
 from ._window import Window
 
 __all__ = ["DEFAULT_WINDOW", "INVALID_ITEM", "BulkStream", "materialize", "run_all", "stream_chunks"]
@@ -211,17 +211,8 @@ async def stream_chunks(
         with done_send:  # closed when every request is delivered: the reader's loop ends
             await _run_workers(_Source(items, window, deliver, check, pending_key), send, deliver, concurrency)
 
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(run)
-            try:
-                yield BulkStream(done_receive)
-            finally:
-                # Cancel first, then close: requests stop as cancelled, not as broken pipes.
-                tg.cancel_scope.cancel()
-                done_receive.close()
-    except BaseExceptionGroup as group:
-        raise first_error(group) from None
+    async with producing(run, done_receive):
+        yield BulkStream(done_receive)
 
 
 async def run_all(
