@@ -26,7 +26,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._bulk import BulkResult, Chunk, ItemResult
-from ._fanout import first_error, producing
+from ._fanout import Stream, first_error, producing
 from ._window import Window
 
 __all__ = ["DEFAULT_WINDOW", "INVALID_ITEM", "BulkStream", "materialize", "run_all", "stream_chunks"]
@@ -54,10 +54,10 @@ class BulkStream(Generic[T]):
     input order. An item refused before sending comes out as soon as it is read (code ``INVALID_ITEM``).
     """
 
-    __slots__ = ("_indexes", "_position", "_receive", "_results")
+    __slots__ = ("_done", "_indexes", "_position", "_results")
 
     def __init__(self, receive: MemoryObjectReceiveStream[Done[T]]) -> None:
-        self._receive = receive
+        self._done = Stream(receive)  # one request's results at a time, without a loop trip while any are buffered
         self._indexes: list[int] = []
         self._results: list[ItemResult[T]] = []
         self._position = 0
@@ -68,22 +68,10 @@ class BulkStream(Generic[T]):
     async def __anext__(self) -> tuple[int, ItemResult[T]]:
         position = self._position
         while position >= len(self._results):
-            self._indexes, self._results = await self._next_request()
+            self._indexes, self._results = await self._done.__anext__()
             position = 0
         self._position = position + 1
         return self._indexes[position], self._results[position]
-
-    async def _next_request(self) -> Done[T]:
-        # Take what is buffered without a trip through the event loop; wait only when nothing is.
-        try:
-            return self._receive.receive_nowait()
-        except anyio.WouldBlock:
-            try:
-                return await self._receive.receive()
-            except anyio.EndOfStream:
-                raise StopAsyncIteration from None
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
 
 
 class _Source(Generic[T]):
