@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-__all__ = ["InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id"]
+__all__ = ["InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id", "is_numeric_id"]
 
 _NUMERIC = re.compile(r"[0-9]{1,30}")
 # Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: message_id matches ^[a-zA-Z0-9]+$, at
@@ -46,6 +46,11 @@ class ItemProblem:
 
     def __str__(self) -> str:
         return f"item {self.index}: {self.field} {self.message}"
+
+
+def is_numeric_id(text: str) -> bool:
+    """Whether ``text`` is a Zoho record/user id as ``check_numeric_id`` accepts it (no copy, no exception)."""
+    return _NUMERIC.fullmatch(text) is not None
 
 
 def check_numeric_id(value: object, field: str, index: int | None = None) -> str:

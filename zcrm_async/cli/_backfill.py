@@ -216,11 +216,21 @@ async def reconcile_and_send(
     unknown = await reconcile(crm, journal, operation, tracker)
 
     async def worker() -> None:
-        # take_pending is synchronous: no other worker can run between its SELECT and its COMMIT.
-        while not (stop is not None and stop()) and (batch := journal.take_pending(batch_size)):
-            await send_batch(crm, journal, operation, batch, tracker, deals_module_id=deals_module_id)
-            if report is not None:
-                report.catch_up()
+        # The batch just sent: its outcomes are recorded in the commit that takes the next batch.
+        sent: list[Outcome] = []
+        try:
+            while not (stop is not None and stop()):
+                # take_pending is synchronous: no other worker can run between its SELECT and its COMMIT.
+                batch = journal.take_pending(batch_size, finished=sent)
+                sent = []
+                if not batch:
+                    break
+                await send_batch(crm, operation, batch, tracker, deals_module_id=deals_module_id, into=sent)
+                if report is not None:
+                    report.catch_up()
+        finally:  # stopped, cancelled or failed: what was answered is recorded now
+            if sent:
+                journal.finish(sent)
 
     try:
         async with anyio.create_task_group() as tg:
@@ -233,14 +243,15 @@ async def reconcile_and_send(
 
 async def send_batch(
     crm: ZohoCRM,
-    journal: Journal,
     operation: Operation,
     batch: Sequence[JournalItem],
     tracker: Tracker,
     *,
     deals_module_id: str | None = None,
+    into: list[Outcome],
 ) -> None:
-    """Send one batch of in-flight items; each request's outcomes are committed as soon as it answers."""
+    """Send one batch of in-flight items; each request's outcomes are appended to ``into`` as it answers, for the
+    caller to record (with its next batch, or when it stops)."""
     lines = {(item.fields["contact_id"], item.fields["message_id"]): item.line for item in batch}
     written: set[int] = set()
 
@@ -254,7 +265,7 @@ async def send_batch(
                     Outcome(line, result.code, result.status, result.message, result.attempts, _is_transient(result))
                 )
         if outcomes:
-            journal.finish(outcomes)
+            into.extend(outcomes)
             tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
 
     items = [operation.item(item.fields) for item in batch]

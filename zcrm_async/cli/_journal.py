@@ -26,7 +26,8 @@ a text key repeated in a UNIQUE index, text outcomes, a timestamp nobody read).
 
 The input is recorded in batches of ``INGEST_BATCH`` rows, one transaction each (``rows_read`` in ``meta`` moves
 with them, so a run killed while reading continues after the last recorded line). An item is marked in flight and
-COMMITTED before its request can be sent, and done right after its request's result: a process killed at any
+COMMITTED before its request can be sent, and done in the commit that takes its worker's next batch (or when the
+worker stops): one commit a batch, not one a request, the journal's largest cost. A process killed at any
 moment leaves each item pending (never sent), done (outcome known) or in flight (sent or not: the next run reads
 the email back before deciding). WAL with ``synchronous=NORMAL`` survives a killed process; the in-flight marks are
 additionally fsynced (``synchronous=FULL`` for that one transaction) so that even a power cut cannot make a sent
@@ -42,6 +43,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -322,34 +324,50 @@ class Journal:
 
     # -- state changes ----------------------------------------------------------------------------------
 
-    def take_pending(self, limit: int) -> list[JournalItem]:
-        """The next ``limit`` pending items, marked in flight and durably committed before they are returned."""
+    def take_pending(self, limit: int, finished: Iterable[Outcome] = ()) -> list[JournalItem]:
+        """The next ``limit`` pending items, marked in flight and durably committed before they are returned.
+
+        ``finished`` (the outcomes of the batch a worker has just sent) is recorded in the same transaction: one
+        commit a batch rather than one a request, the journal's largest cost. Until it is, those items are in
+        flight, which a killed run reads back: nothing is lost by recording them late.
+        """
         # FULL for this one commit: the mark that an item may have been sent must survive anything.
         self._db.execute("PRAGMA synchronous=FULL")
         try:
-            with self._transaction():  # the SELECT inside: no other writer can take the same rows in between
+            with self._transaction():  # one statement: no other writer can take the same rows in between
+                self._record_outcomes(finished)
                 rows = self._db.execute(
-                    f"SELECT line, {_COLUMNS} FROM items WHERE state < 2 AND state = 0 ORDER BY line LIMIT ?",
+                    "UPDATE items SET state = 1 WHERE line IN"
+                    " (SELECT line FROM items WHERE state < 2 AND state = 0 ORDER BY line LIMIT ?)"
+                    f" RETURNING line, {_COLUMNS}",
                     (limit,),
                 ).fetchall()
-                self._db.executemany(
-                    "UPDATE items SET state = 1 WHERE line = ? AND state = 0", ((row[0],) for row in rows)
-                )
         finally:
             self._db.execute("PRAGMA synchronous=NORMAL")
+        rows.sort()  # RETURNING's order is SQLite's to choose
         return [JournalItem(row[0], _fields(row[1:]), IN_FLIGHT) for row in rows]
 
     def finish(self, outcomes: Iterable[Outcome]) -> int:
         """Record final outcomes of in-flight items (one transaction); returns how many changed."""
         with self._transaction():
-            cursor = self._db.executemany(
-                "UPDATE items SET state = 2, outcome = ?, attempts = attempts + ? WHERE line = ? AND state = 1",
-                [
-                    (self._outcome_id(o.code, o.status, o.message, o.transient), o.attempts, o.line)
-                    for o in outcomes
-                ],
+            return self._record_outcomes(outcomes)
+
+    def _record_outcomes(self, outcomes: Iterable[Outcome]) -> int:
+        """Mark in-flight items done (inside the caller's transaction); returns how many changed."""
+        # One statement per distinct (outcome, attempts), usually one a batch: its lines as a JSON array.
+        lines: dict[tuple[int, int], list[int]] = {}
+        for o in outcomes:
+            outcome = self._outcome_id(o.code, o.status, o.message, o.transient)
+            lines.setdefault((outcome, o.attempts), []).append(o.line)
+        changed = 0
+        for (outcome, attempts), group in lines.items():
+            cursor = self._db.execute(
+                "UPDATE items SET state = 2, outcome = ?, attempts = attempts + ?"
+                " WHERE line IN (SELECT value FROM json_each(?)) AND state = 1",
+                (outcome, attempts, json.dumps(group)),
             )
-            return cursor.rowcount
+            changed += cursor.rowcount
+        return changed
 
     def release(self, lines: Iterable[int], attempts: int = 0) -> None:
         """Put in-flight items back to pending: they are known not to have taken effect."""

@@ -11,7 +11,15 @@ import msgspec
 from .._bulk import Chunk, ItemResult
 from .._window import Window
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
-from ..validation import InvalidItemError, ItemProblem, check_message_id, check_name, check_not_empty, check_numeric_id
+from ..validation import (
+    InvalidItemError,
+    ItemProblem,
+    check_message_id,
+    check_name,
+    check_not_empty,
+    check_numeric_id,
+    is_numeric_id,
+)
 
 __all__ = [
     "ASSOCIATE_CHUNK",
@@ -120,14 +128,22 @@ def _checked(items: list[Any], kind: type[Any] | None) -> tuple[list[Any], list[
 
 
 def _normalised(index: int, item: Any) -> Any:
-    """A DealLink or DealUnlink with its ids as strings of digits, or ``InvalidItemError``."""
-    ids = {field: check_numeric_id(getattr(item, field), field, index) for field in _ID_FIELDS[type(item)]}
-    if isinstance(item, DealLink) and item.module != "Deals":
-        raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
+    """A DealLink or DealUnlink with its ids as strings of digits, or ``InvalidItemError``.
+
+    The item itself when its ids are already strings (the usual case): every item passes here once or twice on
+    its way out, so a copy of each would cost more than the checks.
+    """
+    ints: dict[str, str] = {}
+    for field in _ID_FIELDS[type(item)]:
+        value = getattr(item, field)
+        if type(value) is not str or not is_numeric_id(value):
+            ints[field] = check_numeric_id(value, field, index)  # raises, or an int's digits
     if isinstance(item, DealLink):
+        if item.module != "Deals":
+            raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
         check_name(item.deal_name, "deal_name", index)
-    message_id = check_message_id(item.message_id, "message_id", index)
-    return dataclasses.replace(item, message_id=message_id, **ids)
+    check_message_id(item.message_id, "message_id", index)
+    return dataclasses.replace(item, **ints) if ints else item
 
 
 def check_link(index: int, item: DealLink) -> DealLink:
