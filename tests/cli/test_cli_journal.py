@@ -54,6 +54,25 @@ def test_in_flight_is_committed_before_items_are_handed_out(tmp_path: Path) -> N
         assert journal.states() == {"done": 2, "pending": 1}
 
 
+def test_the_last_batch_is_recorded_in_the_commit_that_takes_the_next(tmp_path: Path) -> None:
+    path = _source(tmp_path)
+    db = tmp_path / "j.sqlite"
+    with Journal(db) as journal:
+        journal.bind(read_input(path, LINK), "link")
+        first = journal.take_pending(1)
+        answered = [Outcome(item.line, "SUCCESS", "success", "", 1) for item in first]
+        second = journal.take_pending(1, finished=answered)
+        assert [item.line for item in second] == [3]
+        other = sqlite3.connect(db)  # a later process sees both: the first done, the second in flight
+        states = dict(other.execute("SELECT line, state FROM items_readable WHERE line IN (2, 3)").fetchall())
+        other.close()
+        assert states == {2: "done", 3: "in_flight"}
+        # Outcomes of several kinds in one call: each item gets its own code and attempts.
+        journal.take_pending(1, finished=[Outcome(3, "NOT_ALLOWED", "error", "no", 2)])
+        done = {item.line: (item.code, item.attempts) for item in journal.items() if item.state == "done"}
+        assert done[2] == ("SUCCESS", 1) and done[3] == ("NOT_ALLOWED", 2)
+
+
 def test_a_resume_finds_the_same_state(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
