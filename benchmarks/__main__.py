@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--quick] [--full] [--out PATH] [--only NAME ...]``: run the benchmarks, print the table.
+"""``python -m benchmarks [--quick] [--full] [--baseline REF] [--out PATH] [--only NAME ...]``: run the
+benchmarks, print the table.
 
 The table (one row per figure: ours, the peer, the ratio, the goal, a verdict) goes to stdout, progress to stderr,
 and every measured number to the JSON file ``--out`` (default ``benchmarks/results/latest.json``).
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run (well under 90 s)")
     parser.add_argument("--full", action="store_true", help="the long runs too (a 1,000,000-item backfill)")
+    parser.add_argument("--baseline", metavar="REF", help="figure 7: the git commit whose CLI ours runs beside")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON results")
     parser.add_argument(
         "--only",
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
     args = parser.parse_args(argv)
-    options = Options(quick=args.quick, full=args.full)
+    options = Options(quick=args.quick, full=args.full, baseline=args.baseline)
     names = [name for name in BENCHMARKS if not args.only or name in args.only]
     rows: list[Row] = []
     timings: dict[str, float] = {}

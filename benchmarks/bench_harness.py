@@ -79,6 +79,8 @@ class Options:
     quick: bool
     #: The long runs too (figure 7's 1,000,000-item backfill).
     full: bool = False
+    #: Figure 7's peer: the git commit whose CLI ours is measured beside (None: the figure's own default).
+    baseline: str | None = None
 
 
 @dataclasses.dataclass(slots=True)
