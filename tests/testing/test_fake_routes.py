@@ -24,6 +24,8 @@ ROUTES = [
     ("update_related", "PUT", "Contacts/{rec}/Deals"),
     ("get_modules", "GET", "settings/modules"),
     ("get_module", "GET", "settings/modules/Deals"),
+    ("get_record", "GET", "Contacts/{rec}"),
+    ("get_contact_roles", "GET", "Deals/{rec}/Contact_Roles?fields=Email"),
 ]
 RECORD_ROUTES = [r for r in ROUTES if "{rec}" in r[2] and r[0] != "update_related"]
 

@@ -33,14 +33,17 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
 - Update Related Records: at most 100 items; an unknown parent is a top-level 400 INVALID_DATA; per-item
   errors use the records status rule (all failed -> 400 with the flat {"data":[...]}); re-adding an existing
   relation answers SUCCESS "relation added".
+- Get Record and a deal's contact roles (`_fake_deal_contacts`): a modules read scope, else 401
+  OAUTH_SCOPE_MISMATCH; a deal's roles are its associated contacts other than its Contact_Name.
 - Get Records: unknown field names are left out of each record; sort_by orders by id (records are created in
   id order); page and page_token together, or cvid and sort_by together -> 400 AMBIGUITY_DURING_PROCESSING;
   a page_token used with other fields/per_page/sort -> TOKEN_BOUND_DATA_MISMATCH; expired -> EXPIRED_VALUE.
 
 Where things live: `_fake_gates` (the order above), `_fake_oauth`, `_fake_limits`, `_fake_faults`; the
 handlers by endpoint family in `_fake_emails`, `_fake_links`, `_fake_associate`, `_fake_records`,
-`_fake_metadata` (Get Fields: the Stage picklist), `_fake_modules` (Get Modules); `_fake_contract` (the
-request schemas of Zoho's OpenAPI files, and the leniency flags);
+`_fake_metadata` (Get Fields: the Stage picklist), `_fake_deal_contacts` (Get Record, contact roles),
+`_fake_modules` (Get Modules); `_fake_contract` (the request schemas of Zoho's OpenAPI files, and the leniency
+flags);
 `_fake_endpoint` (version check, record lookup, JSON body), `_fake_wire` (Zoho's response shapes),
 `_fake_config` (FakeConfig, FakeStats).
 
@@ -58,6 +61,7 @@ from aiohttp import web
 
 from . import (
     _fake_associate,
+    _fake_deal_contacts,
     _fake_emails,
     _fake_links,
     _fake_metadata,
@@ -94,6 +98,9 @@ ROUTES = (
     Route("GET", f"{_CRM}/settings/fields", _fake_metadata.get_fields),
     Route("GET", f"{_CRM}/settings/modules", _fake_modules.get_modules),
     Route("GET", f"{_CRM}/settings/modules/{{api_name}}", _fake_modules.get_module),
+    # After the settings routes, which it would match too (routes are tried in this order).
+    Route("GET", f"{_CRM}/{{module}}/{REC}", _fake_deal_contacts.get_record),
+    Route("GET", f"{_CRM}/Deals/{REC}/Contact_Roles", _fake_deal_contacts.get_contact_roles),
 )
 
 

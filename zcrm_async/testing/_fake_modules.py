@@ -43,7 +43,7 @@ SCOPE_MISMATCH = {
 @versioned()
 async def get_modules(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     """GET /crm/{v}/settings/modules: every module."""
-    if not grants_modules(_granted(fake)):
+    if not grants_modules(granted(fake)):
         return json_response(SCOPE_MISMATCH, 401)
     return json_response(modules_body())
 
@@ -51,7 +51,7 @@ async def get_modules(fake: FakeApp, request: web.Request) -> web.StreamResponse
 @versioned()
 async def get_module(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     """GET /crm/{v}/settings/modules/{api_name or id}: one module, by API name (or by id: Get Module)."""
-    if not grants_modules(_granted(fake)):
+    if not grants_modules(granted(fake)):
         return json_response(SCOPE_MISMATCH, 401)
     body = modules_body(request.match_info["api_name"])
     if body is None:
@@ -59,7 +59,8 @@ async def get_module(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     return json_response(body)
 
 
-def _granted(fake: FakeApp) -> list[str] | None:
+def granted(fake: FakeApp) -> list[str] | None:
+    """The scopes the tokens carry (None: every scope)."""
     scope = fake.config.scope
     return None if scope is None else scope.replace(",", " ").split()
 

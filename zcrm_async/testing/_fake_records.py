@@ -55,7 +55,7 @@ async def get_records(fake: FakeApp, request: web.Request) -> web.StreamResponse
         "previous_page_token": _page_token(fake, module, query, offset - query.per_page) if offset else None,
         "page_token_expiry": datetime.datetime.fromtimestamp(expiry, datetime.UTC).isoformat(timespec="seconds"),
     }
-    return json_response({"data": [_project(r, query.fields, fake.world) for r in page], "info": info})
+    return json_response({"data": [project(r, query.fields, fake.world) for r in page], "info": info})
 
 
 def _records_offset(fake: FakeApp, module: str, query: _RecordsQuery) -> int | web.Response:
@@ -127,10 +127,12 @@ _FIELDS: dict[str, dict[str, Callable[[Record], Any]]] = {
 }
 
 
-def _project(record: Record, fields: tuple[str, ...], world: World) -> dict[str, Any]:
-    """The record's id and the asked fields this fake knows (unknown field names are left out)."""
+def project(record: Record, fields: tuple[str, ...] | None, world: World) -> dict[str, Any]:
+    """The record's id and the asked fields this fake knows (unknown field names are left out; None: all)."""
     getters = _FIELDS.get(record.module, {})
     looked_up = DEAL_FIELDS if record.module == "Deals" else {}
+    if fields is None:
+        fields = (*getters, *looked_up)
     out: dict[str, Any] = {"id": record.id}
     for field in fields:
         getter = getters.get(field)
