@@ -10,6 +10,10 @@ from zcrm_async import Budget, RetryPolicy, ZohoCRM
 from zcrm_async.emails import DealLink
 from zcrm_async.testing import FakeConfig, FakeZoho
 
+#: A token's scopes that link, unlink and read emails but may not read Deals records: relink cannot check a
+#: target deal's contacts before unlinking, and goes on without the check.
+NO_DEALS_READ = "ZohoCRM.modules.emails.ALL ZohoCRM.modules.contacts.ALL ZohoCRM.settings.modules.READ"
+
 
 @contextlib.asynccontextmanager
 async def fake_and_client(

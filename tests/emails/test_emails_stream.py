@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.fakes import fake_and_client, links_for
+from tests.fakes import NO_DEALS_READ, fake_and_client, links_for
 from zcrm_async import BulkStream, ItemResult, Request, Response, RetryPolicy, ZohoCRM
 from zcrm_async.emails import DealLink, DealUnlink
 from zcrm_async.models import Address, AssociateEmail
@@ -238,7 +238,8 @@ async def test_update_related_by_external_id_stream_sends_100_rows_a_request_and
 
 
 async def test_relink_stream_puts_an_old_link_back_when_the_new_one_is_refused() -> None:
-    async with fake_and_client() as (fake, crm):
+    # Without the Deals read scope relink cannot check the deal first: the refusal comes after the unlink.
+    async with fake_and_client(FakeConfig(scope=NO_DEALS_READ)) as (fake, crm):
         links = links_for(fake, contacts=2, emails_each=3)
         assert (await crm.emails.link_deal(links)).ok
         allowed = fake.add_deal("Second", [links[0].contact_id])

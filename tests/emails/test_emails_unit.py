@@ -88,6 +88,10 @@ class FakeMailbox:
                 for m, d in self.linked.items()
             ]
             return json_response(200, {"Emails": emails, "info": {"more_records": False, "count": len(emails)}})
+        if request.method == "GET" and path.startswith("/Deals/"):
+            # Get Record of a deal (relink's check before unlinking): every deal here is contact A's.
+            deal = {"id": path.removeprefix("/Deals/"), "Contact_Name": {"id": CONTACT_A, "name": "A"}}
+            return json_response(200, {"data": [deal]})
         raise AssertionError(f"unexpected {request.method} {path}")
 
     def link(self, request: Request) -> Response:
@@ -465,7 +469,8 @@ async def test_relink_moves_an_email_linked_elsewhere() -> None:
 
     assert [r.code for r in result] == ["SUCCESS"] * 3
     assert mailbox.linked == {mid(0): DEAL, mid(1): DEAL, mid(2): DEAL}
-    assert [r.method for r in mailbox.api] == ["POST", "GET", "DELETE", "POST"]  # read back before unlinking
+    # read back, then the deal's contact read, before unlinking
+    assert [r.method for r in mailbox.api] == ["POST", "GET", "GET", "DELETE", "POST"]
     assert result[1].attempts == 4 and result[0].attempts == 1
 
 

@@ -10,6 +10,7 @@ from .._bulk import BulkResult, ItemResult
 from .._streaming import DEFAULT_WINDOW, BulkStream, Sender, materialize
 from .._write_results import SUCCESS
 from ..models import LinkedRecord
+from ._deal_contacts import DealContacts
 from ._items import (
     MAX_LINK_ITEMS,
     MAX_UNLINK_CHARS,
@@ -27,7 +28,11 @@ from ._linking import Linking
 from ._read_back import ALREADY_LINKED, LINK_UNVERIFIED, is_linked_as_intended
 from ._requests import PlannedRequest, plan_relink
 
-__all__ = ["Relinking"]
+__all__ = ["NOT_ALLOWED", "Relinking"]
+
+#: Zoho's code for a link to a deal not associated with the email's contact; relink gives it, unsent, to an
+#: email it does not move for that reason.
+NOT_ALLOWED = "NOT_ALLOWED"
 
 
 class Relinking(Linking):
@@ -49,6 +54,16 @@ class Relinking(Linking):
         else the step that failed. Each link request's emails go through every step together (one worker): at
         most one unlink request per owner and one more link request follow a link request.
 
+        Before unlinking, the target deal is read: Zoho refuses the link (NOT_ALLOWED) when "the contact is not
+        associated with the deal", and a contact is associated by being the deal's ``Contact_Name`` or by one of
+        its contact roles (Zoho calls both "associating a contact and a deal"), so both are accepted. An email
+        whose contact is neither is not moved and nothing is sent for it: its result is NOT_ALLOWED with
+        ``details["deal_not_associated"]`` (and ``details["linked_deal_id"]``, where it stays). Cost: one Get
+        Record per target deal per call, plus one read of its contact roles when a contact is not its
+        ``Contact_Name``; nothing is read for an email that needs no unlink. When the deal cannot be read (no
+        Deals read scope, a failed or unreadable answer, more contact roles than one page) the email is sent as
+        if there were no check, never failed for it.
+
         An email is never left worse off than it was found: when the second link fails (NOT_ALLOWED: the contact
         is not on that deal), the email is linked back to the deal it was on, and its result says both (the
         failure's code, ``details["restored_deal_id"]``, or ``details["restore_failed"]`` with the code of a
@@ -56,7 +71,7 @@ class Relinking(Linking):
         ``relink_stream`` does the same in constant memory.
         """
         links = validated(await materialize(items), DealLink)
-        send = self._relink_sender(deals_module_id or await self._crm.modules.id_of("Deals"))
+        send = self._relink_sender(deals_module_id or await self._crm.modules.id_of("Deals"), DealContacts(self._crm))
         return await self._collect(links, send, link_window(MAX_LINK_ITEMS, None), concurrency, on_progress)
 
     def relink_stream(
@@ -70,19 +85,21 @@ class Relinking(Linking):
         """``relink`` for input of any size in constant memory: each item's final state as its steps complete.
 
         Grouped, ordered and bounded as ``link_deal_stream``; an item's result comes once, when it is final.
+        Each target deal is read once per stream, of the last 1,024 deals asked about (an older one is read
+        again if asked again), so memory stays bounded whatever the number of deals.
         """
-        send = self._relink_sender(deals_module_id)
+        send = self._relink_sender(deals_module_id, DealContacts(self._crm))
         window_ = link_window(MAX_LINK_ITEMS, window)
         return self._stream(items, send, window_, concurrency, check=check_link, pending_key=email_key)
 
     def plan_relink(
         self, items: Iterable[DealLink], *, deals_module_id: str | None = None
     ) -> list[PlannedRequest[DealLink]]:
-        """The requests ``relink`` sends first (its link requests); nothing is sent. The unlink and second link
-        an email needs depend on Zoho's answer (ALREADY_LINKED), so they cannot be planned."""
+        """The requests ``relink`` sends first (its link requests); nothing is sent. The reads, unlink and second
+        link an email needs depend on Zoho's answer (ALREADY_LINKED), so they cannot be planned."""
         return plan_relink(items, deals_module_id=deals_module_id, api_version=self._crm.api_version)
 
-    def _relink_sender(self, module_id: str | None) -> Sender[DealLink]:
+    def _relink_sender(self, module_id: str | None, deals: DealContacts) -> Sender[DealLink]:
         """Relinks one contact's emails; learns the Deals module's id at the first request if not given."""
         known = module_id
 
@@ -90,16 +107,19 @@ class Relinking(Linking):
             nonlocal known
             if known is None:
                 known = await self._crm.modules.id_of("Deals")
-            return await self._relink_part(part, known)
+            return await self._relink_part(part, known, deals)
 
         return send
 
-    async def _relink_part(self, part: list[DealLink], module_id: str) -> list[ItemResult[DealLink]]:
-        """One contact's link request and, for the emails it finds linked elsewhere, the unlink and the link again;
-        where that second link fails, the old link put back."""
+    async def _relink_part(
+        self, part: list[DealLink], module_id: str, deals: DealContacts
+    ) -> list[ItemResult[DealLink]]:
+        """One contact's link request and, for the emails it finds linked elsewhere to a deal the contact may be
+        linked to, the unlink and the link again; where that second link fails, the old link put back."""
         old: dict[tuple[str, str], LinkedRecord | None] = {}  # where the read-back found each ALREADY_LINKED email
         final = await self._link_settled(part, module_id, old)
         retry_at = [i for i, result in enumerate(final) if result.code == "ALREADY_LINKED"]
+        retry_at = await _allowed(part, retry_at, final, old, deals)
         if not retry_at:
             return final
         unlinked = await self._unlink_each([_unlink_of(part[i]) for i in retry_at])
@@ -169,6 +189,37 @@ class Relinking(Linking):
             for index, result in zip(chunk.indexes, await self._send_unlinks(chunk.items), strict=True):
                 results[index] = result
         return [result for result in results if result is not None]
+
+
+async def _allowed(
+    part: list[DealLink],
+    retry_at: list[int],
+    final: list[ItemResult[DealLink]],
+    old: dict[tuple[str, str], LinkedRecord | None],
+    deals: DealContacts,
+) -> list[int]:
+    """Of the emails to unlink and link again, those whose target deal may take them; the others (the deal is
+    not associated with their contact: Zoho would answer NOT_ALLOWED) get that as their final result, unsent."""
+    allowed: list[int] = []
+    for i in retry_at:
+        link = part[i]
+        if await deals.associated(link.deal_id, link.contact_id) is False:
+            final[i] = _refused(final[i], old.get(email_key(link)))
+        else:  # associated, or it could not be read: send, and put the old link back if refused
+            allowed.append(i)
+    return allowed
+
+
+def _refused(found: ItemResult[DealLink], linked: LinkedRecord | None) -> ItemResult[DealLink]:
+    """An email not moved because its deal is not associated with its contact, left where it was."""
+    link = found.item
+    where = f"it stays linked to deal {linked.id}" if linked is not None else "it stays as it was"
+    message = (
+        f"not moved: deal {link.deal_id} is not associated with contact {link.contact_id} (neither its"
+        f" Contact_Name nor one of its contact roles), so Zoho would refuse the link; nothing was unlinked, {where}"
+    )
+    details = {"deal_not_associated": True, **({"linked_deal_id": str(linked.id)} if linked is not None else {})}
+    return dataclasses.replace(found, code=NOT_ALLOWED, status="error", message=message, details=details)
 
 
 def _unlink_of(link: DealLink) -> DealUnlink:
