@@ -147,6 +147,7 @@ async def _journaled(
     except AuthenticationError as exc:
         output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
     _, failed = print_outcomes(output, journal)
+    _explain_not_allowed(output, journal)
     print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
     if report is not None:
         report.close()
@@ -349,6 +350,17 @@ async def _reconcile_window(
     journal.release(resend, attempts=1)
     tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
     return len(unknown)
+
+
+def _explain_not_allowed(output: Output, journal: Journal) -> None:
+    """Say in plain words what NOT_ALLOWED means and how to send those items again once it is fixed."""
+    refused = journal.outcomes().get(("NOT_ALLOWED", "error"), 0)
+    if refused:
+        output.result(
+            f"{refused} items were not linked: their deal is not associated with their contact (neither the deal's"
+            " Contact_Name nor one of its contact roles); relink unlinked none of them. The journal keeps them as"
+            " final: once the contact is on the deal, run those rows again with a new journal (--journal NEW)"
+        )
 
 
 def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]]) -> None:

@@ -126,9 +126,11 @@ UNLINK = Unlink(
 )
 RELINK = Relink(
     "relink",
-    "make each email linked to the given deal, whatever it is linked to now",
+    "make each email linked to the given deal, whatever it is linked to now; an email whose contact is not"
+    " associated with that deal (its Contact_Name or a contact role) is left where it is and fails NOT_ALLOWED,"
+    " final in the journal (once the deal is fixed, run those rows again with --journal NEW)",
     _LINKED,
-    note="(relink: emails Zoho answers ALREADY_LINKED then take one unlink and one more link request each "
-    "per contact and chunk)",
+    note="(relink: emails Zoho answers ALREADY_LINKED are read back; where one is to move, its deal's contacts are"
+    " read (once a deal), then one unlink and one more link request follow per contact and chunk)",
 )
 OPERATIONS: Mapping[str, Operation] = {operation.name: operation for operation in (LINK, UNLINK, RELINK)}

@@ -29,6 +29,8 @@ COMMAND_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # Get Records of Deals, each contact's emails, and the Deals stages from Get Fields.
         "audit": (*_READ, "ZohoCRM.modules.deals.READ", "ZohoCRM.settings.fields.READ"),
         "listing deals to find their ids (Get Records)" + OPTIONAL: ("ZohoCRM.modules.deals.READ",),
+        # Without it relink still works, but unlinks before it learns the deal would refuse the email.
+        "relink's check of a deal's contacts before unlinking (Get Record)" + OPTIONAL: ("ZohoCRM.modules.deals.READ",),
         "--deals-module-id lookup (Get Modules)" + OPTIONAL: ("ZohoCRM.settings.modules.READ",),
     }
 )
