@@ -36,8 +36,9 @@ T = TypeVar("T")
 #: Deals one relink call or stream remembers; past it the least recently asked is forgotten (and read again if
 #: asked again), so a stream over any number of deals holds bounded memory.
 DEALS_REMEMBERED = 1_024
-#: Contact roles Get Contact Roles of a Specific Deal answers per page (Zoho's related lists: 200).
-_ROLES_PAGE = "200"
+#: Get Contact Roles of a Specific Deal makes ``fields`` mandatory; any Contacts field will do (the contact's id
+#: comes with every row). Its page names no ``per_page``, so none is sent: Zoho's first page is read.
+_ROLE_FIELDS = {"fields": "Last_Name"}
 
 
 class _Lookup(msgspec.Struct, kw_only=True, frozen=True):
@@ -133,8 +134,7 @@ class DealContacts:
     async def _read_roles(self, deal_id: str) -> tuple[frozenset[str] | None, bool]:
         """The contacts on the deal's contact roles (first page) and whether that is all of them; (None, False)
         when they could not be read. No content (204) is no contact role."""
-        params = {"fields": "Last_Name", "per_page": _ROLES_PAGE}
-        page = await self._get(f"/Deals/{deal_id}/Contact_Roles", params, _decode_roles, "records.related.list")
+        page = await self._get(f"/Deals/{deal_id}/Contact_Roles", _ROLE_FIELDS, _decode_roles, "records.related.list")
         if page is None:
             return None, False
         contacts = frozenset(str(row.id) for row in page.data if row.id is not None)
