@@ -4,8 +4,6 @@ Everything a user constructs or receives is importable from here. The transport 
 those who plug in their own, live in ``zcrm_async.plumbing`` (they stay importable from here too).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from ._auth import AccessToken, MemoryTokenStore, OAuthCredentials, TokenStore
 from ._bulk import BulkResult, ItemResult
 from ._client import ZohoCRM, raise_for_status
@@ -56,10 +54,18 @@ from .plumbing import AiohttpTransport, Limiter, LocalLimiter, Permit, Request, 
 from .records import Records
 from .validation import InvalidItemError, ItemProblem
 
-try:
-    __version__ = version("zcrm_async")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> str:
+    # __version__ is read from the installed metadata when asked for: importing importlib.metadata costs every
+    # process that imports the package (a CLI run among them) tens of milliseconds.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("zcrm_async")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            return "0.0.0"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DATA_CENTRES",

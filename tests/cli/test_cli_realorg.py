@@ -214,6 +214,23 @@ def test_version() -> None:
     assert result.stdout.startswith("zcrm-async ")
 
 
+def test_only_fake_server_loads_the_fake_server() -> None:
+    """Every other command starts without FakeZoho's code (aiohttp's server side and the fake's handlers)."""
+    probe = (
+        "import sys, contextlib, io\n"
+        "from zcrm_async.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(sys.argv[1:])\n"
+        "print('zcrm_async.testing' in sys.modules)"
+    )
+    loaded = {}
+    for command in (["backfill", "link", "--help"], ["fake-server", "--help"]):
+        done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        loaded[command[0]] = done.stdout.strip()
+    assert loaded == {"backfill": "False", "fake-server": "True"}
+
+
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [

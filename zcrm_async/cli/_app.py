@@ -55,11 +55,13 @@ class _ArgumentError(Exception):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
+    """The whole command line. ``fake_server_flags=False`` leaves out fake-server's flags, which need the fake
+    server's code (aiohttp's server side and all of FakeZoho): a command that is not fake-server starts without it."""
     common = _Parser(add_help=False)
     add_connection_arguments(common)
     parser = _Parser(prog="zcrm-async", description="Zoho CRM email/deal backfills, fast and resumable.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     backfill = commands.add_parser("backfill", help="link, unlink or relink emails and deals from a file")
@@ -101,10 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
         "fake-server",
         help="run FakeZoho until Ctrl-C; prints the flags and environment that point zcrm-async at it",
     )
-    from ..testing.server import add_arguments
+    if fake_server_flags:
+        from ..testing.server import add_arguments
 
-    add_arguments(fake)
+        add_arguments(fake)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for (reading the installed metadata costs every run otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +138,8 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (``zcrm-async`` calls ``sys.exit`` with it)."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(fake_server_flags="fake-server" in words)
     try:
         args = parser.parse_args(argv)
     except _ArgumentError as exc:
