@@ -9,6 +9,7 @@ import sys
 
 import aiohttp
 
+from zcrm_async.testing import Leniency
 from zcrm_async.testing.server import add_arguments, config_from
 
 
@@ -19,6 +20,18 @@ def test_flags_map_onto_the_config() -> None:
     cfg = config_from(args)
     assert (cfg.latency, cfg.concurrency_cap, cfg.daily_credits, cfg.seed) == (0.025, 5, 9, 3)
     assert (args.host, args.port) == ("127.0.0.1", 0)
+
+
+def test_contract_waivers_and_nulls_are_flags_all_off_by_default() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    strict = config_from(parser.parse_args([]))
+    assert strict.leniency == Leniency() and strict.associate_max_items == 1
+    waived = config_from(
+        parser.parse_args(["--lenient", "module_id_optional", "--lenient", "unknown_keys", "--null-share", "0.5"])
+    )
+    assert waived.leniency == Leniency(module_id_optional=True, unknown_keys=True)
+    assert waived.null_share == 0.5
 
 
 async def _read_until_listening(proc: asyncio.subprocess.Process) -> str:

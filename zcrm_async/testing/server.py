@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 from pathlib import Path
 
-from ._fake import FakeConfig, FakeZoho
+from ._fake import FakeConfig, FakeZoho, Leniency
 from ._server_hints import announce, write_sample
 
+#: The rules --lenient can waive: Leniency's fields.
+LENIENCIES = tuple(field.name for field in dataclasses.fields(Leniency))
 #: Contacts seeded for --write-sample when --seed-contacts is not given.
 SAMPLE_CONTACTS = 20
 
@@ -66,6 +69,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write a `backfill link` CSV of the seeded emails no deal holds yet (seeds 20 contacts if none)",
     )  # fmt: skip
     add("--seed-misfiled", type=int, default=0, help="contacts whose mail sits on a wrong deal (to audit)")
+    add(
+        "--null-share", type=float, default=d.null_share,
+        help="share of seeded emails answered with every nullable field null (default: %(default)s)",
+    )  # fmt: skip
+    add(
+        "--associate-max-items", type=int, default=d.associate_max_items,
+        help="emails an Associate Email request may carry (default: %(default)s, what Zoho's example accepts)",
+    )  # fmt: skip
+    add(
+        "--lenient", action="append", default=[], choices=LENIENCIES, metavar="RULE",
+        help=f"waive one rule of Zoho's published contract (repeatable; all enforced by default): "
+        f"{', '.join(LENIENCIES)}",
+    )  # fmt: skip
 
 
 def config_from(args: argparse.Namespace) -> FakeConfig:
@@ -88,6 +104,9 @@ def config_from(args: argparse.Namespace) -> FakeConfig:
         client_secret=args.client_secret,
         refresh_token=args.refresh_token,
         scope=args.scope,
+        null_share=args.null_share,
+        associate_max_items=args.associate_max_items,
+        leniency=Leniency(**dict.fromkeys(args.lenient, True)),
     )
 
 
