@@ -171,3 +171,39 @@ def test_killed_three_times_then_resumed_ends_exactly_once(fake_url: str, tmp_pa
     # Every email started unlinked, so "already linked to this deal" could only mean a second send of ours.
     assert not [r for r in reported if "already linked to this deal" in str(r["message"])], f"seed {seed}"
     print(f"seed {seed}: {killed} kills, {sum('interrupted' in str(r['message']) for r in reported)} read back")
+
+
+def test_ctrl_c_stops_cleanly_records_what_was_answered_and_the_rerun_sends_nothing_twice(
+    fake_url: str, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C) mid-run: exit 130, one line saying how to resume, no traceback; the answers that arrived
+    are recorded before the process ends, and the rerun finishes with every email linked once."""
+    rows = anyio.run(_unlinked_rows, fake_url)
+    path = write_csv(tmp_path / "links.csv", rows, ["contact_id", "message_id", "deal_id", "owner_id"])
+    report, journal = tmp_path / "report.jsonl", tmp_path / "links.csv.journal.sqlite"
+    for attempt in range(2):
+        log = tmp_path / f"interrupted-{attempt}.log"
+        before = _done(journal)
+        proc = _cli(path, report, fake_url, log)
+        _wait_for_progress(journal, before, proc)
+        if proc.poll() is not None:
+            break  # finished before the interrupt: the final checks below still hold
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130, log.read_text()[-3000:]
+        said = log.read_text()
+        assert "Traceback" not in said, said[-3000:]
+        assert "interrupted; run the same command again to resume" in said
+        with sqlite3.connect(journal) as db:
+            codes = dict(db.execute("SELECT state, COUNT(*) FROM items_readable GROUP BY state").fetchall())
+            done_codes = {
+                code for (code,) in db.execute("SELECT DISTINCT code FROM items_readable WHERE state = 'done'")
+            }
+        assert codes.get("done", 0) > before and done_codes == {"SUCCESS"}, codes
+    final_log = tmp_path / "final.log"
+    assert _cli(path, report, fake_url, final_log).wait(timeout=60) == 0, final_log.read_text()[-3000:]
+    links = anyio.run(_server_links, fake_url, rows)
+    assert [row for row in rows if links[row["message_id"]] != row["deal_id"]] == []
+    reported = [json.loads(line) for line in report.read_text().splitlines()]
+    assert len(reported) == len(rows) and {r["code"] for r in reported} == {"SUCCESS"}
+    # Every email started unlinked: "already linked to this deal" could only mean a second send of ours.
+    assert not [r for r in reported if "already linked to this deal" in str(r["message"])]
