@@ -6,8 +6,10 @@ field Zoho's schema marks nullable null, as a real org may: the client must read
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -46,9 +48,9 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for_ping(port: int, server: subprocess.Popen[bytes], within: float) -> None:
+def _wait_for_ping(port: int, server: subprocess.Popen[bytes], within: float, password: str | None = None) -> None:
     deadline = time.monotonic() + within
-    with redis.Redis(port=port, socket_connect_timeout=0.5) as client:
+    with redis.Redis(port=port, password=password, socket_connect_timeout=0.5) as client:
         while True:
             try:
                 if client.ping():
@@ -82,3 +84,58 @@ def redis_port() -> Iterator[int]:
 @pytest.fixture
 def redis_url(redis_port: int) -> str:
     return f"redis://127.0.0.1:{redis_port}/0"
+
+
+@dataclasses.dataclass
+class OwnRedis:
+    """A redis-server for one test, which it may pause (SIGSTOP), resume, kill and start again (empty)."""
+
+    port: int
+    #: ``requirepass``: the URL then holds a secret, which no output may show.
+    password: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        executable = shutil.which("redis-server")
+        assert executable is not None, "redis-server is not on PATH (apt-get install -y redis-server)"
+        command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if self.password:
+            command += ["--requirepass", self.password]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_ping(self.port, self.process, within=10.0, password=self.password)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def pause(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.running:
+            assert self.process is not None
+            os.kill(self.process.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.running:
+            assert self.process is not None
+            self.resume()
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """A redis-server of the test's own (paused, killed or restarted at will), always gone when the test ends."""
+    server = OwnRedis(_free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

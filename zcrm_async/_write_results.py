@@ -13,11 +13,19 @@ from typing import Any, TypeVar
 import msgspec
 
 from ._bulk import ItemResult
-from ._errors import AuthenticationError, TransportError, error_from_response
+from ._errors import AuthenticationError, RedisUnavailable, TransportError, error_from_response
 from ._transport import Response
 from .models import ItemStatus, decode_item_statuses
 
-__all__ = ["NO_RESULT", "SUCCESS", "UNREADABLE_RESULT", "fail_transport", "failed", "results_from_response"]
+__all__ = [
+    "NO_RESULT",
+    "REDIS_UNAVAILABLE",
+    "SUCCESS",
+    "UNREADABLE_RESULT",
+    "fail_transport",
+    "failed",
+    "results_from_response",
+]
 
 T = TypeVar("T")
 
@@ -133,6 +141,12 @@ def _fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
     return [failed(item, error.code, error.message, response.attempts, details) for item in items]
 
 
+#: ``details["cause"]`` of an item that Redis (a shared budget or token store) kept from being sent.
+REDIS_UNAVAILABLE = "RedisUnavailable"
+
+
 def fail_transport(items: Sequence[T], exc: TransportError) -> list[ItemResult[T]]:
-    """Every item of a chunk that got no response after all retries."""
-    return [failed(item, "TRANSPORT_ERROR", str(exc)) for item in items]
+    """Every item of a chunk that got no response after all retries, or was never sent because Redis failed
+    (``details["cause"]`` says so: a runner can stop, rather than fail every item left the same way)."""
+    details = {"cause": REDIS_UNAVAILABLE} if isinstance(exc, RedisUnavailable) else None
+    return [failed(item, "TRANSPORT_ERROR", str(exc), details=details) for item in items]

@@ -4,66 +4,20 @@ and a rerun once Redis is back finishes the work (issue 13, point 7)."""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import shutil
-import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
 
 from tests.cli_helpers import connection_args, make_world, run_cli, write_csv
-from tests.conftest import _free_port, _wait_for_ping
+from tests.conftest import OwnRedis
 from tests.fakes import links_for
 from zcrm_async import Budget, RedisUnavailable, RetryPolicy, TransportError, ZohoCRM
+from zcrm_async.cli._connect import EXIT_REDIS
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
-
-
-@dataclasses.dataclass
-class OwnRedis:
-    """A redis-server for one test, which it may pause (SIGSTOP), resume and kill."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        executable = shutil.which("redis-server")
-        assert executable is not None, "redis-server is not on PATH (apt-get install -y redis-server)"
-        command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_ping(self.port, self.process, within=10.0)
-
-    def pause(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def kill(self) -> None:
-        self.resume()
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis(_free_port(), None)  # type: ignore[arg-type]
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.process.poll() is None:
-            server.kill()
 
 
 def limiter_for(url: str, budget: Budget, **options: float) -> RedisLimiter:
@@ -98,6 +52,23 @@ async def test_a_paused_redis_does_not_hold_a_caller_past_its_deadline(own_redis
                 break
             await anyio.sleep(0.1)
         assert await limiter.in_flight() == 0
+
+
+async def test_a_limit_on_each_redis_command_turns_a_paused_redis_into_an_outage(own_redis: OwnRedis) -> None:
+    async with limiter_for(own_redis.url, Budget(concurrency=2), timeout=0.5) as limiter:
+        own_redis.pause()
+        try:
+            with anyio.fail_after(15):  # safety only: the limit ends the wait well before
+                with pytest.raises(RedisUnavailable, match=r"taking a slot.*TimeoutError"):
+                    async with limiter.slot(heavy=False):
+                        pass
+        finally:
+            own_redis.resume()
+
+
+def test_a_socket_timeout_within_the_slot_wait_is_refused() -> None:
+    with pytest.raises(ValueError, match="must exceed poll_interval"):
+        RedisLimiter.from_url("redis://127.0.0.1:1/0", Budget(), org="acme", client_id="1000.X", timeout=0.5)
 
 
 async def test_a_dead_redis_is_one_clear_error_not_a_redis_exception(own_redis: OwnRedis) -> None:
@@ -141,6 +112,8 @@ async def test_redis_killed_mid_bulk_fails_items_one_by_one_and_a_rerun_finishes
         assert len(first) == 200 and 0 < len(first.failed) < 200
         assert {r.code for r in first.failed} == {"TRANSPORT_ERROR"}
         assert all("Redis failed while" in r.message for r in first.failed)
+        # Told apart from a lost response (which might have been applied): a runner may stop and resend these.
+        assert all(r.details == {"cause": "RedisUnavailable"} for r in first.failed)
         assert all(fake.link_of(r.item.message_id) == r.item.deal_id for r in first.succeeded)
         assert all(fake.link_of(r.item.message_id) is None for r in first.failed)  # nothing was sent for them
 
@@ -162,6 +135,6 @@ async def test_the_cli_names_a_dead_redis_in_one_line(
         argv = ["backfill", "link", str(path), "-q", "--redis-url", own_redis.url, *connection_args(fake)]
         code = await run_cli(argv)
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == EXIT_REDIS
     assert "Traceback" not in err and err.strip().count("\n") == 0 and "cannot use Redis" in err
     assert all(fake.link_of(row["message_id"]) is None for row in rows)

@@ -3,13 +3,15 @@
 Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed (a server
 unreachable, the credentials refused); 2 bad usage (argparse errors, an unreadable input, a journal of another run,
 missing credentials, an unknown data centre, an unwritable output); 74 the journal failed after it was opened (a
-corrupt page, a full disk); 75 the day's API credits ran out (the same command continues later); 130 interrupted.
+corrupt page, a full disk); 69 Redis (--redis-url) failed or did not answer within --redis-timeout (the same command
+continues once it is back); 75 the day's API credits ran out (the same command continues later); 130 interrupted.
 Every failure is one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import logging
 import os
@@ -20,9 +22,11 @@ from typing import Any, NoReturn
 
 import anyio
 
-from .. import ZohoError
+from .. import RedisUnavailable, ZohoError
 from ._connect import (
+    EXIT_REDIS,
     Connection,
+    RedisFailure,
     RunFailure,
     UsageError,
     add_connection_arguments,
@@ -157,14 +161,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)
-        with _logging_to(output):
-            return anyio.run(_command(args, connection, output))
+        with _logging_to(output) as handler:
+            code = anyio.run(_command(args, connection, output))
+            # A run stopped for Redis said so in its one line; the housekeeping that failed with it adds nothing.
+            handler.show_held(unless=code == EXIT_REDIS)
+            return code
     except UsageError as exc:
         output.error(f"zcrm-async: error: {exc}")
         return EXIT_USAGE
     except RunFailure as exc:
         output.error(f"zcrm-async: {exc}")
-        return EXIT_FAILED
+        return exc.exit_code
+    except RedisUnavailable as exc:  # mid-run, outside a backfill (which stops on its own, saying what it kept)
+        output.error(f"zcrm-async: {exc}; run the same command again once Redis (--redis-url) answers")
+        return EXIT_REDIS
     except ZohoError as exc:
         output.error(f"zcrm-async: {type(exc).__name__}: {exc}")
         return EXIT_FAILED
@@ -224,19 +234,38 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
 
 
 class _ErrorHandler(logging.Handler):
-    """Library warnings (token refresh trouble, ...) through this run's Output, so they are redacted too."""
+    """Library warnings (token refresh trouble, ...) through this run's Output, so they are redacted too.
+
+    Redis's housekeeping warnings (a slot not given back, a lease not renewed) are held until the run ends, then
+    shown once each, with how often they came: when Redis fails, each of the run's calls in flight would say so
+    on a line of its own before the run could stop and say it once.
+    """
 
     def __init__(self, output: Output) -> None:
         super().__init__(logging.WARNING)
         self.output = output
+        self.held: collections.Counter[str] = collections.Counter()
         self.setFormatter(logging.Formatter("zcrm-async: %(levelname)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.output.error(self.format(record))
+        if record.name.startswith(_REDIS_LOGGER):
+            self.held[self.format(record)] += 1
+        else:
+            self.output.error(self.format(record))
+
+    def show_held(self, *, unless: bool = False) -> None:
+        held, self.held = self.held, collections.Counter()
+        if unless:
+            return
+        for line, count in held.items():
+            self.output.error(line if count == 1 else f"{line} ({count} times)")
+
+
+_REDIS_LOGGER = "zcrm_async.redis"
 
 
 @contextlib.contextmanager
-def _logging_to(output: Output) -> Iterator[None]:
+def _logging_to(output: Output) -> Iterator[_ErrorHandler]:
     """Library warnings go through this run's Output for as long as it runs, and no longer: a handler left on the
     ``zcrm_async`` logger would write to a stream that is closed once ``main()`` returns (a caller's, a test's)."""
     logger = logging.getLogger("zcrm_async")
@@ -246,7 +275,11 @@ def _logging_to(output: Output) -> Iterator[None]:
     if level == logging.NOTSET or level > logging.WARNING:
         logger.setLevel(logging.WARNING)
     try:
-        yield
+        yield handler
+    except (RedisFailure, RedisUnavailable):
+        handler.show_held(unless=True)  # the one line about Redis says it
+        raise
     finally:
         logger.removeHandler(handler)
+        handler.show_held()  # a run that ended otherwise (another error, Ctrl-C): whatever is still held
         logger.setLevel(level)

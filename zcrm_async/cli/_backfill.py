@@ -18,9 +18,9 @@ from typing import Any
 
 import anyio
 
-from .. import APIError, AuthenticationError, ItemResult, MissingScopeError, ZohoCRM, ZohoError
+from .. import APIError, AuthenticationError, ItemResult, MissingScopeError, RedisUnavailable, ZohoCRM, ZohoError
 from ..plumbing import first_error
-from ._connect import Connection, RunFailure, UsageError, check_writable
+from ._connect import EXIT_REDIS, Connection, RunFailure, UsageError, check_writable
 from ._credits import CreditWatch, credits_out_message
 from ._input import InputError, InputSource, open_input, read_input
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
@@ -28,9 +28,18 @@ from ._operations import Operation
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
+from ._redis_watch import RedisWatch, kept_back_by_redis
 from ._summary import Report, print_budget, print_outcomes
 
-__all__ = ["EXIT_CREDITS", "EXIT_JOURNAL", "BackfillOptions", "backfill", "default_journal", "reconcile_and_send"]
+__all__ = [
+    "EXIT_CREDITS",
+    "EXIT_JOURNAL",
+    "EXIT_REDIS",
+    "BackfillOptions",
+    "backfill",
+    "default_journal",
+    "reconcile_and_send",
+]
 
 SHOWN_BAD_ROWS = 20
 RECONCILE_WINDOW = 2_000
@@ -61,7 +70,8 @@ def default_journal(path: Path) -> Path:
 
 async def backfill(options: BackfillOptions, connection: Connection, output: Output) -> int:
     """Run (or resume) a backfill; returns the exit code: 0 all succeeded, 1 some did not, ``EXIT_CREDITS`` the
-    day's credits ran out (the rerun continues), ``EXIT_JOURNAL`` the journal failed after it was opened.
+    day's credits ran out or ``EXIT_REDIS`` Redis failed (the rerun continues), ``EXIT_JOURNAL`` the journal failed
+    after it was opened.
 
     Raises:
         UsageError: an unreadable file, a journal of another run, missing credentials (exit code 2).
@@ -142,16 +152,22 @@ async def _journaled(
             raise UsageError(f"cannot write the report {options.report}: {exc.strerror or exc}") from None
     started = time.monotonic()
     watch = CreditWatch(crm, options.operation.name)
+    redis = RedisWatch()
     try:
-        await _run(crm, journal, options, output, watch, report)
+        await _run(crm, journal, options, output, watch, report, redis)
     except AuthenticationError as exc:
         output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
+    except RedisUnavailable as exc:  # outside the sending (the Deals module's id, a read-back): nothing was sent
+        redis.failed(str(exc))
     _, failed = print_outcomes(output, journal)
     _explain_not_allowed(output, journal)
     print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
     if report is not None:
         report.close()
         output.line(f"report: {options.report}")
+    if redis.stopped:
+        output.error(redis.message(journal.states()))
+        return EXIT_REDIS
     if watch.spent:
         output.error(credits_out_message(watch, journal.states()))
         return EXIT_CREDITS
@@ -159,7 +175,13 @@ async def _journaled(
 
 
 async def _run(
-    crm: ZohoCRM, journal: Journal, options: BackfillOptions, output: Output, watch: CreditWatch, report: Report | None
+    crm: ZohoCRM,
+    journal: Journal,
+    options: BackfillOptions,
+    output: Output,
+    watch: CreditWatch,
+    report: Report | None,
+    redis: RedisWatch,
 ) -> None:
     if options.deals_module_id is None and options.operation.name != "unlink":
         try:  # learned once, before anything is sent: a token without the modules scope stops the run here
@@ -181,14 +203,17 @@ async def _run(
     # Items already done (bad rows, an earlier run's outcomes) count in the progress as in the summary.
     failed = sum(count for (_, status), count in journal.outcomes().items() if status != "success")
     async with track(output, label, total, snapshot, done=states.get("done", 0), failed=failed) as tracker:
-        # Cancelled by the watch when the day's credits are spent: what was not recorded stays pending or in flight.
+        # Cancelled by the watch when the day's credits are spent, or at the first item Redis kept back: what was
+        # not recorded stays pending or in flight.
         with anyio.CancelScope() as scope:
+            redis.scope = scope
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(watch.run, scope)
                     unknown = await reconcile_and_send(
                         crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
                         deals_module_id=options.deals_module_id, report=report, stop=watch.out_of_credits,
+                        redis=redis,
                     )  # fmt: skip
                     tg.cancel_scope.cancel()
             except BaseExceptionGroup as group:
@@ -208,25 +233,32 @@ async def reconcile_and_send(
     deals_module_id: str | None = None,
     report: Report | None = None,
     stop: Callable[[], bool] | None = None,
+    redis: RedisWatch | None = None,
 ) -> int:
     """Reconcile, then send every pending item; returns how many in-flight items could not be reconciled.
 
     Items are taken a batch at a time, so only the batches in flight are in memory; ``stop`` is asked before
-    each batch is taken (True: take no more); the report catches up after each batch.
+    each batch is taken (True: take no more), as is ``redis`` (which stops the run when Redis keeps an item
+    back; those items go back to pending as the run ends); the report catches up after each batch.
     """
     unknown = await reconcile(crm, journal, operation, tracker)
+
+    def stopped() -> bool:
+        return (stop is not None and stop()) or (redis is not None and redis.stopped)
 
     async def worker() -> None:
         # The batch just sent: its outcomes are recorded in the commit that takes the next batch.
         sent: list[Outcome] = []
         try:
-            while not (stop is not None and stop()):
+            while not stopped():
                 # take_pending is synchronous: no other worker can run between its SELECT and its COMMIT.
                 batch = journal.take_pending(batch_size, finished=sent)
                 sent = []
                 if not batch:
                     break
-                await send_batch(crm, operation, batch, tracker, deals_module_id=deals_module_id, into=sent)
+                await send_batch(
+                    crm, operation, batch, tracker, deals_module_id=deals_module_id, into=sent, redis=redis
+                )
                 if report is not None:
                     report.catch_up()
         finally:  # stopped, cancelled or failed: what was answered is recorded now
@@ -239,6 +271,9 @@ async def reconcile_and_send(
                 tg.start_soon(worker)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
+    finally:
+        if redis is not None and redis.kept_back:  # never sent: not failures, and not in flight either
+            journal.release(redis.kept_back)
     return unknown
 
 
@@ -250,9 +285,11 @@ async def send_batch(
     *,
     deals_module_id: str | None = None,
     into: list[Outcome],
+    redis: RedisWatch | None = None,
 ) -> None:
     """Send one batch of in-flight items; each request's outcomes are appended to ``into`` as it answers, for the
-    caller to record (with its next batch, or when it stops)."""
+    caller to record (with its next batch, or when it stops). With ``redis``, an item Redis kept back is no
+    outcome: ``redis`` keeps its line (to go back to pending) and stops the run."""
     lines = {(item.fields["contact_id"], item.fields["message_id"]): item.line for item in batch}
     written: set[int] = set()
 
@@ -260,11 +297,15 @@ async def send_batch(
         outcomes = []
         for result in results:
             line = lines[(result.item.contact_id, result.item.message_id)]
-            if line not in written:
-                written.add(line)
-                outcomes.append(
-                    Outcome(line, result.code, result.status, result.message, result.attempts, _is_transient(result))
-                )
+            if line in written:
+                continue
+            written.add(line)
+            if redis is not None and kept_back_by_redis(result):
+                redis.kept(line, result.message)
+                continue
+            outcomes.append(
+                Outcome(line, result.code, result.status, result.message, result.attempts, _is_transient(result))
+            )
         if outcomes:
             into.extend(outcomes)
             tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))

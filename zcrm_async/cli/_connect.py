@@ -37,7 +37,9 @@ from .. import (
 from .._origins import checked_pinned_url
 
 __all__ = [
+    "EXIT_REDIS",
     "Connection",
+    "RedisFailure",
     "RunFailure",
     "UsageError",
     "add_connection_arguments",
@@ -63,6 +65,12 @@ CACHE_OFF = ("", "off", "no", "0", "false")
 DEFAULT_TOKEN_WAIT = 60.0
 #: How long reaching a server may take before it counts as unreachable.
 REACH_TIMEOUT = 10.0
+#: How long connecting to Redis, or one Redis command, may take before Redis counts as failed (--redis-timeout):
+#: a healthy Redis answers in milliseconds, and without a bound a paused one would hold the run forever.
+DEFAULT_REDIS_TIMEOUT = 10.0
+#: Redis (--redis-url) failed or stopped answering; nothing is lost and the same command continues once it is back
+#: (sysexits' EX_UNAVAILABLE).
+EXIT_REDIS = 69
 
 
 class UsageError(ValueError):
@@ -71,6 +79,14 @@ class UsageError(ValueError):
 
 class RunFailure(Exception):
     """The run cannot go on (a server unreachable, credentials refused): exit code 1, one line saying why."""
+
+    exit_code = 1
+
+
+class RedisFailure(RunFailure):
+    """Redis (--redis-url) failed or did not answer within --redis-timeout: exit code ``EXIT_REDIS``."""
+
+    exit_code = EXIT_REDIS
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +106,7 @@ class Connection:
     #: The folder of cached access tokens; None: no cache (each run refreshes once).
     token_cache: Path | None = None
     token_wait: float = DEFAULT_TOKEN_WAIT
+    redis_timeout: float = DEFAULT_REDIS_TIMEOUT
 
     @property
     def centre(self) -> DataCentre:
@@ -102,7 +119,8 @@ class Connection:
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
-        return (self.client_secret, self.refresh_token, self.redis_url)
+        # The Redis URL's password on its own too: a message may name it without the rest of the URL.
+        return (self.client_secret, self.refresh_token, self.redis_url, _password_in(self.redis_url))
 
     def budget(self) -> Budget:
         return Budget.for_edition(self.edition, users=self.users)
@@ -128,7 +146,9 @@ class Connection:
             if self.redis_url:
                 redis_module = _import_redis()
                 limiter = await stack.enter_async_context(
-                    redis_module.RedisLimiter.from_url(self.redis_url, budget, org=self.org, client_id=self.client_id)
+                    redis_module.RedisLimiter.from_url(
+                        self.redis_url, budget, org=self.org, client_id=self.client_id, timeout=self.redis_timeout
+                    )
                 )
                 store = redis_module.RedisTokenStore(limiter.redis, org=self.org, client_id=self.client_id)
                 extra = {"limiter": limiter, "token_store": store}
@@ -167,7 +187,7 @@ class Connection:
         try:
             await crm.authenticate()
         except RedisUnavailable as exc:  # the shared token store, not the accounts server
-            raise RunFailure(f"cannot use Redis (--redis-url): {exc}") from None
+            raise RedisFailure(f"cannot use Redis (--redis-url): {exc}") from None
         except TransportError as exc:
             raise RunFailure(f"cannot reach the accounts server {self.accounts}: {exc}") from None
         except AuthenticationError as exc:
@@ -191,6 +211,13 @@ class Connection:
                 f"per 10 minutes); run again from {when}, or pass --token-wait {wait} to wait for it here"
             )
         return f"Zoho's accounts server {self.accounts} refused the credentials: {exc.message}"
+
+
+def _password_in(url: str | None) -> str | None:
+    try:
+        return urllib.parse.urlsplit(url).password if url else None
+    except ValueError:  # not a URL Redis could use either; the whole of it is a secret already
+        return None
 
 
 def _same_server(one: str, other: str) -> bool:
@@ -270,6 +297,10 @@ def add_connection_arguments(
         group.add_argument("--users", type=int, default=1, help="user licences, for the daily credits (default: 1)")
         group.add_argument("--redis-url", help="share the budget and token with other processes through Redis")
         group.add_argument(
+            "--redis-timeout", type=float, default=DEFAULT_REDIS_TIMEOUT, metavar="SECONDS",
+            help="longest wait for Redis to connect or answer before the run stops (default: %(default)g)",
+        )  # fmt: skip
+        group.add_argument(
             "--org", default="default",
             help="the org's name in Redis keys, shared by its processes (default: %(default)s)",
         )  # fmt: skip
@@ -326,6 +357,7 @@ def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None 
         org=getattr(args, "org", "default"),
         token_cache=_token_cache(args, env),
         token_wait=_token_wait(args, env),
+        redis_timeout=_redis_timeout(args),
     )
 
 
@@ -385,6 +417,13 @@ def _token_cache(args: argparse.Namespace, env: Mapping[str, str]) -> Path | Non
     if value is None:
         return default_token_cache()
     return None if value.strip().lower() in CACHE_OFF else Path(value).expanduser()
+
+
+def _redis_timeout(args: argparse.Namespace) -> float:
+    timeout = float(getattr(args, "redis_timeout", DEFAULT_REDIS_TIMEOUT))
+    if not 1 <= timeout <= 600:  # above the limiter's 0.5 s wait for a slot (a BLPOP), which it must outlast
+        raise UsageError("--redis-timeout must be between 1 and 600 seconds")
+    return timeout
 
 
 def _token_wait(args: argparse.Namespace, env: Mapping[str, str]) -> float:

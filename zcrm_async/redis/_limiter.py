@@ -24,7 +24,8 @@ from ._keys import LimiterKeys, org_prefix
 from ._outage import redis_outage
 from ._slots import SharedSlots
 
-logger = logging.getLogger("zcrm_async")
+#: A child of the package's logger: an application can tell (and route) Redis's troubles apart.
+logger = logging.getLogger("zcrm_async.redis")
 
 
 class RedisLimiter:
@@ -34,7 +35,7 @@ class RedisLimiter:
     task of its own, and structured concurrency needs a scope to run it in. Then hand it to ``ZohoCRM(limiter=)``.
 
     Args:
-        redis: a ``redis.asyncio.Redis`` (not closed by the limiter); without ``socket_timeout`` below
+        redis: a ``redis.asyncio.Redis`` (not closed by the limiter); its ``socket_timeout``, if any, must exceed
             ``poll_interval``, since waiting uses ``BLPOP``.
         budget: the org's limits; every process should pass the same.
         org: the org's id (or any name shared by the processes of one org).
@@ -68,6 +69,12 @@ class RedisLimiter:
             raise ValueError("decrease must be between 0 and 1, e.g. 0.75")
         if not client_id:
             raise ValueError("client_id is empty")
+        socket_timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout is not None and socket_timeout <= poll_interval:
+            raise ValueError(
+                f"the Redis client's socket_timeout ({socket_timeout} s) must exceed poll_interval "
+                f"({poll_interval} s): a wait for a slot blocks in BLPOP that long"
+            )
         self._redis = redis
         self._keys = LimiterKeys(org_prefix(namespace, org), client_id)
         self._lease_ms = int(lease_seconds * 1000)
@@ -86,9 +93,15 @@ class RedisLimiter:
         self._closed = False
 
     @classmethod
-    def from_url(cls, url: str, budget: Budget, **kwargs: Any) -> RedisLimiter:
-        """A limiter with its own connection to ``url`` (``redis://host:6379/0``), closed with the limiter."""
-        limiter = cls(aioredis.Redis.from_url(url), budget, **kwargs)
+    def from_url(cls, url: str, budget: Budget, *, timeout: float | None = None, **kwargs: Any) -> RedisLimiter:
+        """A limiter with its own connection to ``url`` (``redis://host:6379/0``), closed with the limiter.
+
+        ``timeout``: seconds connecting or any one command may take before Redis counts as failed
+        (``RedisUnavailable``); None (the default) waits as long as the caller's own deadline allows, so a paused
+        Redis holds a caller without one for as long as it stays paused.
+        """
+        redis = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        limiter = cls(redis, budget, **kwargs)
         limiter._owns_redis = True
         return limiter
 

@@ -24,7 +24,8 @@ from . import _lua
 from ._keys import LimiterKeys, text
 from ._outage import redis_outage
 
-logger = logging.getLogger("zcrm_async")
+#: A child of the package's logger: an application can tell (and route) Redis's troubles apart.
+logger = logging.getLogger("zcrm_async.redis")
 
 
 class SharedSlots:

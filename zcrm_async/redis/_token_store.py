@@ -18,7 +18,8 @@ from . import _lua
 from ._keys import org_prefix
 from ._outage import redis_outage
 
-logger = logging.getLogger("zcrm_async")
+#: A child of the package's logger: an application can tell (and route) Redis's troubles apart.
+logger = logging.getLogger("zcrm_async.redis")
 
 _encode_token = msgspec.json.Encoder().encode
 _decode_token = msgspec.json.Decoder(AccessToken).decode

@@ -66,6 +66,7 @@ class FakeStats:
         "credits_used",
         "dropped",
         "errors_500",
+        "link_writes",
         "lost_responses",
         "max_in_flight",
         "requests",
@@ -88,6 +89,8 @@ class FakeStats:
         self.dropped = 0  #: drop_rate faults (no state change)
         self.lost_responses = 0  #: lost_response_rate faults (state changed, response lost)
         self.errors_500 = 0
+        #: Link Deal to Emails items applied (well-formed ones), by message id: a count above 1 is a resend.
+        self.link_writes: collections.Counter[str] = collections.Counter()
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)

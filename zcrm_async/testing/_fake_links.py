@@ -112,6 +112,7 @@ def _link_item(fake: FakeApp, contact_id: str, item: Any, i: int, path_message_i
     except Problem as problem:
         return link_item_error(problem, i)
     message_id = path_message_id or item["message_id"]
+    fake.stats.link_writes[message_id] += 1
     deal_id, owner_id = str(item["linked_record"]["id"]), str(item["owner"]["id"])
     code, field = fake.world.link_code(contact_id, message_id, deal_id, owner_id)
     if code == "SUCCESS":
