@@ -294,10 +294,16 @@ class ZohoCRM:
             attempt += 1
             try:
                 response, token = await self._send_single_request(method, path, params, headers, content, operation)
-            except (ResponseTooLarge, RedisUnavailable):
-                # The same answer would come back, or nothing was sent (the shared budget is unreachable): one
-                # clear error now, not a retry loop (or a replay read-back) around it.
+            except RedisUnavailable as exc:
+                # Nothing was sent this time (the shared budget is unreachable): one clear error now, not a retry
+                # loop around it. But an earlier try that got no answer (or a 5xx) may have been applied: then it
+                # is a lost response like any other, not "nothing was sent", which would let a caller resend it.
+                if replayed:
+                    lost = "an earlier try got no response and may have been applied"
+                    raise TransportError(f"{lost}; then {exc}") from exc
                 raise
+            except ResponseTooLarge:
+                raise  # the same answer would come back
             except TransportError as exc:
                 self._emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)

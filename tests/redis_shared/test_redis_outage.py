@@ -14,8 +14,10 @@ from tests.conftest import OwnRedis
 from tests.fakes import links_for
 from zcrm_async import Budget, RedisUnavailable, RetryPolicy, TransportError, ZohoCRM
 from zcrm_async.cli._connect import EXIT_REDIS
+from zcrm_async.plumbing import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
 from zcrm_async.testing import FakeConfig, FakeZoho
+from zcrm_async.testing._mock import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 
@@ -69,6 +71,28 @@ async def test_a_limit_on_each_redis_command_turns_a_paused_redis_into_an_outage
 def test_a_socket_timeout_within_the_slot_wait_is_refused() -> None:
     with pytest.raises(ValueError, match="must exceed poll_interval"):
         RedisLimiter.from_url("redis://127.0.0.1:1/0", Budget(), org="acme", client_id="1000.X", timeout=0.5)
+
+
+async def test_redis_failing_before_a_retry_does_not_say_nothing_was_sent(own_redis: OwnRedis) -> None:
+    def answer(request: Request) -> Response:
+        if "/oauth/" in request.url:
+            return json_response(200, {"access_token": "1000.tok", "expires_in": 3600,
+                                       "api_domain": "https://www.zohoapis.com"})  # fmt: skip
+        own_redis.kill()  # the first try went out and got no answer; Redis dies before the retry takes a slot
+        raise TransportError("connection reset")
+
+    async with limiter_for(own_redis.url, Budget(concurrency=2)) as limiter:
+        crm = ZohoCRM(
+            client_id="1000.CLIENT", client_secret="s3cret", refresh_token="1000.refresh", limiter=limiter,
+            transport=MockTransport(answer), retry=RetryPolicy.no_wait(attempts=3),
+        )  # fmt: skip
+        async with crm:
+            with pytest.raises(TransportError, match="may have been applied") as caught:
+                await crm.request("POST", "/Contacts/1/Emails/actions/link_record", operation="emails.link",
+                                  content=b"{}")  # fmt: skip
+    # A lost response: a runner reads the email back before sending it again, instead of resending it blind.
+    assert not isinstance(caught.value, RedisUnavailable)
+    assert "Redis failed while" in str(caught.value)
 
 
 async def test_a_dead_redis_is_one_clear_error_not_a_redis_exception(own_redis: OwnRedis) -> None:
