@@ -3,8 +3,9 @@
 Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed (a server
 unreachable, the credentials refused); 2 bad usage (argparse errors, an unreadable input, a journal of another run,
 missing credentials, an unknown data centre, an unwritable output); 74 the journal failed after it was opened (a
-corrupt page, a full disk); 69 Redis (--redis-url) failed or did not answer within --redis-timeout (the same command
-continues once it is back); 75 the day's API credits ran out (the same command continues later); 130 interrupted.
+corrupt page, a full disk); 69 Redis (--redis-url) failed or did not answer within --redis-timeout, or Zoho's API
+stopped answering mid-run (--unreachable-after) (the same command continues once it is back); 75 the day's API
+credits ran out (the same command continues later); 130 interrupted.
 Every failure is one line on stderr.
 """
 
@@ -35,6 +36,7 @@ from ._connect import (
 )
 from ._operations import OPERATIONS
 from ._output import Output
+from ._reach_watch import UNREACHABLE_AFTER
 
 __all__ = ["build_parser", "main"]
 
@@ -133,6 +135,11 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=200, help="items marked in flight at once (default: 200)")
     parser.add_argument("--batches-in-flight", type=int, default=4, help="batches sent at once (default: 4)")
     parser.add_argument(
+        "--unreachable-after", type=float, default=UNREACHABLE_AFTER, metavar="SECONDS",
+        help="stop the run (exit 69; the same command continues) when the API has answered nothing for this long "
+        "while requests fail (default: %(default)g)",
+    )  # fmt: skip
+    parser.add_argument(
         "--deals-module-id",
         default=os.environ.get("ZOHO_DEALS_MODULE_ID"),
         help="the Deals module's id, sent as linked_record.module.id (env ZOHO_DEALS_MODULE_ID; default: looked up"
@@ -212,7 +219,7 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
         options = BackfillOptions(
             operation=OPERATIONS[args.operation], path=args.file, journal=args.journal, report=args.report,
             dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
-            deals_module_id=args.deals_module_id,
+            deals_module_id=args.deals_module_id, unreachable_after=args.unreachable_after,
         )  # fmt: skip
         return lambda: backfill(options, connection, output)
     if args.command == "audit":

@@ -28,6 +28,7 @@ from ._operations import Operation
 from ._output import Output
 from ._plan import show_plan
 from ._progress import Tracker, track
+from ._reach_watch import UNREACHABLE_AFTER, ReachWatch
 from ._redis_watch import RedisWatch, kept_back_by_redis
 from ._summary import Report, print_budget, print_outcomes
 
@@ -35,6 +36,7 @@ __all__ = [
     "EXIT_CREDITS",
     "EXIT_JOURNAL",
     "EXIT_REDIS",
+    "EXIT_UNREACHABLE",
     "BackfillOptions",
     "backfill",
     "default_journal",
@@ -47,6 +49,9 @@ RECONCILE_WINDOW = 2_000
 EXIT_CREDITS = 75
 #: The journal failed after it was opened (a corrupt page, a full disk, a read-only file) (sysexits' EX_IOERR).
 EXIT_JOURNAL = 74
+#: Zoho's API stopped answering mid-run (--unreachable-after); the same command continues once it answers
+#: (sysexits' EX_UNAVAILABLE, as for Redis).
+EXIT_UNREACHABLE = 69
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +67,8 @@ class BackfillOptions:
     deals_module_id: str | None = None
     #: The pace to compare against (the demo knows its server: cap / latency).
     ideal_rps: float | None = None
+    #: Seconds without an answer, while requests fail, before the run stops (--unreachable-after).
+    unreachable_after: float = UNREACHABLE_AFTER
 
 
 def default_journal(path: Path) -> Path:
@@ -70,14 +77,16 @@ def default_journal(path: Path) -> Path:
 
 async def backfill(options: BackfillOptions, connection: Connection, output: Output) -> int:
     """Run (or resume) a backfill; returns the exit code: 0 all succeeded, 1 some did not, ``EXIT_CREDITS`` the
-    day's credits ran out or ``EXIT_REDIS`` Redis failed (the rerun continues), ``EXIT_JOURNAL`` the journal failed
-    after it was opened.
+    day's credits ran out, ``EXIT_REDIS`` Redis failed or ``EXIT_UNREACHABLE`` Zoho's API stopped answering (the rerun
+    continues), ``EXIT_JOURNAL`` the journal failed after it was opened.
 
     Raises:
         UsageError: an unreadable file, a journal of another run, missing credentials (exit code 2).
     """
     if options.batch_size < 1 or options.batches_in_flight < 1:
         raise UsageError("--batch-size and --batches-in-flight must be at least 1")
+    if not 1 <= options.unreachable_after <= 86_400:  # NaN too
+        raise UsageError("--unreachable-after must be between 1 and 86400 seconds")
     if options.dry_run:
         return _dry_run(options, output)
     try:
@@ -153,8 +162,9 @@ async def _journaled(
     started = time.monotonic()
     watch = CreditWatch(crm, options.operation.name)
     redis = RedisWatch()
+    reach = ReachWatch(crm, patience=options.unreachable_after)
     try:
-        await _run(crm, journal, options, output, watch, report, redis)
+        await _run(crm, journal, options, output, (watch, reach), report, redis)
     except AuthenticationError as exc:
         output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
     except RedisUnavailable as exc:  # outside the sending (the Deals module's id, a read-back): nothing was sent
@@ -171,6 +181,9 @@ async def _journaled(
     if watch.spent:
         output.error(credits_out_message(watch, journal.states()))
         return EXIT_CREDITS
+    if reach.unreachable:
+        output.error(reach.message(journal.states(), journal.transient_failures()))
+        return EXIT_UNREACHABLE
     return 0 if failed == 0 else 1
 
 
@@ -179,7 +192,7 @@ async def _run(
     journal: Journal,
     options: BackfillOptions,
     output: Output,
-    watch: CreditWatch,
+    watches: tuple[CreditWatch, ReachWatch],
     report: Report | None,
     redis: RedisWatch,
 ) -> None:
@@ -203,17 +216,19 @@ async def _run(
     # Items already done (bad rows, an earlier run's outcomes) count in the progress as in the summary.
     failed = sum(count for (_, status), count in journal.outcomes().items() if status != "success")
     async with track(output, label, total, snapshot, done=states.get("done", 0), failed=failed) as tracker:
-        # Cancelled by the watch when the day's credits are spent, or at the first item Redis kept back: what was
-        # not recorded stays pending or in flight.
+        # Cancelled by a watch when the day's credits are spent or the API stops answering, or at the first item
+        # Redis kept back: what was not recorded stays pending or in flight.
+        credits, reach = watches
         with anyio.CancelScope() as scope:
             redis.scope = scope
             try:
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(watch.run, scope)
+                    tg.start_soon(credits.run, scope)
+                    tg.start_soon(reach.run, scope)
                     unknown = await reconcile_and_send(
                         crm, journal, options.operation, tracker, options.batch_size, options.batches_in_flight,
-                        deals_module_id=options.deals_module_id, report=report, stop=watch.out_of_credits,
-                        redis=redis,
+                        deals_module_id=options.deals_module_id, report=report,
+                        stop=lambda: credits.out_of_credits() or reach.unreachable, redis=redis,
                     )  # fmt: skip
                     tg.cancel_scope.cancel()
             except BaseExceptionGroup as group:

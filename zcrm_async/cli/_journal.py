@@ -380,10 +380,7 @@ class Journal:
     def reopen_transient_failures(self) -> int:
         """Put items that failed for a transient cause (no response, 429, 5xx, an unreadable answer) back in
         flight, so a new run reads them back and sends them again if they did not take effect. Returns how many."""
-        codes = ", ".join("?" * len(TRANSIENT_FAILURES))
-        ids = self._outcome_ids_where(
-            f"status != 'success' AND (transient = 1 OR code IN ({codes}))", TRANSIENT_FAILURES
-        )
+        ids = self._transient_outcome_ids()
         if not ids:  # nothing failed that way: a finished journal's rerun reads no item
             return 0
         with self._transaction():
@@ -391,6 +388,22 @@ class Journal:
                 f"UPDATE items SET state = 1 WHERE state = 2 AND outcome IN ({', '.join('?' * len(ids))})", ids
             )
             return cursor.rowcount
+
+    def transient_failures(self) -> int:
+        """Done items that failed for a transient cause: the next run reads them back and tries them again."""
+        ids = self._transient_outcome_ids()
+        if not ids:
+            return 0
+        (count,) = self._db.execute(
+            f"SELECT COUNT(*) FROM items WHERE state = 2 AND outcome IN ({', '.join('?' * len(ids))})", ids
+        ).fetchone()
+        return int(count)
+
+    def _transient_outcome_ids(self) -> list[int]:
+        codes = ", ".join("?" * len(TRANSIENT_FAILURES))
+        return self._outcome_ids_where(
+            f"status != 'success' AND (transient = 1 OR code IN ({codes}))", TRANSIENT_FAILURES
+        )
 
     def _outcome_id(self, code: str, status: str, message: str, transient: bool) -> int:
         """The id of this outcome in ``outcomes``, added if new (inside the caller's transaction)."""

@@ -1,0 +1,79 @@
+"""A backfill stops cleanly when Zoho's API cannot be reached any more, instead of failing every item left.
+
+When the network or the API goes away mid-run, each request is retried and then fails with ``TRANSPORT_ERROR``:
+the run would go on taking batches and failing them, a few items a second, for hours on a large input. So when
+the API has answered nothing for ``patience`` seconds while requests kept failing without an answer, the run is
+cancelled, as when the day's credits run out. Items never taken stay pending; items whose requests were out stay
+in flight and the next run reads them back before sending anything (so nothing is sent twice); items that already
+failed for want of an answer are transient failures, which the next run also reads back and tries again. A slow
+API is not an unreachable one: without failed requests the watch never stops a run, however long answers take.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+
+import anyio
+
+from .._client import ZohoCRM
+
+__all__ = ["UNREACHABLE_AFTER", "ReachWatch"]
+
+#: Seconds without any answer, while requests fail, before a run gives up: longer than the client's own retries of
+#: one request, so a short outage is ridden out and only a lasting one stops the run.
+UNREACHABLE_AFTER = 60.0
+#: How often the client's counters are looked at (a few attribute reads).
+CHECK_EVERY = 0.2
+
+
+@dataclasses.dataclass(slots=True)
+class ReachWatch:
+    """Watches the client's answers while a run sends; ``run`` cancels its scope once the API is unreachable."""
+
+    crm: ZohoCRM
+    patience: float = UNREACHABLE_AFTER
+    clock: Callable[[], float] = time.monotonic
+    #: Set when the run was stopped because nothing answered.
+    unreachable: bool = False
+    _answers: int = 0
+    _failures: int = 0
+    #: When the first request failed since the last answer (None: none has), and when the latest did.
+    _silent_since: float | None = None
+    _failed_at: float = 0.0
+
+    def check(self) -> bool:
+        """Whether the API has answered nothing for ``patience`` seconds while requests kept failing without an
+        answer (the latest within that time: a run waiting on its budget, sending nothing, is not stopped)."""
+        counters, now = self.crm.counters, self.clock()
+        if counters.responses != self._answers:  # an answer, of any status: the API is there
+            self._answers, self._failures, self._silent_since = counters.responses, counters.transport_errors, None
+        elif counters.transport_errors != self._failures:
+            self._failures, self._failed_at = counters.transport_errors, now
+            if self._silent_since is None:
+                self._silent_since = now
+        if self._silent_since is not None:
+            silent, failing = now - self._silent_since, now - self._failed_at
+            self.unreachable = silent >= self.patience and failing < self.patience
+        return self.unreachable
+
+    async def run(self, scope: anyio.CancelScope) -> None:
+        counters = self.crm.counters
+        self._answers, self._failures = counters.responses, counters.transport_errors
+        # Polled, as CreditWatch is: the counters have no event for "nothing answered", and a check is cheap.
+        while True:
+            if self.check():
+                scope.cancel()
+                return
+            await anyio.sleep(CHECK_EVERY)
+
+    def message(self, states: Mapping[str, int], transient: int) -> str:
+        """What happened, what was kept, and what to do."""
+        return (
+            f"zcrm-async: the run stopped: Zoho's API ({self.crm.api_domain}) answered nothing for "
+            f"{self.patience:g} s while requests failed to reach it. Nothing was lost: {states.get('pending', 0)} "
+            f"items not sent stay pending, {states.get('in_flight', 0)} in flight and {transient} that failed for "
+            f"want of an answer are read back and tried again next time, {states.get('done', 0) - transient} are "
+            "done. Once the API can be reached, run the same command again: it continues where this run stopped"
+        )
