@@ -189,6 +189,23 @@ async def test_redis_paused_mid_run_stops_within_its_timeout_and_the_rerun_finis
         await _rerun_finishes(args, tmp_path, fake, rows)
 
 
+async def test_redis_dead_from_the_start_is_one_line_and_leaves_no_journal(
+    tmp_path: Path, locked_redis: OwnRedis
+) -> None:
+    async with _fake() as fake:
+        rows = make_world(fake, contacts=2, emails=2)
+        path = write_csv(tmp_path / "links.csv", rows)
+        locked_redis.kill()
+        dead = Cli(_args(path, fake, locked_redis), tmp_path, "dead")
+        code = await dead.wait(STOP_WITHIN)
+    assert code == EXIT_REDIS, dead.stderr
+    lines = dead.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot use Redis" in lines[0] and "Traceback" not in dead.stderr, dead.stderr
+    assert PASSWORD not in dead.stderr + dead.stdout
+    assert all(fake.link_of(row["message_id"]) is None for row in rows)
+    assert not (tmp_path / "links.csv.journal.sqlite").exists()
+
+
 def test_a_redis_timeout_outside_its_range_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_csv(tmp_path / "links.csv", [])
     for wrong in ("0", "0.5", "nan", "601"):

@@ -4,16 +4,12 @@ and a rerun once Redis is back finishes the work (issue 13, point 7)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import anyio
 import pytest
 
-from tests.cli_helpers import connection_args, make_world, run_cli, write_csv
 from tests.conftest import OwnRedis
 from tests.fakes import links_for
 from zcrm_async import Budget, RedisUnavailable, RetryPolicy, TransportError, ZohoCRM
-from zcrm_async.cli._connect import EXIT_REDIS
 from zcrm_async.plumbing import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
 from zcrm_async.testing import FakeConfig, FakeZoho
@@ -147,18 +143,3 @@ async def test_redis_killed_mid_bulk_fails_items_one_by_one_and_a_rerun_finishes
             second = await crm.emails.link_deal(rest, already_linked_ok=True)
         assert second.ok, second.counts
         assert all(fake.link_of(x.message_id) == x.deal_id for x in links)
-
-
-async def test_the_cli_names_a_dead_redis_in_one_line(
-    tmp_path: Path, own_redis: OwnRedis, capsys: pytest.CaptureFixture[str]
-) -> None:
-    async with FakeZoho() as fake:
-        rows = make_world(fake, contacts=2, emails=2)
-        path = write_csv(tmp_path / "in.csv", rows)
-        own_redis.kill()
-        argv = ["backfill", "link", str(path), "-q", "--redis-url", own_redis.url, *connection_args(fake)]
-        code = await run_cli(argv)
-    err = capsys.readouterr().err
-    assert code == EXIT_REDIS
-    assert "Traceback" not in err and err.strip().count("\n") == 0 and "cannot use Redis" in err
-    assert all(fake.link_of(row["message_id"]) is None for row in rows)
