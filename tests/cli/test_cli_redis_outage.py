@@ -152,40 +152,28 @@ def _fake() -> FakeZoho:
     return FakeZoho(FakeConfig(latency=LATENCY, client_secret=SECRET, refresh_token=REFRESH))
 
 
-async def test_redis_killed_mid_run_stops_with_one_line_and_the_rerun_finishes(
-    tmp_path: Path, locked_redis: OwnRedis
+@pytest.mark.parametrize("outage", ["killed", "paused"])
+async def test_redis_failing_mid_run_stops_with_one_line_and_the_rerun_finishes(
+    tmp_path: Path, locked_redis: OwnRedis, outage: str
 ) -> None:
+    """Killed: Redis comes back empty (as after a restart without persistence). Paused: the run stops within
+    --redis-timeout, and Redis resumes with what it held (slots the stopped run could not give back expire with
+    their lease)."""
     async with _fake() as fake:
         rows = make_world(fake, contacts=CONTACTS, emails=EMAILS)
         path = write_csv(tmp_path / "links.csv", rows)
         args = _args(path, fake, locked_redis)
         first = Cli(args, tmp_path, "first")
         await _wait_until(lambda: len(fake.links) >= DONE_BEFORE_OUTAGE, first, "links")
-        locked_redis.kill()
-        code = await first.wait(STOP_WITHIN)
-        _check_stopped_cleanly(first, code, fake, rows, tmp_path / "links.csv.journal.sqlite")
-
-        locked_redis.start()  # back, empty (as after a restart without persistence)
-        await _rerun_finishes(args, tmp_path, fake, rows)
-
-
-async def test_redis_paused_mid_run_stops_within_its_timeout_and_the_rerun_finishes(
-    tmp_path: Path, locked_redis: OwnRedis
-) -> None:
-    async with _fake() as fake:
-        rows = make_world(fake, contacts=CONTACTS, emails=EMAILS)
-        path = write_csv(tmp_path / "links.csv", rows)
-        args = _args(path, fake, locked_redis)
-        first = Cli(args, tmp_path, "first")
-        await _wait_until(lambda: len(fake.links) >= DONE_BEFORE_OUTAGE, first, "links")
-        locked_redis.pause()
+        stop, restore = (locked_redis.kill, locked_redis.start) if outage == "killed" else (
+            locked_redis.pause, locked_redis.resume
+        )
+        stop()
         try:
             code = await first.wait(STOP_WITHIN)
         finally:
-            locked_redis.resume()
+            restore()
         _check_stopped_cleanly(first, code, fake, rows, tmp_path / "links.csv.journal.sqlite")
-
-        # Redis resumes with what it held (slots the stopped run could not give back expire with their lease).
         await _rerun_finishes(args, tmp_path, fake, rows)
 
 
