@@ -3,7 +3,6 @@ and the same command continues once the API is back, sending nothing twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.cli.test_cli_kill import CREDENTIALS, _done, _server_links, _unlinked_rows, _wait_for_progress
+from tests.cli.test_cli_kill import CREDENTIALS, _cli, _done, _server_links, _unlinked_rows, _wait_for_progress
 from tests.cli_helpers import write_csv
 from zcrm_async.cli._backfill import EXIT_UNREACHABLE
 
@@ -47,15 +46,8 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 def _backfill(path: Path, url: str, log: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "zcrm_async.cli", "backfill", "link", str(path), "--report", str(path) + ".report",
-        "--api-domain", url, "--accounts-url", url, "--edition", "free", "--batch-size", "20",
-        "--client-id", CREDENTIALS["client_id"], "--no-token-cache", "--unreachable-after", "3",
-    ]  # fmt: skip
-    env = {**os.environ, "ZOHO_CLIENT_SECRET": CREDENTIALS["client_secret"],
-           "ZOHO_REFRESH_TOKEN": CREDENTIALS["refresh_token"]}  # fmt: skip
-    with log.open("ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    report = path.with_name(path.name + ".report")
+    return _cli(path, report, url, log, "--batch-size", "20", "--no-token-cache", "--unreachable-after", "3")
 
 
 def test_the_api_dying_mid_run_stops_it_and_the_rerun_continues(tmp_path: Path) -> None:

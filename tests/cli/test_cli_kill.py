@@ -101,11 +101,12 @@ async def _server_links(url: str, rows: list[dict[str, str]]) -> dict[str, str |
     return found
 
 
-def _cli(path: Path, report: Path, url: str, log: Path) -> subprocess.Popen[bytes]:
+def _cli(path: Path, report: Path, url: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``backfill link`` as a subprocess writing to ``log``; ``extra`` flags come last (and win)."""
     command = [
         sys.executable, "-m", "zcrm_async.cli", "backfill", "link", str(path), "--report", str(report),
         "--api-domain", url, "--accounts-url", url, "--edition", "free", "--batch-size", "50",
-        "--client-id", CREDENTIALS["client_id"],
+        "--client-id", CREDENTIALS["client_id"], *extra,
     ]  # fmt: skip
     env = {**os.environ, "ZOHO_CLIENT_SECRET": CREDENTIALS["client_secret"],
            "ZOHO_REFRESH_TOKEN": CREDENTIALS["refresh_token"]}  # fmt: skip
