@@ -31,6 +31,7 @@ from ._connect import (
     RunFailure,
     UsageError,
     add_connection_arguments,
+    check_writable,
     connection_from,
     secrets_in,
 )
@@ -161,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "fake-server":
-        from ..testing.server import run
-
-        return run(args)
+        return _fake_server(args)
     output = Output(quiet=getattr(args, "quiet", False))
     try:
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
@@ -188,6 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         output.error("zcrm-async: interrupted; run the same command again to resume")
         return 130
+
+
+def _fake_server(args: argparse.Namespace) -> int:
+    from ..testing.server import run
+
+    if args.write_sample is not None:
+        try:
+            check_writable(args.write_sample, "--write-sample")  # before the server starts and seeds
+        except UsageError as exc:
+            Output().error(f"zcrm-async: error: {exc}")
+            return EXIT_USAGE
+    return run(args)
 
 
 def _version() -> str:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import ZohoCRM
-from ..audit import Audit, PlanWriter, ReportWriter, RuleError, Tally, audit, load_rule
-from ._connect import Connection, UsageError
+from ..audit import Audit, PlanWriter, ReportWriter, RuleError, Tally, audit, load_rule, plan_files
+from ._connect import Connection, UsageError, check_writable
 from ._export import read_ids
 from ._output import Output
 from ._progress import track
@@ -49,6 +49,7 @@ async def run_audit(options: AuditOptions, connection: Connection, output: Outpu
         raise UsageError(str(exc)) from None
     if options.concurrency is not None and options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    check_outputs(options)
     ids = read_ids(options.contacts) if options.contacts is not None else None
     started = time.monotonic()
     async with connection.open() as crm:
@@ -64,6 +65,20 @@ async def run_audit(options: AuditOptions, connection: Connection, output: Outpu
         print_budget(output, crm, time.monotonic() - started)
     _print_next(output, plan, options)
     return tally
+
+
+def check_outputs(options: AuditOptions) -> None:
+    """Every file the audit would write, checked before any request: a plan lost at the end costs the whole read.
+
+    Raises:
+        UsageError: one of them cannot be written (``check_writable``).
+    """
+    if options.plan is not None:
+        check_writable(options.plan, "--plan")
+        for path in plan_files(options.plan).values():  # replaced or removed by this audit
+            check_writable(path, "--plan")
+    if options.report is not None:
+        check_writable(options.report, "--report")
 
 
 @contextlib.contextmanager

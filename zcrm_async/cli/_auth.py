@@ -106,13 +106,17 @@ async def exchange(args: argparse.Namespace, connection: Connection, output: Out
 
 
 def _check_writable(path: Path, *, force: bool) -> None:
+    if path.is_dir():
+        raise UsageError(f"cannot write --save {path}: it is a folder")
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --save ANOTHER_FILE, or --force to replace it")
     folder = path.parent
     while not folder.exists():
         folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write --save {path}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write {path}: {folder} is not writable")
+        raise UsageError(f"cannot write --save {path}: {folder} is not writable")
 
 
 def _write_env(path: Path, connection: Connection, grant: Grant) -> None:

@@ -97,6 +97,7 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
     if options.report is not None:
         check_writable(options.report, "--report")
     journal_path = options.journal or default_journal(options.path)
+    check_writable(journal_path, "--journal", folder_too=True)
     # The credentials (at most one refresh) and the API server are checked before the journal is created, so a
     # wrong secret or an unreachable server leaves no journal and marks no item in flight.
     async with connection.open() as crm:

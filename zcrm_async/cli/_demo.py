@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..testing import FakeConfig, FakeZoho
 from ._backfill import BackfillOptions, backfill, default_journal
-from ._connect import Connection
+from ._connect import Connection, UsageError, check_writable
 from ._demo_audit import audit_demo
 from ._operations import RELINK
 from ._output import Output
@@ -44,6 +44,8 @@ class DemoOptions:
 
 async def demo(options: DemoOptions, connection: Connection, output: Output) -> int:
     """Seed, write the truth file, run the real backfill, verify; returns the exit code."""
+    if options.workdir is not None:
+        _make_workdir(options.workdir)
     config = FakeConfig(latency=options.latency, concurrency_cap=options.concurrency_cap, seed=options.seed)
     fake = FakeZoho(config)
     rows = _seed(fake, options)
@@ -130,10 +132,25 @@ def _workdir(path: Path | None) -> Iterator[Path]:
     """The given folder, or a new temporary one; kept after the run either way, since the demo prints the paths
     of its input, report and journal for a person to open."""
     if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
         yield path
         return
     yield Path(tempfile.mkdtemp(prefix="zcrm-demo-"))
+
+
+def _make_workdir(path: Path) -> None:
+    """The folder, made before anything runs, with its files checked writable.
+
+    Raises:
+        UsageError: it is a file, or it cannot be made or written.
+    """
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"cannot use --workdir {path}: it is a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make --workdir {path}: {exc.strerror or exc}") from None
+    for name in ("demo-relink.jsonl", "demo-report.jsonl"):
+        check_writable(path / name, "--workdir", folder_too=True)
 
 
 def _fresh(*paths: Path) -> None:
