@@ -101,12 +101,16 @@ EDITIONS: Mapping[str, _EditionLimits] = MappingProxyType(
 )
 
 #: Credits per call by operation name; anything not listed costs ``Budget.default_cost``. The Emails APIs have
-#: no documented cost in "Zoho CRM API Limits", so they cost 1 like every plain read.
-DEFAULT_COSTS: Mapping[str, float] = MappingProxyType({})
+#: no documented cost in "Zoho CRM API Limits", so they cost 1 like every plain read. COQL is priced by the
+#: LIMIT of the call ("Query API - An Overview": 1-200 rows 1 credit, 201-1,000 2, 1,001-2,000 3), so each
+#: page goes out as the operation of its tier.
+DEFAULT_COSTS: Mapping[str, float] = MappingProxyType({"coql.up_to_200": 1, "coql.up_to_1000": 2, "coql.up_to_2000": 3})
 
 #: Operations that count against Zoho's sub-concurrency of 10 for "complex" APIs ("Zoho CRM API Limits"). None of the
-#: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself.
-DEFAULT_HEAVY: frozenset[str] = frozenset({"records.list.sorted"})
+#: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself; COQL is.
+DEFAULT_HEAVY: frozenset[str] = frozenset(
+    {"records.list.sorted", "coql.up_to_200", "coql.up_to_1000", "coql.up_to_2000"}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,7 +123,8 @@ class Budget:
         daily_credits: credits per rolling 24 h.
         costs: credits per call by operation name, overriding ``default_cost``. The client's operations:
             ``emails.list``, ``emails.get``, ``emails.link``, ``emails.unlink``, ``emails.associate``,
-            ``records.list``, ``records.related.update``.
+            ``records.list``, ``records.related.update``, ``records.get``, ``records.search``, ``records.count``,
+            ``coql.up_to_200``, ``coql.up_to_1000``, ``coql.up_to_2000`` (a COQL call by its LIMIT).
         heavy: operation names that count against ``heavy_concurrency``.
         default_cost: credits of an operation not named in ``costs``.
     """

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
+from . import _coql_read
 from ._bulk import BulkResult, ItemResult
 from ._client import raise_for_status
 from ._cursors import CursorChain
@@ -21,6 +22,7 @@ from ._fanout import first_error
 from ._streaming import BulkStream, Sender, materialize, run_all, stream_chunks
 from ._window import Window
 from ._write_results import fail_transport, results_from_response
+from .coql import CoqlPage, Query
 from .models import RecordsPage, decode_records_page, encode_data_body
 
 if TYPE_CHECKING:
@@ -133,6 +135,26 @@ class Records:
             if not page.info.more_records:
                 break
         return ordered
+
+    # -- COQL (``_coql_read``) ------------------------------------------------------------------------------
+
+    def coql(
+        self, query: Query, *, page_size: int = _coql_read.MAX_ROWS, concurrency: int = 4
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every row of a COQL ``query`` (``zcrm_async.coql.Query``), in constant memory.
+
+        Pages of ``page_size`` rows (at most 2,000) by LIMIT/OFFSET up to Zoho's 100,000, then by key
+        (``id > last``) for a query in id order; up to ``concurrency`` pages side by side. Each page costs the
+        credits of its LIMIT. Raises ``ValueError`` for a bad argument before any request, ``PaginationError``
+        for a query ordered by another field past 100,000 rows.
+        """
+        return _coql_read.iterate(self._crm, query, page_size=page_size, concurrency=concurrency)
+
+    async def coql_page(self, query: Query, *, limit: int = 200, offset: int = 0) -> CoqlPage:
+        """One Execute COQL Query call: ``limit`` rows (1-2,000) of ``query`` from ``offset``."""
+        if not 1 <= limit <= _coql_read.MAX_ROWS or not 0 <= offset <= _coql_read.REACH - limit:
+            raise ValueError("limit must be 1-2,000 and offset + limit at most 100,000 (Zoho's reach)")
+        return await _coql_read.page(self._crm, query.text(limit=limit, offset=offset), limit=limit)
 
     async def update_related_by_external_id(
         self,

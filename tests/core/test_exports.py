@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zcrm_async
+import zcrm_async.coql
 import zcrm_async.emails
 import zcrm_async.plumbing
 
@@ -95,6 +96,7 @@ def test_every_name_exists() -> None:
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
     modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
+    modules |= {"coql"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
@@ -119,3 +121,7 @@ def test_what_users_hold_is_the_same_object_wherever_it_is_imported_from() -> No
 
 def test_version_is_a_string() -> None:
     assert isinstance(zcrm_async.__version__, str) and zcrm_async.__version__
+
+
+def test_coql_names_are_pinned() -> None:
+    assert zcrm_async.coql.__all__ == ["Condition", "CoqlInfo", "CoqlPage", "Field", "Query", "field", "quote"]

@@ -9,8 +9,8 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   is slept, then error_rate (500 INTERNAL_ERROR) and drop_rate (connection dropped), then the handler, then
   lost_response_rate for writes. A 500 or a dropped request has cost its credit, as a real server would have
   done the accounting first.
-- Credits: 1 per call; Get Records with cvid costs 3 ("API Limits"). Heavy calls: Get Records with cvid or
-  sort_by.
+- Credits: 1 per call; Get Records with cvid costs 3 ("API Limits"), COQL 1-3 by its LIMIT. Heavy calls: Get
+  Records with cvid or sort_by, COQL (`_fake_coql` has its rules).
 - X-API-CREDITS-REMAINING is sent on every API response (429s included) once half the daily credits are
   used.
 - Token endpoint: authorization_code grants answer invalid_code (this fake never issues codes); other grant
@@ -61,6 +61,7 @@ from aiohttp import web
 
 from . import (
     _fake_associate,
+    _fake_coql,
     _fake_deal_contacts,
     _fake_emails,
     _fake_links,
@@ -86,6 +87,7 @@ _LINK = "actions/link_record"
 #: Every endpoint FakeZoho serves; a route's name is its handler's name.
 ROUTES = (
     Route("POST", "/oauth/v2/token", _fake_oauth.token),
+    Route("POST", f"{_CRM}/coql", _fake_coql.coql),  # before any POST /{module}, which it would match too
     Route("GET", f"{_CRM}/{{module}}", _fake_records.get_records),
     Route("GET", f"{_CRM}/{{module}}/{REC}/Emails", _fake_emails.get_emails),
     Route("GET", f"{_CRM}/{{module}}/{REC}/Emails/{MID}", _fake_emails.get_email),

@@ -72,7 +72,7 @@ async def _api_call(fake: FakeApp, request: web.Request, handler: Handler) -> we
     refused = auth_refusal(fake.tokens, request)
     if refused is not None:
         return refused
-    heavy, cost = heavy_and_cost(request)
+    heavy, cost = await heavy_and_cost(request)
     if fake.faults.take_burst_429() or fake.concurrency.full(heavy) or not fake.credits.can_spend(cost):
         fake.stats.throttled_429 += 1
         return _with_credits(fake, json_response(TOO_MANY, 429))

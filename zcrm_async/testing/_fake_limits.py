@@ -11,12 +11,18 @@ from aiohttp import web
 CREDIT_WINDOW = 86_400.0
 
 
-def heavy_and_cost(request: web.Request) -> tuple[bool, int]:
+async def heavy_and_cost(request: web.Request) -> tuple[bool, int]:
     """Whether the call is in the "complex" sub-concurrency group, and its credit cost.
 
-    Every call costs 1 credit except Get Records with cvid (3); Get Records with cvid or sort_by is heavy.
+    Every call costs 1 credit except Get Records with cvid (3) and COQL (1, 2 or 3 by its LIMIT); Get Records
+    with cvid or sort_by is heavy, and so is COQL.
     """
-    if request.match_info.route.name != "get_records":
+    name = request.match_info.route.name
+    if name == "coql":
+        from ._fake_coql import coql_cost  # here: _fake_coql needs _fake_records, which needs this module
+
+        return True, coql_cost(await request.read())
+    if name != "get_records":
         return False, 1
     query = request.query
     cvid = "cvid" in query

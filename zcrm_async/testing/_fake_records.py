@@ -127,6 +127,12 @@ _FIELDS: dict[str, dict[str, Callable[[Record], Any]]] = {
 }
 
 
+def known_fields(module: str) -> frozenset[str]:
+    """The fields this fake serves for a module's records (``id`` included)."""
+    looked_up = DEAL_FIELDS if module == "Deals" else {}
+    return frozenset({"id", *_FIELDS.get(module, {}), *looked_up})
+
+
 def project(record: Record, fields: tuple[str, ...] | None, world: World) -> dict[str, Any]:
     """The record's id and the asked fields this fake knows (unknown field names are left out; None: all)."""
     getters = _FIELDS.get(record.module, {})
