@@ -8,7 +8,7 @@ show (then one single-email read per such email).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -103,6 +103,7 @@ async def audit(
     closed_lost: Collection[str] | None = None,
     concurrency: int | None = None,
     buffer: int = 100,
+    on_refused: Callable[[str, APIError], None] | None = None,
 ) -> AsyncIterator[Audit]:
     """Judge every email of the contacts by ``rule``; nothing is changed in Zoho::
 
@@ -118,6 +119,9 @@ async def audit(
             given the metadata is not read.
         concurrency: contacts read at once (the budget's concurrency by default; the budget caps it anyway).
         buffer: emails read ahead of the consumer.
+        on_refused: called with a contact's id and Zoho's refusal when Zoho refuses to list that contact's emails
+            (a deleted contact: INVALID_DATA); the contact is skipped and the audit goes on. Without it the
+            refusal ends the audit.
 
     Raises:
         RuleError: ``rule`` names nothing loadable. ``APIError`` and friends as the reads raise them.
@@ -127,5 +131,7 @@ async def audit(
     deals = await read_deals(crm, outcomes)
     ids = [str(i) for i in contact_ids] if contact_ids is not None else list(deals.contact_ids())
     workers = concurrency or crm.budget.concurrency
-    async with crm.emails.iterate_many("Contacts", ids, concurrency=workers, buffer=buffer) as stream:
+    async with crm.emails.iterate_many(
+        "Contacts", ids, concurrency=workers, buffer=buffer, on_refused=on_refused
+    ) as stream:
         yield Audit(crm, chosen, outcomes, deals, ids, stream)

@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import ZohoCRM
 from ..audit import Audit, PlanWriter, ReportWriter, RuleError, Tally, audit, load_rule, plan_files
 from ._connect import Connection, UsageError, check_writable
-from ._export import read_ids
+from ._export import RefusedRecords, read_ids
 from ._output import Output
 from ._progress import track
 from ._summary import print_budget
@@ -36,13 +36,19 @@ class AuditOptions:
 
 
 async def audit_command(options: AuditOptions, connection: Connection, output: Output) -> int:
-    """Run the audit; exit code 0 whether or not it found changes (a failed read raises: exit code 1)."""
-    await run_audit(options, connection, output)
-    return 0
+    """Run the audit; exit code 0 whether or not it found changes, 1 when a contact's emails could not be read
+    (it is named and skipped; a failed read of the deals raises: exit code 1)."""
+    refused = RefusedRecords()
+    await run_audit(options, connection, output, refused)
+    return 0 if not refused.refused else 1
 
 
-async def run_audit(options: AuditOptions, connection: Connection, output: Output) -> Tally:
-    """The audit with its output; returns the tally (the demo reads it)."""
+async def run_audit(
+    options: AuditOptions, connection: Connection, output: Output, refused: RefusedRecords | None = None
+) -> Tally:
+    """The audit with its output; returns the tally (the demo reads it). Contacts Zoho refuses to list are
+    skipped and named (kept in ``refused`` when given)."""
+    refused = refused if refused is not None else RefusedRecords()
     try:
         rule = load_rule(options.rule)
     except RuleError as exc:
@@ -57,11 +63,12 @@ async def run_audit(options: AuditOptions, connection: Connection, output: Outpu
         with _writers(options) as (plan, report):
             async with audit(
                 crm, rule, contact_ids=ids, closed_won=options.closed_won, closed_lost=options.closed_lost,
-                concurrency=options.concurrency,
+                concurrency=options.concurrency, on_refused=refused,
             ) as run:  # fmt: skip
                 _describe_read(output, run, options)
-                await _judge_all(run, tally, plan, report, output, crm)
+                await _judge_all(run, tally, plan, report, output, crm, refused)
         _print_tally(output, tally, options.rule)
+        refused.show(output, "contact")
         print_budget(output, crm, time.monotonic() - started)
     _print_next(output, plan, options)
     return tally
@@ -90,12 +97,14 @@ def _writers(options: AuditOptions) -> Iterator[tuple[PlanWriter | None, ReportW
 
 
 async def _judge_all(
-    run: Audit, tally: Tally, plan: PlanWriter | None, report: ReportWriter | None, output: Output, crm: ZohoCRM
-) -> None:
+    run: Audit, tally: Tally, plan: PlanWriter | None, report: ReportWriter | None, output: Output, crm: ZohoCRM,
+    refused: RefusedRecords,
+) -> None:  # fmt: skip
     def snapshot() -> dict[str, float]:
         return {"requests": crm.counters.requests, "to change": tally.changes}
 
     async with track(output, "emails judged", None, snapshot) as tracker:
+        refused.tracker = tracker
         async for judgement in run:
             tally.add(judgement)
             if plan is not None:
@@ -131,4 +140,3 @@ def _print_next(output: Output, plan: PlanWriter | None, options: AuditOptions) 
         journal = path.with_name(path.name + ".journal.sqlite")
         if journal.exists():
             output.result(f"    ({journal} is the journal of an earlier plan: remove it or pass --journal)")
-

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import msgspec
 
-from .. import EmailSummary, ZohoCRM
+from .. import APIError, EmailSummary, ZohoCRM
 from ..validation import InvalidItemError, check_numeric_id
 from ._connect import Connection, UsageError, check_writable
 from ._output import Output
-from ._progress import track
+from ._progress import Tracker, track
 
-__all__ = ["ExportLine", "ExportOptions", "export"]
+__all__ = ["ExportLine", "ExportOptions", "RefusedRecords", "export", "plural", "read_ids"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,8 +34,43 @@ class ExportLine(msgspec.Struct, kw_only=True, frozen=True):
 _encode = msgspec.json.Encoder().encode
 
 
+class RefusedRecords:
+    """Records Zoho refused to list (a deleted id: INVALID_DATA), each skipped and named at the end."""
+
+    __slots__ = ("refused", "tracker")
+
+    def __init__(self) -> None:
+        self.refused: list[tuple[str, str]] = []
+        self.tracker: Tracker | None = None
+
+    def __call__(self, record_id: str, exc: APIError) -> None:
+        self.refused.append((record_id, str(exc)))
+        if self.tracker is not None:
+            self.tracker.advance(0, failed=1)
+
+    def show(self, output: Output, noun: str) -> None:
+        """The first refused records, one line each, and how many in all (a partial failure names them)."""
+        if not self.refused:
+            return
+        count = len(self.refused)
+        output.error(f"{count} {plural(count, noun)} could not be read and {'was' if count == 1 else 'were'} skipped:")
+        for record_id, why in self.refused[:SHOWN_REFUSED]:
+            output.error(f"  {record_id}: {why}")
+        if count > SHOWN_REFUSED:
+            output.error(f"  ... and {count - SHOWN_REFUSED} more")
+
+
+SHOWN_REFUSED = 20
+
+
+def plural(count: int, noun: str) -> str:
+    """``noun`` for one, ``noun + "s"`` otherwise: "1 contact", "2 contacts"."""
+    return noun if count == 1 else f"{noun}s"
+
+
 async def export(options: ExportOptions, connection: Connection, output: Output) -> int:
-    """Write every email of the records to ``options.out``; returns the exit code."""
+    """Write every email of the records to ``options.out``; returns the exit code (1 when a record was refused:
+    its emails are missing from the file, the others are there)."""
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     ids = read_ids(options.ids) if options.ids is not None else None
@@ -44,9 +79,12 @@ async def export(options: ExportOptions, connection: Connection, output: Output)
         if ids is None:
             ids = await module_ids(crm, options.module)
             output.line(f"{len(ids)} {options.module} records")
-        count = await _write(crm, options, ids, output)
-    output.result(f"exported {count} emails of {len(ids)} records to {options.out}")
-    return 0
+        refused = RefusedRecords()
+        count = await _write(crm, options, ids, output, refused)
+    read = len(ids) - len(refused.refused)
+    output.result(f"exported {count} {plural(count, 'email')} of {read} {plural(read, 'record')} to {options.out}")
+    refused.show(output, "record")
+    return 0 if not refused.refused else 1
 
 
 def read_ids(path: Path) -> list[str]:
@@ -70,7 +108,7 @@ async def module_ids(crm: ZohoCRM, module: str) -> list[str]:
     return [str(record["id"]) async for record in crm.records.iterate(module, fields=["id"])]
 
 
-async def _write(crm: ZohoCRM, options: ExportOptions, ids: list[str], output: Output) -> int:
+async def _write(crm: ZohoCRM, options: ExportOptions, ids: list[str], output: Output, refused: RefusedRecords) -> int:
     def snapshot() -> dict[str, float]:
         return {"requests": crm.counters.requests, "429s": crm.counters.throttled}
 
@@ -78,8 +116,9 @@ async def _write(crm: ZohoCRM, options: ExportOptions, ids: list[str], output: O
     with options.out.open("wb") as out:
         async with (
             track(output, "emails", None, snapshot) as tracker,
-            crm.emails.iterate_many(options.module, ids, concurrency=options.concurrency) as stream,
+            crm.emails.iterate_many(options.module, ids, concurrency=options.concurrency, on_refused=refused) as stream,
         ):
+            refused.tracker = tracker
             async for record_id, email in stream:
                 out.write(_encode(ExportLine(record_id=record_id, email=email)) + b"\n")
                 count += 1

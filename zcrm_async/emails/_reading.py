@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 
 from msgspec import UnsetType
 
 from .._client import ZohoCRM, raise_for_status
 from .._cursors import CursorChain
-from .._errors import APIError, ResponseDecodeError
+from .._errors import APIError, InvalidRequestError, NotFoundError, PermissionDeniedError, ResponseDecodeError
 from .._fanout import Stream, fan_out
 from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
 from ..validation import check_message_id, check_numeric_id
@@ -112,6 +112,7 @@ class EmailReading(EmailsBase):
         buffer: int = 100,
         type: str | None = None,
         owner_id: str | int | None = None,
+        on_refused: Callable[[str, APIError], None] | None = None,
     ) -> AbstractAsyncContextManager[Stream[tuple[str, EmailSummary]]]:
         """The emails of many records at once: ``(record_id, email)`` pairs as they arrive.
 
@@ -121,11 +122,19 @@ class EmailReading(EmailsBase):
             async with crm.emails.iterate_many("Contacts", ids) as stream:
                 async for record_id, email in stream:
                     ...
+
+        Args:
+            on_refused: called with the record's id and Zoho's refusal when Zoho refuses one record's emails
+                (``InvalidRequestError``, e.g. INVALID_DATA for a deleted record; ``NotFoundError``;
+                ``PermissionDeniedError``); that record is skipped (the emails already yielded stay) and the
+                others go on. Without it the refusal ends the stream. Other errors (the credentials, the
+                credits, an unreachable server) end it either way: every record would fail the same.
         """
         ids = [check_numeric_id(record_id, "record_id") for record_id in record_ids]  # all refused before any request
 
         def produce(record_id: str) -> AsyncIterator[EmailSummary]:
-            return self.iterate(module, record_id, type=type, owner_id=owner_id)
+            emails = self.iterate(module, record_id, type=type, owner_id=owner_id)
+            return emails if on_refused is None else _skipping_refused(record_id, emails, on_refused)
 
         return fan_out(ids, produce, concurrency=concurrency, buffer=buffer)
 
@@ -173,15 +182,28 @@ class EmailReading(EmailsBase):
         """One email with its body (``content``): ``GET /{module}/{record_id}/Emails/{message_id}``."""
         record = check_numeric_id(record_id, "record_id")
         check_message_id(message_id)
-        response = await self._crm.request(
-            "GET", f"/{module}/{record}/Emails/{message_id}", operation="emails.get"
-        )
+        response = await self._crm.request("GET", f"/{module}/{record}/Emails/{message_id}", operation="emails.get")
         if response.status == 204:
             raise ResponseDecodeError("Zoho returned no email (204)", status=204)
         envelope = decode_response(decode_email_envelope, raise_for_status(response))
         if not envelope.Emails:
             raise ResponseDecodeError("Zoho returned an empty Emails array", status=response.status)
         return envelope.Emails[0]
+
+
+#: Zoho's answers that concern one record only: the other records of a fan-out can still be read.
+_RECORD_REFUSALS = (InvalidRequestError, NotFoundError, PermissionDeniedError)
+
+
+async def _skipping_refused(
+    record_id: str, emails: AsyncGenerator[EmailSummary, None], on_refused: Callable[[str, APIError], None]
+) -> AsyncGenerator[EmailSummary, None]:
+    async with contextlib.aclosing(emails):
+        try:
+            async for email in emails:
+                yield email
+        except _RECORD_REFUSALS as exc:
+            on_refused(record_id, exc)
 
 
 def _remember_deals_module(crm: ZohoCRM, page: EmailsPage) -> None:
