@@ -76,6 +76,38 @@ class Modules:
                 self._ids[api_name] = known
             return known
 
+    async def api_names(self) -> list[str]:
+        """The API name of every module of the org, with one Get Modules call (``GET /settings/modules``); the
+        ids it shows are kept, so a later ``id_of`` asks nothing.
+
+        Raises:
+            MissingScopeError: the token may not read module metadata.
+            APIError: Zoho refused otherwise.
+        """
+        response = await self._crm.request("GET", "/settings/modules", operation="modules.list")
+        if response.status == 401 and b"OAUTH_SCOPE_MISMATCH" in response.content:
+            raise MissingScopeError(
+                f"the access token may not list the org's modules (Get Modules): grant the scope {MODULES_SCOPE}",
+                status=401, code="OAUTH_SCOPE_MISMATCH", scope=MODULES_SCOPE,
+            )  # fmt: skip
+        raise_for_status(response)
+        body = self._decoded(response.content, response.status)
+        names = []
+        for module in body.modules:
+            if module.api_name:
+                names.append(module.api_name)
+                if module.id:
+                    self.remember(module.api_name, module.id)
+        return names
+
+    def _decoded(self, content: bytes, status: int) -> _ModulesBody:
+        try:
+            return _decode_modules(content) if status != 204 else _ModulesBody()
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ResponseDecodeError(
+                f"Zoho's modules answer could not be read: {exc}", status=status, body_prefix=content
+            ) from None
+
     async def _fetch(self, api_name: str) -> str:
         self.lookups += 1
         response = await self._crm.request("GET", f"/settings/modules/{api_name}", operation="modules.get")
@@ -90,13 +122,7 @@ class Modules:
                 scope=MODULES_SCOPE,
             )
         raise_for_status(response)
-        try:
-            body = _decode_modules(response.content) if response.status != 204 else _ModulesBody()
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ResponseDecodeError(
-                f"Zoho's modules answer could not be read: {exc}", status=response.status,
-                body_prefix=response.content,
-            ) from None  # fmt: skip
+        body = self._decoded(response.content, response.status)
         for module in body.modules:
             if module.id and module.api_name in (None, api_name):
                 return module.id

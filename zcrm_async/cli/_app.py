@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         output.error(f"zcrm-async: error: {exc}")
         return EXIT_USAGE
     except RunFailure as exc:
-        output.error(f"zcrm-async: {exc}")
+        output.error(f"zcrm-async: {exc}", keep=exc.keep)
         return exc.exit_code
     except RedisUnavailable as exc:  # mid-run, outside a backfill (which stops on its own, saying what it kept)
         output.error(f"zcrm-async: {exc}; run the same command again once Redis (--redis-url) answers")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import DATA_CENTRES, AccessToken, AuthenticationError, Grant, TransportError, exchange_grant_code
-from ._connect import ENV, Connection, RunFailure, UsageError, add_connection_arguments
+from ._connect import ENV, Connection, RunFailure, UsageError, add_connection_arguments, own_words, reach
 from ._output import Output
 from ._scopes import COMMAND_SCOPES, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
 
@@ -79,6 +79,7 @@ async def exchange(args: argparse.Namespace, connection: Connection, output: Out
     if target is not None:
         _check_writable(target, force=args.force)  # before the code is spent: it works only once
     output.add_secrets(args.code)
+    await reach(connection.accounts, "the accounts server")  # one tidy line for a dead server, as backfill says
     try:
         grant = await exchange_grant_code(
             args.code, client_id=connection.client_id, client_secret=connection.client_secret,
@@ -88,7 +89,8 @@ async def exchange(args: argparse.Namespace, connection: Connection, output: Out
         raise RunFailure(f"cannot reach the accounts server {connection.accounts}: {exc}") from None
     except AuthenticationError as exc:
         raise RunFailure(
-            f"Zoho's accounts server {connection.accounts} refused the grant code: {exc.message}"
+            f"Zoho's accounts server {connection.accounts} refused the grant code: {exc.message}",
+            keep=own_words(exc),
         ) from None
     output.add_secrets(grant.refresh_token, grant.access_token.value)
     cached = await _cache(connection, grant)

@@ -46,6 +46,8 @@ __all__ = [
     "check_writable",
     "connection_from",
     "default_token_cache",
+    "own_words",
+    "reach",
     "secrets_in",
 ]
 
@@ -78,9 +80,17 @@ class UsageError(ValueError):
 
 
 class RunFailure(Exception):
-    """The run cannot go on (a server unreachable, credentials refused): exit code 1, one line saying why."""
+    """The run cannot go on (a server unreachable, credentials refused): exit code 1, one line saying why.
+
+    ``keep``: phrases of the line the program wrote itself, shown as they are: a secret that happens to be one of
+    their words ("wrong") is masked everywhere else, not in "the client secret is wrong".
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, keep: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.keep = keep
 
 
 class RedisFailure(RunFailure):
@@ -191,7 +201,7 @@ class Connection:
         except TransportError as exc:
             raise RunFailure(f"cannot reach the accounts server {self.accounts}: {exc}") from None
         except AuthenticationError as exc:
-            raise RunFailure(self.explain_refusal(exc)) from None
+            raise RunFailure(self.explain_refusal(exc), keep=own_words(exc)) from None
         if not (crm.token_refreshes and _same_server(crm.api_domain, self.accounts)):
             await reach(crm.api_domain, "the API server")  # (a refresh from the same server already reached it)
 
@@ -211,6 +221,16 @@ class Connection:
                 f"per 10 minutes); run again from {when}, or pass --token-wait {wait} to wait for it here"
             )
         return f"Zoho's accounts server {self.accounts} refused the credentials: {exc.message}"
+
+
+#: OAuth's error codes (RFC 6749, as Zoho's accounts server answers them) for which the library's message is its
+#: own fixed sentence, never the server's text: it holds no secret.
+_FIXED_MESSAGES = frozenset({"invalid_code", "invalid_client", "invalid_client_secret"})
+
+
+def own_words(exc: AuthenticationError) -> tuple[str, ...]:
+    """The phrases of a refusal's message that are the library's own fixed words (``RunFailure.keep``)."""
+    return (exc.message,) if exc.code in _FIXED_MESSAGES else ()
 
 
 def _password_in(url: str | None) -> str | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from pathlib import Path
 
 import msgspec
 
-from .. import APIError, EmailSummary, ZohoCRM
+from .. import APIError, EmailSummary, MissingScopeError, ZohoCRM
 from ..validation import InvalidItemError, check_numeric_id
 from ._connect import Connection, UsageError, check_writable
 from ._output import Output
@@ -76,6 +77,7 @@ async def export(options: ExportOptions, connection: Connection, output: Output)
     ids = read_ids(options.ids) if options.ids is not None else None
     check_writable(options.out, "--out")  # before any request: the export is not lost at the end
     async with connection.open() as crm:
+        await check_module(crm, options.module)
         if ids is None:
             ids = await module_ids(crm, options.module)
             output.line(f"{len(ids)} {options.module} records")
@@ -101,6 +103,23 @@ def read_ids(path: Path) -> list[str]:
             except InvalidItemError as exc:
                 raise UsageError(f"{path} line {number}: {exc}") from None
     return list(ids)
+
+
+async def check_module(crm: ZohoCRM, module: str) -> None:
+    """The org has this module (one Get Modules call); without the scope to list modules, the reads will tell.
+
+    Raises:
+        UsageError: the org has no module of that API name (with the nearest names).
+    """
+    try:
+        names = await crm.modules.api_names()
+    except MissingScopeError:
+        return
+    if module in names:
+        return
+    near = difflib.get_close_matches(module, names, n=3) or names[:6]
+    hint = f"did you mean {' or '.join(repr(name) for name in near)}?" if near else "the org lists none"
+    raise UsageError(f"unknown module {module!r} (--module takes a module's API name); {hint}")
 
 
 async def module_ids(crm: ZohoCRM, module: str) -> list[str]:

@@ -52,14 +52,20 @@ class Output:
                 self._secrets.append(value)
         self._secrets.sort(key=len, reverse=True)  # longest first, so a secret inside another goes too
 
-    def redact(self, text: str) -> str:
+    def redact(self, text: str, keep: Sequence[str] = ()) -> str:
+        """``text`` with every secret masked, except inside the ``keep`` phrases (the program's own words)."""
+        phrases = [phrase for phrase in keep if phrase]
+        if phrases:
+            pattern = "(" + "|".join(re.escape(phrase) for phrase in phrases) + ")"
+            parts = re.split(pattern, text)  # odd positions are the kept phrases
+            return "".join(part if index % 2 else self.redact(part) for index, part in enumerate(parts))
         for secret in self._secrets:
             text = text.replace(secret, _MASK)
         return text
 
-    def shown(self, text: str) -> str:
+    def shown(self, text: str, keep: Sequence[str] = ()) -> str:
         """``text`` as it may be shown on a line: redacted, control characters escaped."""
-        return _CONTROL_IN_LINE.sub(_escaped, self.redact(text))
+        return _CONTROL_IN_LINE.sub(_escaped, self.redact(text, keep))
 
     def _cell(self, value: object) -> Text:
         return Text(_CONTROL_IN_CELL.sub(_escaped, self.redact(str(value))))
@@ -78,8 +84,8 @@ class Output:
         """A line that is the command's answer: printed even with --quiet."""
         self.console.print(self.shown(text))
 
-    def error(self, text: str) -> None:
-        self.err.print(self.shown(text))
+    def error(self, text: str, keep: Sequence[str] = ()) -> None:
+        self.err.print(self.shown(text, keep))
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         table = Table(title=self._cell(title), title_justify="left")

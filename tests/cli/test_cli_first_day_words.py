@@ -1,0 +1,76 @@
+"""What a first day's mistakes say: the module that does not exist, the secret that is wrong, the server that is
+down (issue 19, points 10, 13, 15)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.first_day import cli, one_line, pointed_at
+from zcrm_async.testing import FakeZoho
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[FakeZoho, str]]:
+    fake = FakeZoho()
+    with fake.serving_in_thread() as url:
+        yield fake, url
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_export_of_an_unknown_module_says_so_with_the_nearest_name(
+    tmp_path: Path, served: tuple[FakeZoho, str]
+) -> None:
+    fake, url = served
+    fake.seed_world(contacts=2)
+    out = tmp_path / "emails.jsonl"
+    result = cli("emails", "export", "--module", "Contakts", "--out", str(out), *pointed_at(url, fake))
+    assert result.returncode == 2
+    assert one_line(result) == (
+        "zcrm-async: error: unknown module 'Contakts' (--module takes a module's API name); did you mean 'Contacts'?"
+    )
+    assert not out.exists()
+    assert fake.stats.requests["get_emails"] == 0
+
+
+def test_a_wrong_secret_is_masked_but_the_word_wrong_is_not(served: tuple[FakeZoho, str]) -> None:
+    fake, url = served
+    args = pointed_at(url, fake)
+    args[args.index("--client-secret") + 1] = "wrong"
+    result = cli("auth", "check", *args)
+    assert result.returncode == 1
+    line = one_line(result)
+    assert "the client id or client secret is wrong" in line, line
+    assert "***" not in line
+
+
+def test_a_wrong_secret_echoed_by_the_server_is_still_masked(tmp_path: Path, served: tuple[FakeZoho, str]) -> None:
+    fake, url = served
+    secret = "wrong-but-long-9f8e7d"
+    args = pointed_at(url, fake)
+    args[args.index("--client-secret") + 1] = secret
+    result = cli("backfill", "link", str(tmp_path / "missing.csv"), *args, "--client-secret")  # argparse echoes it
+    assert result.returncode == 2
+    assert secret not in result.stderr + result.stdout
+
+
+def test_auth_exchange_against_a_dead_server_says_one_tidy_line(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{_free_port()}"
+    result = cli(
+        "auth", "exchange", "--api-domain", dead, "--accounts-url", dead, "--client-id", "1000.X",
+        "--client-secret", "s3cr3t-secret", "--code", "1000.code", "--save", str(tmp_path / "zoho.env"),
+    )  # fmt: skip
+    assert result.returncode == 1
+    line = one_line(result)
+    assert line.startswith(f"zcrm-async: cannot reach the accounts server {dead}: "), line
+    assert "Cannot connect to host" not in line  # aiohttp's own wording
+    assert not (tmp_path / "zoho.env").exists()
