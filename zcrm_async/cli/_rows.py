@@ -35,6 +35,12 @@ MAX_FIELD_CHARS: Mapping[str, int] = {
 #: The most one row may take, line breaks included: every field at its longest, escaped, fits many times over.
 MAX_LINE_BYTES = 64 * 1024
 
+#: Why a row whose quoted field runs past its line is refused (read after "line N ").
+UNCLOSED_QUOTE = (
+    "opens a quote it does not close (the row it would make has not the header's columns); the lines after it "
+    "are read as rows of their own"
+)
+
 #: What ``surrogateescape`` makes of bytes that are not UTF-8.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
@@ -71,6 +77,9 @@ class _Lines:
         self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline=newline)
         self.number = 0
         self._taken = 0
+        #: The lines of the row being read (from ``mark``), and lines given back to be read again.
+        self._row: list[str] = []
+        self._again: list[str] = []
 
     def __iter__(self) -> _Lines:
         return self
@@ -84,9 +93,21 @@ class _Lines:
     def mark(self) -> int:
         """A row starts here: returns the number its first line will have."""
         self._taken = 0
+        self._row = []
         return self.number + 1
 
+    def read_again_after_first(self) -> None:
+        """The row's lines after its first are read again, as rows of their own (a quote left open took them)."""
+        self._again = self._row[1:] + self._again
+        self.number -= len(self._row) - 1
+        self._row = []
+
     def __next__(self) -> str:
+        if self._again:
+            self.number += 1
+            line = self._again.pop(0)
+            self._row.append(line)
+            return line
         line = self._text.readline(MAX_LINE_BYTES + 1)  # characters: never fewer than bytes
         if not line:
             raise StopIteration
@@ -101,6 +122,7 @@ class _Lines:
             raise _BadLine(self.number, f"takes the row over {MAX_LINE_BYTES:,} bytes (a quote left open?)")
         if not line.isascii() and (bad := _NOT_UTF8.search(line)):
             raise _BadLine(self.number, f"is not UTF-8 text (character {bad.start() + 1} of the line)")
+        self._row.append(line)
         return line
 
     def _skip_rest_of_line(self) -> None:
@@ -138,8 +160,20 @@ def _csv_records(lines: _Lines, header: list[str]) -> Iterator[tuple[int, Parsed
             yield start, f"is not valid CSV ({exc})"
             reader = csv.reader(lines)
             continue
+        if _quote_left_open(lines.number > start, values, header):
+            # The quote would take the next lines into this row: it is refused, and they are rows of their own.
+            yield start, UNCLOSED_QUOTE
+            lines.read_again_after_first()
+            reader = csv.reader(lines)
+            continue
         if values:  # a blank line is no row
             yield start, _csv_fields(header, values)
+
+
+def _quote_left_open(spans_lines: bool, values: list[str], header: list[str]) -> bool:
+    """A row spread over lines whose columns do not match the header: a quote opened and never closed on its line.
+    (A quoted line break in a row that has the header's columns is a name holding one, and is kept.)"""
+    return spans_lines and len(values) != len(header) and any("\n" in value or "\r" in value for value in values)
 
 
 def _header(lines: _Lines, required: Sequence[str], path: Path) -> list[str]:
