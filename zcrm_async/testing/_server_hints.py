@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._fake import FakeConfig, FakeZoho
+from ._fake_scenarios import MisfiledSummary
 from ._fake_world import SeedSummary
 
 __all__ = ["SAMPLE_FIELDS", "announce", "write_sample"]
@@ -20,7 +21,10 @@ SHOWN_IDS = 3
 GRANT_MINUTES = 10.0
 
 
-def announce(say: Callable[[str], None], fake: FakeZoho, url: str, summary: SeedSummary | None) -> None:
+def announce(
+    say: Callable[[str], None], fake: FakeZoho, url: str, summary: SeedSummary | None,
+    misfiled: MisfiledSummary | None = None,
+) -> None:  # fmt: skip
     """The lines after "FakeZoho listening on URL": flags, environment, ids, a grant code."""
     cfg, defaults = fake.config, FakeConfig()
     well_known = cfg.client_secret == defaults.client_secret and cfg.refresh_token == defaults.refresh_token
@@ -38,8 +42,12 @@ def announce(say: Callable[[str], None], fake: FakeZoho, url: str, summary: Seed
     say("or this environment: export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items()))
     code = fake.grant_code(minutes=GRANT_MINUTES)
     say(f"a grant code for `zcrm-async auth exchange --code CODE` (valid {GRANT_MINUTES:.0f} min, once): {code}")
+    if misfiled is not None:
+        say(f"misfiled contact ids: {', '.join(misfiled.contact_ids[:SHOWN_IDS])}")
+        say("audit them with:  zcrm-async audit --rule no-closed-lost --plan plan.csv  (with the flags above)")
     if summary is None:
-        say("the world is empty: start with --seed-contacts 20 for contacts, deals and emails to try a backfill on")
+        if misfiled is None:
+            say("the world is empty: start with --seed-contacts 20 for contacts, deals and emails to try a backfill on")
         return
     say(f"contact ids: {', '.join(summary.contact_ids[:SHOWN_IDS])}")
     say(f"deal ids: {', '.join(summary.deal_ids[:SHOWN_IDS])}")

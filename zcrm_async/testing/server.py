@@ -136,6 +136,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if args.write_sample:
             rows = write_sample(fake, summary, args.write_sample, args.seed_deals_per_contact)
             _say(f"wrote {rows} rows to {args.write_sample}: try  zcrm-async backfill link {args.write_sample}")
+    misfiled = None
     if args.seed_misfiled:
         misfiled = fake.seed_misfiled(contacts=args.seed_misfiled, seed=args.seed)
         _say(f"seeded {args.seed_misfiled} contacts with {len(misfiled.message_ids)} emails, some on the wrong deal")
@@ -146,7 +147,7 @@ async def _serve(args: argparse.Namespace) -> None:
     url = await fake.start(args.host, args.port)
     try:
         _say(f"FakeZoho listening on {url}")
-        announce(_say, fake, url, summary)
+        announce(_say, fake, url, summary, misfiled)
         await stop.wait()
     finally:
         await fake.close()
