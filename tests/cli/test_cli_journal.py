@@ -216,3 +216,52 @@ def test_the_lowest_open_line_is_an_index_seek_not_a_walk_over_done_rows(tmp_pat
         plan = journal._db.execute(f"EXPLAIN QUERY PLAN {traced[-1]}").fetchall()
     steps = [step[-1] for step in plan if str(step[-1]).startswith(("SEARCH items", "SCAN items"))]
     assert steps and all("USING COVERING INDEX items_open" in step for step in steps), steps
+
+
+def test_the_deal_a_relink_took_an_email_off_is_committed_and_handed_to_the_next_run(tmp_path: Path) -> None:
+    path = _source(tmp_path)
+    db = tmp_path / "j.sqlite"
+    with Journal(db) as journal:
+        journal.bind(read_input(path, RELINK), "relink")
+        taken = journal.take_pending(2)
+        journal.remember_previous([(taken[0].line, "444")])
+        other = sqlite3.connect(db)  # a later process sees it at once: it was committed before the unlink
+        assert other.execute("SELECT previous_deal_id FROM items_readable WHERE line = 2").fetchone() == ("444",)
+        other.close()
+    with Journal(db) as journal:  # the run was killed: the next one reads the item back with its old deal
+        stuck = journal.in_flight()
+        assert [(item.line, item.previous_deal_id) for item in stuck] == [(2, "444"), (3, None)]
+        item = RELINK.item(stuck[0].fields, stuck[0].previous_deal_id)
+        assert item.previous_deal_id == "444"  # type: ignore[union-attr]
+        journal.release([2, 3])
+        assert [item.previous_deal_id for item in journal.take_pending(2)] == ["444", None]
+        journal.finish([Outcome(2, "NOT_ALLOWED", "error", "refused", 1), Outcome(3, "NOT_ALLOWED", "error", "x", 1)])
+        assert journal.moved_off_a_deal("NOT_ALLOWED") == (1, 0)
+        report = tmp_path / "report.jsonl"
+        Report(report, journal).close()
+        lines = [json.loads(line) for line in report.read_text().splitlines()]
+        assert lines[0]["previous_deal_id"] == "444" and "previous_deal_id" not in lines[1]
+
+
+def test_a_journal_of_schema_3_gains_the_column_and_resumes(tmp_path: Path) -> None:
+    path = _source(tmp_path)
+    db = tmp_path / "j.sqlite"
+    with Journal(db) as journal:
+        journal.bind(read_input(path, RELINK), "relink")
+        journal.take_pending(1)
+    with sqlite3.connect(db) as old:  # as the previous version left it
+        old.execute("DROP VIEW items_readable")
+        old.execute("ALTER TABLE items DROP COLUMN previous_deal_id")
+        old.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with Journal(db) as journal:
+        assert journal.bind(open_input(path, RELINK), "relink") is False  # a resume, not a mismatch
+        assert [(item.line, item.previous_deal_id) for item in journal.in_flight()] == [(2, None)]
+        journal.remember_previous([(2, "444")])
+        assert journal.states() == {"in_flight": 1, "pending": 1, "done": 1}
+    with sqlite3.connect(db) as upgraded:
+        assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert upgraded.execute("SELECT previous_deal_id FROM items_readable WHERE line = 2").fetchone() == ("444",)
+    with sqlite3.connect(db) as newer:
+        newer.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    with pytest.raises(JournalMismatch, match="schema 9"):
+        Journal(db)

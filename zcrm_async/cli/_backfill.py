@@ -12,13 +12,22 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from .. import APIError, AuthenticationError, ItemResult, MissingScopeError, RedisUnavailable, ZohoCRM, ZohoError
+from .. import (
+    APIError,
+    AuthenticationError,
+    DealLink,
+    ItemResult,
+    MissingScopeError,
+    RedisUnavailable,
+    ZohoCRM,
+    ZohoError,
+)
 from ..plumbing import first_error
 from ._connect import EXIT_REDIS, Connection, RunFailure, UsageError, check_writable
 from ._credits import CreditWatch, credits_out_message
@@ -273,8 +282,9 @@ async def reconcile_and_send(
                 if not batch:
                     break
                 await send_batch(
-                    crm, operation, batch, tracker, deals_module_id=deals_module_id, into=sent, redis=redis
-                )
+                    crm, operation, batch, tracker, deals_module_id=deals_module_id, into=sent, redis=redis,
+                    remember=journal.remember_previous,
+                )  # fmt: skip
                 if report is not None:
                     report.catch_up()
         finally:  # stopped, cancelled or failed: what was answered is recorded now
@@ -302,10 +312,13 @@ async def send_batch(
     deals_module_id: str | None = None,
     into: list[Outcome],
     redis: RedisWatch | None = None,
+    remember: Callable[[Iterable[tuple[int, str]]], None] | None = None,
 ) -> None:
     """Send one batch of in-flight items; each request's outcomes are appended to ``into`` as it answers, for the
     caller to record (with its next batch, or when it stops). With ``redis``, an item Redis kept back is no
-    outcome: ``redis`` keeps its line (to go back to pending) and stops the run."""
+    outcome: ``redis`` keeps its line (to go back to pending) and stops the run. ``remember`` is given (line,
+    deal id) for each email a relink is about to take off its deal, and must make it durable before it returns:
+    the unlink is sent after it."""
     lines = {(item.fields["contact_id"], item.fields["message_id"]): item.line for item in batch}
     written: set[int] = set()
 
@@ -326,17 +339,32 @@ async def send_batch(
             into.extend(outcomes)
             tracker.advance(len(outcomes), failed=sum(1 for o in outcomes if o.status != "success"))
 
-    items = [operation.item(item.fields) for item in batch]
-    result = await operation.send(crm.emails, items, record, deals_module_id)
+    async def before_unlink(moving: Sequence[DealLink]) -> None:
+        if remember is not None:
+            remember(
+                (lines[(link.contact_id, link.message_id)], link.previous_deal_id)
+                for link in moving
+                if link.previous_deal_id is not None
+            )
+
+    items = [operation.item(item.fields, item.previous_deal_id) for item in batch]
+    result = await operation.send(crm.emails, items, record, deals_module_id, before_unlink)
     record(result.results)  # anything a progress callback did not see
 
 
 def _is_transient(result: ItemResult[Any]) -> bool:
-    """Whether a failure's cause is transient (no response, 429, 5xx, an unreadable answer): a rerun tries again."""
+    """Whether a failure's cause is transient (no response, 429, 5xx, an unreadable answer): a rerun tries again.
+
+    So is a relink's failure that left the email on no deal (it was taken off a deal and could not be put back):
+    the rerun finds it unlinked and, with the deal the journal kept, puts it back."""
     if result.ok:
         return False
-    status = result.details.get("http_status") if isinstance(result.details, Mapping) else None
-    return result.code in TRANSIENT_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500))
+    details = result.details if isinstance(result.details, Mapping) else {}
+    status = details.get("http_status")
+    stranded = "restore_failed" in details
+    return (
+        result.code in TRANSIENT_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500)) or stranded
+    )
 
 
 async def reconcile(crm: ZohoCRM, journal: Journal, operation: Operation, tracker: Tracker) -> int:
@@ -412,12 +440,23 @@ async def _reconcile_window(
 def _explain_not_allowed(output: Output, journal: Journal) -> None:
     """Say in plain words what NOT_ALLOWED means and how to send those items again once it is fixed."""
     refused = journal.outcomes().get(("NOT_ALLOWED", "error"), 0)
-    if refused:
-        output.result(
-            f"{refused} items were not linked: their deal is not associated with their contact (neither the deal's"
-            " Contact_Name nor one of its contact roles); relink unlinked none of them. The journal keeps them as"
-            " final: once the contact is on the deal, run those rows again with a new journal (--journal NEW)"
+    if not refused:
+        return
+    moved, stranded = journal.moved_off_a_deal("NOT_ALLOWED")
+    if not moved:
+        fate = "relink unlinked none of them"
+    else:  # the deal could not be read before the unlink: Zoho refused the link after it
+        fate = (
+            f"{refused - moved} were never unlinked, {moved - stranded} were unlinked and put back on the deal"
+            " they were on (the report's previous_deal_id)"
         )
+        if stranded:
+            fate += f", {stranded} could not be put back yet: run the same command again to put them back"
+    output.result(
+        f"{refused} items were not linked: their deal is not associated with their contact (neither the deal's"
+        f" Contact_Name nor one of its contact roles); {fate}. The journal keeps them as final: once the contact"
+        " is on the deal, run those rows again with a new journal (--journal NEW)"
+    )
 
 
 def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]]) -> None:

@@ -1,7 +1,8 @@
 """The backfill journal: a SQLite file that records every input item from the moment it is read to its outcome.
 
-Schema (``SCHEMA_VERSION`` 3), laid out for size: a 1,000,000-row backfill keeps one row per item on disk and
-only a window of them in memory. What each byte of an item buys (Zoho ids of 19 digits, message ids of 64-96)::
+Schema (``SCHEMA_VERSION`` 4, in ``_journal_file``), laid out for size: a 1,000,000-row backfill keeps one row
+per item on disk and only a window of them in memory. What each byte of an item buys (Zoho ids of 19 digits,
+message ids of 64-96)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)    -- operation, input path, size, sha256, rows read so far, complete
     outcomes(id INTEGER PRIMARY KEY,          -- each distinct (code, status, message, transient) once: a finished
@@ -15,7 +16,9 @@ only a window of them in memory. What each byte of an item buys (Zoho ids of 19 
           key_hash INTEGER,                   -- 8 bytes of blake2b(contact_id, message_id): refuses a repeated
                                               --   email in constant memory; NULL for a refused row
           contact_id, message_id, deal_id,    -- the row's fields as given (~140 bytes): what is sent and reported,
-          owner_id, deal_name, owner_name)    --   so neither a resume nor the report re-reads the input
+          owner_id, deal_name, owner_name,    --   so neither a resume nor the report re-reads the input
+          previous_deal_id)                   -- relink: the deal the email was on, committed before its unlink
+                                              --   can be sent; NULL (0 bytes) for every other item
     INDEX items_key ON items(key_hash)        -- ~14 bytes an item: finds an earlier row with the same email
     INDEX items_open ON items(state, line)    -- only rows not done (partial index): the next pending window and
           WHERE state < 2                     --   the in-flight rows are found without a scan, and the index
@@ -31,7 +34,9 @@ worker stops): one commit a batch, not one a request, the journal's largest cost
 moment leaves each item pending (never sent), done (outcome known) or in flight (sent or not: the next run reads
 the email back before deciding). WAL with ``synchronous=NORMAL`` survives a killed process; the in-flight marks are
 additionally fsynced (``synchronous=FULL`` for that one transaction) so that even a power cut cannot make a sent
-item look unsent.
+item look unsent. A relink's unlink takes an email off its deal before the link that moves it: the deal it was on
+is committed the same way (``remember_previous``) before the unlink can be sent, so a run stopped in between hands
+it to the next run, which puts the email back there if it cannot be linked.
 
 One run at a time: the journal file itself (the real file, whatever symlink or relative path names it) is locked
 with ``flock`` for the run's life. SQLite's own locks are POSIX record locks, which ``flock`` does not touch.
@@ -39,23 +44,21 @@ with ``flock`` for the run's life. SQLite's own locks are POSIX record locks, wh
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Any, Protocol
 
 from ._input import FIELDS, Row, duplicate_of
+from ._journal_file import COLUMNS, SCHEMA_VERSION, JournalBusy, JournalMismatch, Transaction, exclusive, prepare
 
 __all__ = ["Journal", "JournalBusy", "JournalItem", "JournalMismatch", "Outcome"]
 
-SCHEMA_VERSION = "3"
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
 _STATE_CODES = {PENDING: 0, IN_FLIGHT: 1, DONE: 2}
 _STATE_NAMES = {code: name for name, code in _STATE_CODES.items()}
@@ -74,41 +77,10 @@ _OUTCOME_CACHE = 4_096
 #: SQLite's limit on ? parameters is 32,766; lookups stay well under it.
 _LOOKUP_CHUNK = 500
 
-_COLUMNS = ", ".join(FIELDS)
 _JSON_FIELDS = ", ".join(f"'{name}', {name}" for name in FIELDS)
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outcomes (
-    id INTEGER PRIMARY KEY,
-    code TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT NOT NULL,
-    transient INTEGER NOT NULL,
-    UNIQUE (code, status, message, transient)
-);
-CREATE TABLE IF NOT EXISTS items (
-    line INTEGER PRIMARY KEY,
-    state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
-    outcome INTEGER REFERENCES outcomes (id),
-    attempts INTEGER NOT NULL,
-    key_hash INTEGER,
-    {", ".join(f"{name} TEXT" for name in FIELDS)}
-);
-CREATE INDEX IF NOT EXISTS items_key ON items (key_hash) WHERE key_hash IS NOT NULL;
-CREATE INDEX IF NOT EXISTS items_open ON items (state, line) WHERE state < 2;
-CREATE VIEW IF NOT EXISTS items_readable AS
-    SELECT line, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'in_flight' ELSE 'done' END AS state,
-           o.code, o.status, o.message, o.transient, attempts, {_COLUMNS}
-    FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome;
-"""
-
-
-class JournalMismatch(ValueError):
-    """The journal belongs to another input file or operation."""
-
-
-class JournalBusy(Exception):
-    """Another run holds the journal."""
+_COLUMNS = COLUMNS
+#: What take_pending and in_flight read of an item: its line, its fields, the deal a relink took it off.
+_OPEN_ITEM = f"line, {COLUMNS}, previous_deal_id"
 
 
 class Source(Protocol):
@@ -132,6 +104,8 @@ class JournalItem:
     status: str | None = None
     message: str | None = None
     attempts: int = 0
+    #: relink: the deal the email was on when a run unlinked it (None: not known to have been moved).
+    previous_deal_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -155,17 +129,6 @@ class Refused:
     first: list[tuple[int, str]]
 
 
-def _exclusive(path: Path) -> IO[bytes]:
-    """An exclusive lock on the journal file, held for the journal's life: two runs would send the same items."""
-    handle = path.open("ab")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise JournalBusy(f"another run is using the journal {path}; wait for it to end") from None
-    return handle
-
-
 def _key_hash(contact_id: str, message_id: str) -> int:
     digest = hashlib.blake2b(f"{contact_id}\0{message_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
@@ -180,7 +143,7 @@ class Journal:
         self.path = path
         # The real file: a symlink or another spelling of the path must find the same lock and the same WAL.
         real = Path(os.path.realpath(path))
-        self._lock = _exclusive(real)
+        self._lock = exclusive(real)
         self._outcome_ids: dict[tuple[str, str, str, int], int] = {}
         try:
             # isolation_level=None: no implicit transactions; each method says BEGIN/COMMIT itself.
@@ -189,21 +152,10 @@ class Journal:
             self._db.execute("PRAGMA synchronous=NORMAL")
             # 16 MiB of pages (the default is 2): the duplicate index is written in hash order, all over the file.
             self._db.execute("PRAGMA cache_size=-16384")
-            self._check_schema()
-            self._db.executescript(_SCHEMA)
+            prepare(self._db, self.path)
         except BaseException:
             self._lock.close()
             raise
-
-    def _check_schema(self) -> None:
-        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "meta" in tables:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is not None and row[0] != SCHEMA_VERSION:
-                raise JournalMismatch(
-                    f"the journal {self.path} was written by another version (schema {row[0]}, this one reads "
-                    f"{SCHEMA_VERSION}); finish it with that version, or use --journal to start a new journal"
-                )
 
     def close(self) -> None:
         self._db.close()
@@ -318,6 +270,19 @@ class Journal:
             count += 1
         return Refused(count, first)
 
+    def moved_off_a_deal(self, code: str) -> tuple[int, int]:
+        """Of the done items with ``code``: how many a relink took off a deal (their previous deal is recorded),
+        and how many of those failed for a transient cause (not put back yet: the next run does it)."""
+        ids = self._outcome_ids_where("code = ?", (code,))
+        if not ids:
+            return (0, 0)
+        moved, transient = self._db.execute(
+            "SELECT COUNT(*), TOTAL(o.transient) FROM items JOIN outcomes AS o ON o.id = items.outcome"
+            f" WHERE items.outcome IN ({', '.join('?' * len(ids))}) AND state = 2 AND previous_deal_id IS NOT NULL",
+            ids,
+        ).fetchone()
+        return int(moved), int(transient)
+
     def _outcome_ids_where(self, condition: str, args: Sequence[object]) -> list[int]:
         """Ids of the recorded outcomes meeting ``condition``: the outcomes table is small, the items are not."""
         return [row[0] for row in self._db.execute(f"SELECT id FROM outcomes WHERE {condition}", args)]
@@ -339,13 +304,29 @@ class Journal:
                 rows = self._db.execute(
                     "UPDATE items SET state = 1 WHERE line IN"
                     " (SELECT line FROM items WHERE state < 2 AND state = 0 ORDER BY line LIMIT ?)"
-                    f" RETURNING line, {_COLUMNS}",
+                    f" RETURNING {_OPEN_ITEM}",
                     (limit,),
                 ).fetchall()
         finally:
             self._db.execute("PRAGMA synchronous=NORMAL")
         rows.sort()  # RETURNING's order is SQLite's to choose
-        return [JournalItem(row[0], _fields(row[1:]), IN_FLIGHT) for row in rows]
+        return [_open_item(row) for row in rows]
+
+    def remember_previous(self, moves: Iterable[tuple[int, str]]) -> None:
+        """Record (line, deal id) for in-flight items a relink is about to unlink: the deal each is on now.
+
+        Durable before it returns (``synchronous=FULL``, as the in-flight marks are): the unlink is sent only
+        after this commit, so a run killed before the email is linked again leaves the next run its old deal.
+        """
+        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE items SET previous_deal_id = ? WHERE line = ? AND state = 1",
+                    ((deal_id, line) for line, deal_id in moves),
+                )
+        finally:
+            self._db.execute("PRAGMA synchronous=NORMAL")
 
     def finish(self, outcomes: Iterable[Outcome]) -> int:
         """Record final outcomes of in-flight items (one transaction); returns how many changed."""
@@ -411,9 +392,7 @@ class Journal:
         known = self._outcome_ids.get(key)
         if known is not None:
             return known
-        self._db.execute(
-            "INSERT OR IGNORE INTO outcomes (code, status, message, transient) VALUES (?, ?, ?, ?)", key
-        )
+        self._db.execute("INSERT OR IGNORE INTO outcomes (code, status, message, transient) VALUES (?, ?, ?, ?)", key)
         (found,) = self._db.execute(
             "SELECT id FROM outcomes WHERE code = ? AND status = ? AND message = ? AND transient = ?", key
         ).fetchone()
@@ -427,10 +406,10 @@ class Journal:
     def in_flight(self, after_line: int = 0, limit: int = -1) -> list[JournalItem]:
         """Items in flight past ``after_line``, in line order (at most ``limit``; -1: all)."""
         cursor = self._db.execute(
-            f"SELECT line, {_COLUMNS} FROM items WHERE state < 2 AND state = 1 AND line > ? ORDER BY line LIMIT ?",
+            f"SELECT {_OPEN_ITEM} FROM items WHERE state < 2 AND state = 1 AND line > ? ORDER BY line LIMIT ?",
             (after_line, limit),
         )
-        return [JournalItem(row[0], _fields(row[1:]), IN_FLIGHT) for row in cursor]
+        return [_open_item(row) for row in cursor]
 
     def first_open_line(self) -> int | None:
         """The lowest line not done yet (None: all done); every line below it is final."""
@@ -458,11 +437,12 @@ class Journal:
     def report_lines(self, after_line: int = 0, before_line: int | None = None) -> Iterator[tuple[int, str]]:
         """(line, the item as one JSON object) in line order, between the lines given (both excluded): the
         report's lines, built by SQLite itself (a million items in about a second)."""
+        # json_patch drops a key patched with null: previous_deal_id appears only where a relink moved the email.
         cursor = self._db.execute(
-            f"SELECT line, json_object('line', line, {_JSON_FIELDS},"
+            f"SELECT line, json_patch(json_object('line', line, {_JSON_FIELDS},"
             " 'code', o.code,"
             " 'status', CASE state WHEN 2 THEN o.status WHEN 1 THEN 'in_flight' ELSE 'pending' END,"
-            " 'message', o.message, 'attempts', attempts)"
+            " 'message', o.message, 'attempts', attempts), json_object('previous_deal_id', previous_deal_id))"
             " FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome"
             " WHERE line > ? AND line < ? ORDER BY line",
             (after_line, before_line if before_line is not None else 1 << 62),
@@ -488,40 +468,16 @@ class Journal:
         ).fetchall()
         return {(code, status): int(count) for code, status, count in rows}
 
-    def _transaction(self) -> _Transaction:
+    def _transaction(self) -> Transaction:
         # A rolled-back transaction takes the outcome rows it added with it: forget their ids too.
-        return _Transaction(self._db, self._outcome_ids.clear)
+        return Transaction(self._db, self._outcome_ids.clear)
+
+
+def _open_item(row: Sequence[Any]) -> JournalItem:
+    """A JournalItem in flight from a row of ``_OPEN_ITEM``."""
+    line, *fields, previous = row
+    return JournalItem(line, _fields(fields), IN_FLIGHT, previous_deal_id=previous)
 
 
 def _fields(values: Sequence[str | None]) -> dict[str, str]:
     return {name: value for name, value in zip(FIELDS, values, strict=True) if value is not None}
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception."""
-
-    __slots__ = ("_db", "_on_rollback")
-
-    def __init__(self, db: sqlite3.Connection, on_rollback: Callable[[], None]) -> None:
-        self._db = db
-        self._on_rollback = on_rollback
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if exc_type is None:
-            try:
-                self._db.execute("COMMIT")
-                return
-            except BaseException:
-                self._roll_back()
-                raise
-        self._roll_back()
-
-    def _roll_back(self) -> None:
-        self._on_rollback()
-        if self._db.in_transaction:  # SQLite may already have rolled back (a full disk, a corrupt page)
-            # The original error is the one to report; the transaction did not commit either way.
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import BulkResult, DealLink, DealUnlink, Emails, InvalidItemError, ItemProblem, PlannedRequest
-from ..emails import ProgressCallback, find_problems, plan_link_deal, plan_unlink_deal
+from ..emails import BeforeUnlink, ProgressCallback, find_problems, plan_link_deal, plan_unlink_deal
 from ..validation import check_numeric_id
 
 __all__ = ["LINK", "OPERATIONS", "RELINK", "UNLINK", "Operation"]
@@ -31,8 +31,9 @@ class Operation:
     #: What a dry run adds under its counts, if anything.
     note: str | None = None
 
-    def item(self, fields: Mapping[str, str]) -> DealLink | DealUnlink:
-        """The library's item for a row (its fields as read; the library checks them)."""
+    def item(self, fields: Mapping[str, str], previous_deal_id: str | None = None) -> DealLink | DealUnlink:
+        """The library's item for a row (its fields as read; the library checks them); ``previous_deal_id`` is
+        the deal a relink run took the email off (relink alone uses it)."""
         return DealLink(
             contact_id=fields.get("contact_id", ""),
             message_id=fields.get("message_id", ""),
@@ -52,7 +53,12 @@ class Operation:
         return planned
 
     async def send(
-        self, emails: Emails, items: Sequence[Any], on_progress: ProgressCallback, deals_module_id: str | None
+        self,
+        emails: Emails,
+        items: Sequence[Any],
+        on_progress: ProgressCallback,
+        deals_module_id: str | None,
+        before_unlink: BeforeUnlink | None = None,
     ) -> BulkResult[Any]:
         # already_linked_ok: an email already on the intended deal is SUCCESS, the same answer a resumed run gets
         # by reading it back; without it a run's outcome would depend on whether it had been killed.
@@ -72,7 +78,7 @@ class Operation:
 
 @dataclasses.dataclass(frozen=True)
 class Unlink(Operation):
-    def item(self, fields: Mapping[str, str]) -> DealUnlink:
+    def item(self, fields: Mapping[str, str], previous_deal_id: str | None = None) -> DealUnlink:
         return DealUnlink(
             contact_id=fields.get("contact_id", ""),
             message_id=fields.get("message_id", ""),
@@ -93,7 +99,12 @@ class Unlink(Operation):
         return list(plan_unlink_deal(items))
 
     async def send(
-        self, emails: Emails, items: Sequence[Any], on_progress: ProgressCallback, deals_module_id: str | None
+        self,
+        emails: Emails,
+        items: Sequence[Any],
+        on_progress: ProgressCallback,
+        deals_module_id: str | None,
+        before_unlink: BeforeUnlink | None = None,
     ) -> BulkResult[Any]:
         return await emails.unlink_deal(items, on_progress=on_progress)
 
@@ -103,10 +114,23 @@ class Unlink(Operation):
 
 @dataclasses.dataclass(frozen=True)
 class Relink(Operation):
+    def item(self, fields: Mapping[str, str], previous_deal_id: str | None = None) -> DealLink:
+        # The deal an earlier run took the email off: the library puts it back there if it cannot be linked.
+        link = super().item(fields)
+        assert isinstance(link, DealLink)
+        return dataclasses.replace(link, previous_deal_id=previous_deal_id) if previous_deal_id else link
+
     async def send(
-        self, emails: Emails, items: Sequence[Any], on_progress: ProgressCallback, deals_module_id: str | None
+        self,
+        emails: Emails,
+        items: Sequence[Any],
+        on_progress: ProgressCallback,
+        deals_module_id: str | None,
+        before_unlink: BeforeUnlink | None = None,
     ) -> BulkResult[Any]:
-        return await emails.relink(items, on_progress=on_progress, deals_module_id=deals_module_id)
+        return await emails.relink(
+            items, on_progress=on_progress, deals_module_id=deals_module_id, before_unlink=before_unlink
+        )
 
     def settled(self, deal_id: str | None, linked: str | None) -> Settled | None:
         # Relink converges from any state: only an email already on the intended deal is settled.

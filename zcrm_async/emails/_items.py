@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -27,6 +27,7 @@ __all__ = [
     "MAX_LINK_ITEMS",
     "MAX_UNLINK_CHARS",
     "MAX_UNLINK_IDS",
+    "BeforeUnlink",
     "DealLink",
     "DealUnlink",
     "ProgressCallback",
@@ -45,6 +46,9 @@ ASSOCIATE_CHUNK = 1
 MAX_ASSOCIATE_ITEMS = 50
 
 ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
+#: Awaited by relink before each unlink request, with the links about to be unlinked, each carrying the deal it is
+#: on now as ``previous_deal_id``: a caller that keeps them durably can give them back to a relink that resumes.
+BeforeUnlink = Callable[[Sequence["DealLink"]], Awaitable[object]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +66,10 @@ class DealLink:
     #: Kept for your own records and not sent: Zoho's OpenAPI file for the link lists only ``owner.id``.
     owner_name: str | None = None
     module: str = "Deals"
+    #: relink only, not sent: the deal the email was on before an earlier relink of it was stopped after its
+    #: unlink (what ``before_unlink`` was given). A relink that finds the email on no deal and cannot link it to
+    #: ``deal_id`` puts it back on this deal, so a stop between the unlink and the link loses nothing.
+    previous_deal_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +150,9 @@ def _normalised(index: int, item: Any) -> Any:
         if item.module != "Deals":
             raise InvalidItemError(index, "module", f"must be 'Deals' (emails link to deals only), got {item.module!r}")
         check_name(item.deal_name, "deal_name", index)
+        previous = item.previous_deal_id
+        if previous is not None and (type(previous) is not str or not is_numeric_id(previous)):
+            ints["previous_deal_id"] = check_numeric_id(previous, "previous_deal_id", index)
     check_message_id(item.message_id, "message_id", index)
     return dataclasses.replace(item, **ints) if ints else item
 

@@ -293,6 +293,13 @@ class FakeZoho:
         if latency is not None:
             faults.latency = latency
 
+    def set_daily_credits(self, credits: int) -> None:
+        """Change the org's credits per rolling 24 h while running, as buying add-on credits (or a test making a
+        run spend the last of them) would; credits already spent stay spent."""
+        if credits < 0:
+            raise ValueError(f"daily credits cannot be negative, got {credits}")
+        self._fake.credits.daily = credits
+
     def expire_tokens(self) -> None:
         """Invalidate every issued access token (the next API call gets 401 INVALID_TOKEN)."""
         self._fake.tokens.expire_all()
