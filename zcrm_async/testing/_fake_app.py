@@ -9,8 +9,9 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   is slept, then error_rate (500 INTERNAL_ERROR) and drop_rate (connection dropped), then the handler, then
   lost_response_rate for writes. A 500 or a dropped request has cost its credit, as a real server would have
   done the accounting first.
-- Credits: 1 per call; Get Records with cvid costs 3 ("API Limits"), COQL 1-3 by its LIMIT. Heavy calls: Get
-  Records with cvid or sort_by, COQL (`_fake_coql` has its rules).
+- Credits: 1 per call; Get Records with cvid costs 3 ("API Limits"), COQL 1-3 by its LIMIT, Insert, Update and
+  Upsert Records 1 per 10 records. Heavy calls: Get Records with cvid or sort_by, COQL (`_fake_coql` has its
+  rules), Insert, Update and Upsert of more than 10 records.
 - X-API-CREDITS-REMAINING is sent on every API response (429s included) once half the daily credits are
   used.
 - Token endpoint: authorization_code grants answer invalid_code (this fake never issues codes); other grant
@@ -35,6 +36,7 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
   relation answers SUCCESS "relation added".
 - Get Record and a deal's contact roles (`_fake_deal_contacts`): a modules read scope, else 401
   OAUTH_SCOPE_MISMATCH; a deal's roles are its associated contacts other than its Contact_Name.
+- Insert, Update, Upsert and Delete Records: see `_fake_record_writes`.
 - Get Records: unknown field names are left out of each record; sort_by orders by id (records are created in
   id order); page and page_token together, or cvid and sort_by together -> 400 AMBIGUITY_DURING_PROCESSING;
   a page_token used with other fields/per_page/sort -> TOKEN_BOUND_DATA_MISMATCH; expired -> EXPIRED_VALUE.
@@ -68,6 +70,7 @@ from . import (
     _fake_metadata,
     _fake_modules,
     _fake_oauth,
+    _fake_record_writes,
     _fake_records,
 )
 from ._fake_config import FakeConfig, FakeStats
@@ -89,6 +92,10 @@ ROUTES = (
     Route("POST", "/oauth/v2/token", _fake_oauth.token),
     Route("POST", f"{_CRM}/coql", _fake_coql.coql),  # before any POST /{module}, which it would match too
     Route("GET", f"{_CRM}/{{module}}", _fake_records.get_records),
+    Route("POST", f"{_CRM}/{{module}}", _fake_record_writes.insert_records),
+    Route("PUT", f"{_CRM}/{{module}}", _fake_record_writes.update_records),
+    Route("DELETE", f"{_CRM}/{{module}}", _fake_record_writes.delete_records),
+    Route("POST", f"{_CRM}/{{module}}/upsert", _fake_record_writes.upsert_records),
     Route("GET", f"{_CRM}/{{module}}/{REC}/Emails", _fake_emails.get_emails),
     Route("GET", f"{_CRM}/{{module}}/{REC}/Emails/{MID}", _fake_emails.get_email),
     Route("POST", f"{_CRM}/Contacts/{REC}/Emails/{_LINK}", _fake_links.link_emails),

@@ -69,11 +69,13 @@ class FakeStats:
         "link_writes",
         "lost_responses",
         "max_in_flight",
+        "record_writes",
         "requests",
         "responses",
         "throttled_429",
         "token_refreshes",
         "tokens_issued",
+        "workflow_runs",
     )
 
     def __init__(self) -> None:
@@ -91,6 +93,10 @@ class FakeStats:
         self.errors_500 = 0
         #: Link Deal to Emails items applied (well-formed ones), by message id: a count above 1 is a resend.
         self.link_writes: collections.Counter[str] = collections.Counter()
+        #: Records written by Insert, Update, Upsert and Delete Records, by record id: above 1 is a second write.
+        self.record_writes: collections.Counter[str] = collections.Counter()
+        #: Records written with their workflow rules run (``trigger`` omitted or naming workflow; ``wf_trigger``).
+        self.workflow_runs = 0
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)

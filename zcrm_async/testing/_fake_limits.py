@@ -7,6 +7,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ._fake_record_writes import write_cost
+
+#: Insert, Update and Upsert Records: priced by their records.
+WRITE_ROUTES = frozenset({"insert_records", "update_records", "upsert_records"})
 #: Credits are a rolling 24 h allowance; page tokens live as long.
 CREDIT_WINDOW = 86_400.0
 
@@ -14,14 +18,17 @@ CREDIT_WINDOW = 86_400.0
 async def heavy_and_cost(request: web.Request) -> tuple[bool, int]:
     """Whether the call is in the "complex" sub-concurrency group, and its credit cost.
 
-    Every call costs 1 credit except Get Records with cvid (3) and COQL (1, 2 or 3 by its LIMIT); Get Records
-    with cvid or sort_by is heavy, and so is COQL.
+    Every call costs 1 credit except Get Records with cvid (3), COQL (1, 2 or 3 by its LIMIT) and the record
+    writes (1 per 10 records); Get Records with cvid or sort_by is heavy, and so are COQL and a record write of
+    more than 10 records.
     """
     name = request.match_info.route.name
     if name == "coql":
         from ._fake_coql import coql_cost  # here: _fake_coql needs _fake_records, which needs this module
 
         return True, coql_cost(await request.read())
+    if name in WRITE_ROUTES:
+        return write_cost(await request.read())
     if name != "get_records":
         return False, 1
     query = request.query

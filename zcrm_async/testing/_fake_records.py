@@ -134,11 +134,11 @@ def known_fields(module: str) -> frozenset[str]:
 
 
 def project(record: Record, fields: tuple[str, ...] | None, world: World) -> dict[str, Any]:
-    """The record's id and the asked fields this fake knows (unknown field names are left out; None: all)."""
+    """The record's id and the asked fields this fake knows or a write set (others are left out; None: all)."""
     getters = _FIELDS.get(record.module, {})
     looked_up = DEAL_FIELDS if record.module == "Deals" else {}
     if fields is None:
-        fields = (*getters, *looked_up)
+        fields = (*getters, *looked_up, *record.fields)
     out: dict[str, Any] = {"id": record.id}
     for field in fields:
         getter = getters.get(field)
@@ -146,6 +146,8 @@ def project(record: Record, fields: tuple[str, ...] | None, world: World) -> dic
             out[field] = getter(record)
         elif field in looked_up:
             out[field] = looked_up[field](record, world)
+        elif field in record.fields:  # a field a write set (First_Name, a custom field, ...)
+            out[field] = record.fields[field]
     return out
 
 

@@ -29,10 +29,10 @@ import bisect
 import dataclasses
 import datetime
 import hashlib
-import random
 import types
 from collections.abc import Iterable, Mapping
 
+from ._fake_record_fields import RecordIndex
 from ._fake_stages import CLOSED_LOST, CLOSED_WON, StagePicklist
 
 #: Modules whose records carry emails (Get Emails of a Record, Associate Email).
@@ -62,6 +62,7 @@ class Record:
         "contact_ids",
         "email",
         "external_id",
+        "fields",
         "id",
         "modified",
         "module",
@@ -88,6 +89,8 @@ class Record:
         self.primary_contact: str | None = None
         #: A deal's owner (None: the org's first user).
         self.owner_id: str | None = None
+        #: Fields a write set that the attributes above do not model (custom fields, First_Name, ...).
+        self.fields: dict[str, object] = {}
 
     @property
     def is_open(self) -> bool:
@@ -179,6 +182,7 @@ class World:
         "_records_by_module",
         "_seed",
         "_users",
+        "index",
         "stages",
     )
 
@@ -202,6 +206,8 @@ class World:
         self._modified_seq = 0
         #: The Deals Stage picklist: a stage's forecast type says whether a deal is open, won or lost.
         self.stages = StagePicklist()
+        #: Records by their duplicate-check fields' values (what the write endpoints look up).
+        self.index = RecordIndex()
 
     # -- ids ------------------------------------------------------------------------------------------
 
@@ -233,7 +239,22 @@ class World:
         self._records_by_module.setdefault(module, []).append(record)
         if external_id is not None:
             self._external[(module, external_id)] = record
+        self.index.add(record)
         return record
+
+    def set_external_id(self, record: Record, external_id: str | None) -> None:
+        """Change a record's external id (a write did), keeping the by-external lookup right."""
+        self._external.pop((record.module, record.external_id or ""), None)
+        record.external_id = external_id
+        if external_id is not None:
+            self._external[(record.module, external_id)] = record
+
+    def remove_record(self, record: Record) -> None:
+        """Delete a record (Delete Records); emails and links that name it are left as they are."""
+        self.index.remove(record)
+        self.set_external_id(record, None)
+        del self._records[record.id]
+        self._records_by_module[record.module].remove(record)
 
     def add_deal(
         self,
@@ -435,50 +456,10 @@ class World:
         seed: int | None = None,
         sparse_share: float = 0.0,
     ) -> SeedSummary:
-        """Deterministic bulk data: each contact gets its own deals and a mix of received and sent mail, plus
-        ``sparse_share`` x the generated emails as sparse ones (spread over the contacts)."""
-        rng = random.Random(self._seed if seed is None else seed)
-        user_ids = tuple(self.add_user(f"User {i + 1}") for i in range(max(users, 1)))
-        contact_ids: list[str] = []
-        deal_ids: list[str] = []
-        message_ids: list[str] = []
-        sparse_ids: list[str] = []
-        owed = 0.0
-        for c in range(contacts):
-            contact = self.add_record(
-                "Contacts",
-                f"Contact {c + 1}",
-                email=f"contact{c + 1}@example.net",
-                external_id=f"extcontact{c + 1}",
-            )
-            contact_ids.append(contact.id)
-            for d in range(deals_per_contact):
-                deal_ids.append(
-                    self.add_deal(f"Deal {c + 1}.{d + 1}", [contact.id], external_id=f"extdeal{c + 1}.{d + 1}")
-                )
-            owner = user_ids[c % len(user_ids)]
-            for e in range(emails_per_contact):
-                received = rng.random() < 0.7
-                email = self.add_email(
-                    contact.id,
-                    owner,
-                    subject=f"Re: deal {c + 1} #{e + 1}",
-                    received=received,
-                    content=f"<p>About deal {c + 1}, message {e + 1}.</p>",
-                )
-                message_ids.append(email.message_id)
-            owed += emails_per_contact * sparse_share
-            while owed >= 1.0:
-                owed -= 1.0
-                sparse = self.add_email(contact.id, owner, received=False, content="")
-                sparse.sparse = True
-                sparse_ids.append(sparse.message_id)
-        linked = sum(1 for m in message_ids if m in self._links)
-        return SeedSummary(
-            user_ids=user_ids,
-            contact_ids=tuple(contact_ids),
-            deal_ids=tuple(deal_ids),
-            message_ids=tuple(message_ids),
-            linked=linked,
-            sparse_ids=tuple(sparse_ids),
-        )
+        """Deterministic bulk data (``_fake_seed``): contacts with their own deals and a mix of mail."""
+        from ._fake_seed import seed_world  # here: seeding builds on this module
+
+        return seed_world(
+            self, contacts=contacts, deals_per_contact=deals_per_contact, emails_per_contact=emails_per_contact,
+            users=users, seed=seed if seed is not None else self._seed, sparse_share=sparse_share,
+        )  # fmt: skip
