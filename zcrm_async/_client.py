@@ -30,18 +30,19 @@ from ._errors import (
 )
 from ._events import Counters, Event, EventBus
 from ._limits import Limiter, LocalLimiter
-from ._origins import checked_pinned_url
+from ._origins import checked_pinned_url, is_zoho_api_domain
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Request, Response, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, BodySink, Request, Response, Transport
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from .bulk_jobs import BulkJobs
     from .emails import Emails
     from .modules import Modules
     from .records import Records
 
-__all__ = ["ZohoCRM"]
+__all__ = ["Target", "ZohoCRM"]
 
 logger = logging.getLogger("zcrm_async")
 
@@ -138,6 +139,7 @@ class ZohoCRM:
         self._emails: Emails | None = None
         self._records: Records | None = None
         self._modules: Modules | None = None
+        self._bulk: BulkJobs | None = None
 
     @property
     def api_version(self) -> str:
@@ -202,6 +204,15 @@ class ZohoCRM:
         return self._modules
 
     @property
+    def bulk(self) -> BulkJobs:
+        """Bulk Read (exports as CSV files) and Bulk Write (imports from CSV files) jobs."""
+        if self._bulk is None:
+            from .bulk_jobs import BulkJobs
+
+            self._bulk = BulkJobs(self)
+        return self._bulk
+
+    @property
     def api_domain(self) -> str:
         """Where API requests go: the pinned domain, else the token's, else the data centre's."""
         return self._pinned_api_domain or self._tokens.api_domain or self._default_api_domain
@@ -240,6 +251,7 @@ class ZohoCRM:
         params: Mapping[str, str] | None = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        target: Target | None = None,
     ) -> Response:
         """Send one API request through auth, retries and the budget; return the final response.
 
@@ -250,10 +262,15 @@ class ZohoCRM:
             method: HTTP method.
             path: path below ``/crm/{version}``, e.g. ``/Contacts/123/Emails``.
             operation: the operation's name in the budget's cost table, e.g. ``"emails.link"``.
+            target: another path prefix (the Bulk APIs' ``/crm/bulk/{version}``), another of Zoho's API hosts
+                (the upload server), or a sink for a large body (see ``Target``).
         """
         if self._closed:
             raise RuntimeError("this ZohoCRM client is closed; create a new one")
-        return await self._send_handling_auth(method, path, operation, params, content, headers)
+        if target is not None and target.origin is not None and not is_zoho_api_domain(target.origin):
+            # The token goes wherever the request goes: never to a server that is not one of Zoho's API hosts.
+            raise ValueError(f"{target.origin!r} is not one of Zoho's API hosts; no token is sent there")
+        return await self._send_handling_auth(method, path, operation, params, content, headers, target)
 
     async def _send_handling_auth(
         self,
@@ -263,12 +280,15 @@ class ZohoCRM:
         params: Mapping[str, str] | None,
         content: bytes | None,
         headers: Mapping[str, str] | None,
+        target: Target | None,
     ) -> Response:
-        response, token = await self._send_handling_retries(method, path, operation, params, content, headers)
+        response, token = await self._send_handling_retries(
+            method, path, operation, params, content, headers, target
+        )
         if response.status == 401 and any(code in response.content for code in _INVALID_TOKEN_CODES):
             # Expired or revoked early: one refresh (shared with concurrent callers) and one replay.
             await self._tokens.invalidate(token)
-            replay, _ = await self._send_handling_retries(method, path, operation, params, content, headers)
+            replay, _ = await self._send_handling_retries(method, path, operation, params, content, headers, target)
             replay.attempts += response.attempts
             replay.replayed = replay.replayed or response.replayed
             response = replay
@@ -282,6 +302,7 @@ class ZohoCRM:
         params: Mapping[str, str] | None,
         content: bytes | None,
         extra_headers: Mapping[str, str] | None,
+        target: Target | None = None,
     ) -> tuple[Response, AccessToken]:
         """The final response after retries, and the token its last try was sent with."""
         headers: dict[str, str] = {"Content-Type": "application/json"} if content is not None else {}
@@ -293,7 +314,9 @@ class ZohoCRM:
         while True:
             attempt += 1
             try:
-                response, token = await self._send_single_request(method, path, params, headers, content, operation)
+                response, token = await self._send_single_request(
+                    method, path, params, headers, content, operation, target
+                )
             except RedisUnavailable as exc:
                 # Nothing was sent this time (the shared budget is unreachable): one clear error now, not a retry
                 # loop around it. But an earlier try that got no answer (or a 5xx) may have been applied: then it
@@ -307,7 +330,7 @@ class ZohoCRM:
             except TransportError as exc:
                 self._emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
-                if delay is None:
+                if delay is None or (target is not None and not target.resend_unanswered):
                     raise
                 logger.info("%s %s got no response (%s); retry %d in %.2f s", method, path, exc, attempt, delay)
                 replayed = True
@@ -321,7 +344,7 @@ class ZohoCRM:
                 delay = self._retry.delay(
                     attempt=attempt, status=status, waited=waited, retry_after=retry_after, rand=self._rand
                 )
-                if delay is None:
+                if delay is None or (status >= 500 and target is not None and not target.resend_unanswered):
                     return response, token
                 replayed = replayed or status >= 500
             self._emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
@@ -337,6 +360,7 @@ class ZohoCRM:
         headers: dict[str, str],
         content: bytes | None,
         operation: str,
+        target: Target | None = None,
     ) -> tuple[Response, AccessToken]:
         budget = self.budget
         cost = budget.cost_of(operation)
@@ -355,10 +379,10 @@ class ZohoCRM:
                 raise AuthenticationError(
                     f"the token endpoint could not be reached: {exc}", status=0, code="TOKEN_ENDPOINT_UNREACHABLE"
                 ) from exc
-            url = f"{self.api_domain}/crm/{self._api_version}{path}"
+            url = self._url_of(path, target)
             request = Request(
                 method, url, params=params, headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
-                content=content,
+                content=content, sink=target.sink if target is not None else None,
             )  # fmt: skip
             counters.requests += 1
             counters.credits_spent += cost
@@ -381,6 +405,47 @@ class ZohoCRM:
             self._emit(Event("credits", credits_remaining=remaining))
         logger.debug("HTTP Request: %s %s -> %d (%.1f ms)", method, url, status, elapsed * 1e3)
         return response, token
+
+
+    def _url_of(self, path: str, target: Target | None) -> str:
+        if target is None:
+            return f"{self.api_domain}/crm/{self._api_version}{path}"
+        origin = target.origin or self.api_domain
+        prefix = f"/crm/{self._api_version}" if target.prefix is None else target.prefix
+        return f"{origin}{prefix}{path}"
+
+
+class Target:
+    """Where a request goes when it is not below ``{api_domain}/crm/{version}``, and where its body is kept.
+
+    Attributes:
+        prefix: the path's prefix instead of ``/crm/{version}`` (``"/crm/bulk/v8"``; ``""`` for a path Zoho
+            handed back whole, such as a download URL's).
+        origin: one of Zoho's API hosts instead of the API domain (``https://content.zohoapis.com`` for uploads);
+            anything else is refused before a token is taken.
+        sink: where an accepted body is streamed instead of memory (a Bulk API's result file).
+        resend_unanswered: False for a write that must not be applied twice and cannot be read back (creating a
+            Bulk Write job): a try that got no answer, or a 5xx, is returned or raised, never resent. A 429 is
+            still retried (Zoho applied nothing).
+    """
+
+    __slots__ = ("origin", "prefix", "resend_unanswered", "sink")
+
+    def __init__(
+        self,
+        *,
+        prefix: str | None = None,
+        origin: str | None = None,
+        sink: BodySink | None = None,
+        resend_unanswered: bool = True,
+    ) -> None:
+        self.prefix = prefix
+        self.origin = origin
+        self.sink = sink
+        self.resend_unanswered = resend_unanswered
+
+    def __repr__(self) -> str:
+        return f"<Target origin={self.origin!r} prefix={self.prefix!r}>"
 
 
 def _credits_remaining(value: str | None) -> int | None:

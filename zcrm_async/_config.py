@@ -100,11 +100,20 @@ EDITIONS: Mapping[str, _EditionLimits] = MappingProxyType(
     }
 )
 
-#: Credits per call by operation name; anything not listed costs ``Budget.default_cost``. The Emails APIs have
-#: no documented cost in "Zoho CRM API Limits", so they cost 1 like every plain read. COQL is priced by the
-#: LIMIT of the call ("Query API - An Overview": 1-200 rows 1 credit, 201-1,000 2, 1,001-2,000 3), so each
-#: page goes out as the operation of its tier.
-DEFAULT_COSTS: Mapping[str, float] = MappingProxyType({"coql.up_to_200": 1, "coql.up_to_1000": 2, "coql.up_to_2000": 3})
+#: Credits per call by operation name, as Zoho publishes them; anything not listed costs ``Budget.default_cost``.
+#: The Emails APIs have no documented cost in "Zoho CRM API Limits", so they cost 1 like every plain read. COQL is
+#: priced by the LIMIT of the call ("Query API - An Overview": 1-200 rows 1 credit, 201-1,000 2, 1,001-2,000 3), so
+#: each page goes out as the operation of its tier. A Bulk Read job costs 50 and a Bulk Write job 500 when it is
+#: created ("Zoho CRM API Limits"); its status and its result file have no published cost and count 1 each.
+DEFAULT_COSTS: Mapping[str, float] = MappingProxyType(
+    {
+        "coql.up_to_200": 1,
+        "coql.up_to_1000": 2,
+        "coql.up_to_2000": 3,
+        "bulk.read.create": 50.0,
+        "bulk.write.create": 500.0,
+    }
+)
 
 #: Operations that count against Zoho's sub-concurrency of 10 for "complex" APIs ("Zoho CRM API Limits"). None of the
 #: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself; COQL is.
@@ -124,7 +133,10 @@ class Budget:
         costs: credits per call by operation name, overriding ``default_cost``. The client's operations:
             ``emails.list``, ``emails.get``, ``emails.link``, ``emails.unlink``, ``emails.associate``,
             ``records.list``, ``records.related.update``, ``records.get``, ``records.search``, ``records.count``,
-            ``coql.up_to_200``, ``coql.up_to_1000``, ``coql.up_to_2000`` (a COQL call by its LIMIT).
+            ``coql.up_to_200``, ``coql.up_to_1000``, ``coql.up_to_2000`` (a COQL call by its LIMIT),
+            ``bulk.read.create``, ``bulk.read.status``, ``bulk.read.download``, ``bulk.write.upload``,
+            ``bulk.write.create``, ``bulk.write.status``, ``bulk.write.download``, ``org.get``. Zoho's published
+            costs (``DEFAULT_COSTS``) apply to operations not named here.
         heavy: operation names that count against ``heavy_concurrency``.
         default_cost: credits of an operation not named in ``costs``.
     """
@@ -143,7 +155,9 @@ class Budget:
             raise ValueError("daily_credits must be at least 1")
         if self.default_cost <= 0 or any(cost <= 0 for cost in self.costs.values()):
             raise ValueError("credit costs must be positive")
-        if max([self.default_cost, *self.costs.values()]) > self.daily_credits:
+        # Zoho's own costs are not checked against a small budget: a call dearer than the whole day fails alone.
+        own = [cost for name, cost in self.costs.items() if DEFAULT_COSTS.get(name) != cost]
+        if max([self.default_cost, *own]) > self.daily_credits:
             raise ValueError("a credit cost cannot exceed daily_credits")
 
     @classmethod
@@ -179,8 +193,11 @@ class Budget:
         return cls(**values)  # type: ignore[arg-type]
 
     def cost_of(self, operation: str) -> float:
-        """Credits one call of ``operation`` costs."""
-        return self.costs.get(operation, self.default_cost)
+        """Credits one call of ``operation`` costs: ``costs``, else Zoho's published cost, else ``default_cost``."""
+        cost = self.costs.get(operation)
+        if cost is None:
+            cost = DEFAULT_COSTS.get(operation, self.default_cost)
+        return cost
 
     def is_heavy(self, operation: str) -> bool:
         """Whether ``operation`` counts against the heavy sub-cap."""

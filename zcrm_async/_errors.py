@@ -14,7 +14,9 @@
     │   ├── RateLimitError        429 TOO_MANY_REQUESTS (.retry_after)
     │   └── ServerError           5xx INTERNAL_ERROR
     ├── ResponseDecodeError       a body that is not the JSON Zoho documents (truncated, HTML, ...)
-    │   └── PaginationError       a cursor chain that repeats or never ends
+    │   ├── PaginationError       a cursor chain that repeats or never ends
+    │   └── BulkFileError         a Bulk job's result file that is no safe ZIP of one CSV (broken, huge, hostile)
+    ├── BulkJobFailed             a Bulk Read or Bulk Write job ended FAILURE / FAILED (.job_id .state)
     └── BulkError                 raised only by BulkResult.raise_for_failures(); .failed
 
 ``error_from_response`` is the one place that maps (HTTP status, Zoho code) to a class.
@@ -34,6 +36,8 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BulkError",
+    "BulkFileError",
+    "BulkJobFailed",
     "InvalidRequestError",
     "MissingScopeError",
     "NotFoundError",
@@ -96,6 +100,31 @@ class PaginationError(ResponseDecodeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status=200)
+
+
+class BulkFileError(ResponseDecodeError):
+    """A Bulk job's file could not be used: not a ZIP, broken, past the size allowed, a member name that is not a
+    plain file name, a CSV that does not parse, or the local disk refused it. Nothing of it is trusted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=200)
+
+
+class BulkJobFailed(ZohoError):
+    """A Bulk Read or Bulk Write job ended in failure on Zoho's side.
+
+    Attributes:
+        job_id: the job's id.
+        state: the state Zoho reported (``FAILURE``, ``FAILED``, ...).
+        reason: Zoho's message, when it gave one.
+    """
+
+    def __init__(self, job_id: str, state: str, reason: str = "") -> None:
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"bulk job {job_id} ended {state}{detail}")
+        self.job_id = job_id
+        self.state = state
+        self.reason = reason
 
 
 class APIError(ZohoError):

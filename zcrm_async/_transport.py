@@ -10,6 +10,10 @@ What the aiohttp transport refuses to do on its own, because each would hide som
 - follow a redirect: a 307 keeps the body, so following one would carry the token endpoint's client secret, or
   an API call's token, to whatever server the Location names. A redirect is returned as it is.
 - read a body without end: bodies are read up to ``max_response_bytes`` after decompression, then dropped.
+
+A request may carry a ``BodySink`` (a Bulk API's file download): a body the sink accepts is written to it chunk by
+chunk, never held in memory; the sink bounds its own size. Transports that know no sinks (``MockTransport``) read
+the body as usual, and the sink's owner writes it out.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from ._config import Timeouts
 from ._errors import RequestTimeout, ResponseTooLarge, TransportError
 
-__all__ = ["AiohttpTransport", "Request", "Response", "Transport"]
+__all__ = ["AiohttpTransport", "BodySink", "Request", "Response", "Transport"]
 
 logger = logging.getLogger("zcrm_async")
 
@@ -32,12 +36,25 @@ logger = logging.getLogger("zcrm_async")
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 #: Methods aiohttp resends by itself when it may (its ``IDEMPOTENT_METHODS`` that a client writes with).
 _RESENT_WRITES = frozenset({"PUT", "DELETE"})
+#: Bytes read at a time from a body streamed to a sink.
+_SINK_CHUNK = 256 * 1024
+
+
+class BodySink(Protocol):
+    """Where a large body goes instead of memory. Each try of the request asks it again (a retry starts over)."""
+
+    def accept(self, status: int, headers: Mapping[str, str]) -> bool:
+        """True to have this answer's body written here (``Response.content`` is then empty); False to read it
+        into memory as usual (an error answer)."""
+
+    def write(self, chunk: bytes) -> None:
+        """Keep the next piece of the body; raise ``ResponseTooLarge`` past the sink's own cap."""
 
 
 class Request:
     """An HTTP request, already encoded. ``headers`` may hold the token: never log or repr them."""
 
-    __slots__ = ("content", "headers", "method", "params", "url")
+    __slots__ = ("content", "headers", "method", "params", "sink", "url")
 
     def __init__(
         self,
@@ -47,12 +64,15 @@ class Request:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        sink: BodySink | None = None,
     ) -> None:
         self.method = method
         self.url = url
         self.params = params
         self.headers: Mapping[str, str] = headers or {}
         self.content = content
+        #: Where an accepted body is streamed instead of memory (see ``BodySink``).
+        self.sink = sink
 
     def __repr__(self) -> str:
         # Only method and URL: headers carry the access token and bodies of the token endpoint carry secrets.
@@ -156,7 +176,13 @@ class AiohttpTransport:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:
-                content = await self._read(resp, request)
+                sink = request.sink
+                if sink is not None and sink.accept(resp.status, resp.headers):
+                    async for part in resp.content.iter_chunked(_SINK_CHUNK):
+                        sink.write(part)
+                    content = b""
+                else:
+                    content = await self._read(resp, request)
                 response = Response(resp.status, resp.headers, content)
                 if self._hidden_resends and request.method in _RESENT_WRITES:
                     # aiohttp may have sent it twice without saying so: treat the answer as a replay's.
