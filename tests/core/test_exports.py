@@ -18,6 +18,8 @@ EXPECTED = [
     "AuthenticationError",
     "Budget",
     "BulkError",
+    "BulkFileError",
+    "BulkJobFailed",
     "BulkResult",
     "BulkStream",
     "Counters",
@@ -96,7 +98,7 @@ def test_every_name_exists() -> None:
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
     modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
-    modules |= {"coql"}
+    modules |= {"coql", "bulk_jobs"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
@@ -125,3 +127,12 @@ def test_version_is_a_string() -> None:
 
 def test_coql_names_are_pinned() -> None:
     assert zcrm_async.coql.__all__ == ["Condition", "CoqlInfo", "CoqlPage", "Field", "Query", "field", "quote"]
+
+
+def test_the_bulk_jobs_names_are_pinned() -> None:
+    import zcrm_async.bulk_jobs
+
+    assert zcrm_async.bulk_jobs.__all__ == [
+        "MAX_ROWS_PER_JOB", "MAX_ZIP_BYTES", "BulkJobs", "BulkRead", "BulkReadJob", "BulkReadResult", "BulkWrite",
+        "BulkWriteFile", "BulkWriteJob", "BulkWriteResource", "JobNotices", "Poll",
+    ]  # fmt: skip

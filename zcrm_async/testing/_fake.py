@@ -22,6 +22,7 @@ from types import TracebackType
 from aiohttp import web
 
 from ._fake_app import DEALS_MODULE_ID, FakeApp, FakeConfig, FakeStats
+from ._fake_bulk_jobs import BulkStore
 from ._fake_contract import Leniency
 from ._fake_scenarios import MisfiledSummary, seed_misfiled
 from ._fake_world import Email, SeedSummary, World
@@ -263,6 +264,12 @@ class FakeZoho:
 
     def reset_stats(self) -> None:
         self._fake.stats = FakeStats()
+
+    @property
+    def bulk(self) -> BulkStore:
+        """Bulk Read and Bulk Write jobs and uploaded files, with knobs for tests (``fail_next``, ``next_file``,
+        ``download_origin``, ``cut_downloads``; see ``_fake_bulk_jobs``)."""
+        return self._fake.bulk
 
     @property
     def credits_used(self) -> int:

@@ -63,6 +63,8 @@ from aiohttp import web
 
 from . import (
     _fake_associate,
+    _fake_bulk_read,
+    _fake_bulk_write,
     _fake_coql,
     _fake_deal_contacts,
     _fake_emails,
@@ -73,6 +75,7 @@ from . import (
     _fake_record_writes,
     _fake_records,
 )
+from ._fake_bulk_jobs import BulkStore
 from ._fake_config import FakeConfig, FakeStats
 from ._fake_endpoint import MID, REC, Route, V
 from ._fake_faults import Faults
@@ -85,12 +88,24 @@ from ._fake_world import World
 __all__ = ["DEALS_MODULE_ID", "ROUTES", "FakeApp", "FakeConfig", "FakeStats"]
 
 _CRM = f"/crm/{V}"
+_BULK = f"/crm/bulk/{V}"
 _LINK = "actions/link_record"
+_JOB = "{job_id:[0-9]+}"
+_WRITE_RESULT = f"/{V}/crm/{{org:[0-9]+}}/bulk-write/{_JOB}/{{name:[0-9]+[.]zip}}"
 
 #: Every endpoint FakeZoho serves; a route's name is its handler's name.
 ROUTES = (
     Route("POST", "/oauth/v2/token", _fake_oauth.token),
     Route("POST", f"{_CRM}/coql", _fake_coql.coql),  # before any POST /{module}, which it would match too
+    # Bulk Read and Bulk Write (`_fake_bulk_read`, `_fake_bulk_write`); /org and /upload before /{module}.
+    Route("GET", f"{_CRM}/org", _fake_bulk_write.get_org),
+    Route("POST", f"{_CRM}/upload", _fake_bulk_write.upload_file),
+    Route("POST", f"{_BULK}/read", _fake_bulk_read.create_bulk_read),
+    Route("GET", f"{_BULK}/read/{_JOB}", _fake_bulk_read.get_bulk_read),
+    Route("GET", f"{_BULK}/read/{_JOB}/result", _fake_bulk_read.download_bulk_read),
+    Route("POST", f"{_BULK}/write", _fake_bulk_write.create_bulk_write),
+    Route("GET", f"{_BULK}/write/{_JOB}", _fake_bulk_write.get_bulk_write),
+    Route("GET", _WRITE_RESULT, _fake_bulk_write.download_bulk_write),
     Route("GET", f"{_CRM}/{{module}}", _fake_records.get_records),
     Route("POST", f"{_CRM}/{{module}}", _fake_record_writes.insert_records),
     Route("PUT", f"{_CRM}/{{module}}", _fake_record_writes.update_records),
@@ -117,7 +132,8 @@ class FakeApp:
     """Builds the aiohttp application and owns the per-org server state the gates and handlers share."""
 
     __slots__ = (
-        "app", "concurrency", "config", "credits", "faults", "handlers", "index_key", "rng", "stats", "tokens", "world",
+        "app", "bulk", "concurrency", "config", "credits", "faults", "handlers", "index_key", "rng", "stats", "tokens",
+        "world",
     )  # fmt: skip
 
     def __init__(self, config: FakeConfig, world: World) -> None:
@@ -134,6 +150,8 @@ class FakeApp:
         self.index_key = f"zcrm-fake:{config.seed}".encode()
         #: The tasks of the calls being served (the gates add and remove them).
         self.handlers: set[asyncio.Task[object]] = set()
+        #: Bulk Read and Bulk Write jobs, uploaded files, and their test knobs.
+        self.bulk = BulkStore()
         self.app = web.Application(middlewares=[gates(self)])
         for route in ROUTES:
             handler = functools.partial(route.handler, self)

@@ -57,6 +57,11 @@ class FakeConfig:
     #: Share of seed_world's generated emails added as sparse ones, answered with every field Zoho's schema marks
     #: nullable null (info too). Default 0, or $ZCRM_FAKE_NULL_SHARE (this project's test suite sets it).
     null_share: float = dataclasses.field(default_factory=_null_share_default)
+    #: Seconds (on ``clock``) a Bulk Read or Bulk Write job takes from ADDED to done: a third ADDED, then IN
+    #: PROGRESS. 0: done at once (tests of what follows).
+    bulk_job_seconds: float = 10.0
+    #: Records per Bulk Read job (Zoho's: 200,000); lower it to page through ``more_records`` with less data.
+    bulk_read_page_size: int = 200_000
 
 
 class FakeStats:

@@ -13,16 +13,21 @@ from ._fake_record_writes import write_cost
 WRITE_ROUTES = frozenset({"insert_records", "update_records", "upsert_records"})
 #: Credits are a rolling 24 h allowance; page tokens live as long.
 CREDIT_WINDOW = 86_400.0
+#: "API Limits": a Bulk Read job costs 50 credits, a Bulk Write job 500 (their status and files: 1).
+_BULK_COSTS = {"create_bulk_read": 50, "create_bulk_write": 500}
 
 
 async def heavy_and_cost(request: web.Request) -> tuple[bool, int]:
     """Whether the call is in the "complex" sub-concurrency group, and its credit cost.
 
-    Every call costs 1 credit except Get Records with cvid (3), COQL (1, 2 or 3 by its LIMIT) and the record
-    writes (1 per 10 records); Get Records with cvid or sort_by is heavy, and so are COQL and a record write of
-    more than 10 records.
+    Every call costs 1 credit except Get Records with cvid (3), COQL (1, 2 or 3 by its LIMIT), the record writes
+    (1 per 10 records) and the creation of a Bulk Read job (50) or a Bulk Write job (500); Get Records with cvid
+    or sort_by is heavy, and so are COQL and a record write of more than 10 records.
     """
     name = request.match_info.route.name
+    bulk = _BULK_COSTS.get(name or "")
+    if bulk is not None:
+        return False, bulk
     if name == "coql":
         from ._fake_coql import coql_cost  # here: _fake_coql needs _fake_records, which needs this module
 
