@@ -8,6 +8,7 @@ from ._auth import AccessToken, MemoryTokenStore, OAuthCredentials, TokenStore
 from ._bulk import BulkResult, ItemResult
 from ._client import ZohoCRM, raise_for_status
 from ._config import DATA_CENTRES, EDITIONS, Budget, DataCentre, Timeouts
+from ._env_file import env_file_problem, read_env_file, write_env_file
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -129,6 +130,9 @@ __all__ = [
     "ZohoCRM",
     "ZohoError",
     "__version__",
+    "env_file_problem",
     "exchange_grant_code",
     "raise_for_status",
+    "read_env_file",
+    "write_env_file",
 ]

@@ -270,6 +270,9 @@ class TokenManager:
                     if stored.client is not None:
                         logger.warning("%r holds another client's token; not using it", self._store)
                     stored = None
+                if stored is not None and (flaw := stored_token_flaw(stored, self._clock())):
+                    logger.warning("%r holds an access token that %s; not using it", self._store, flaw)
+                    stored = None
                 if stored is not None and stored != stale and stored.is_fresh(self._clock()):
                     # Another process (or an earlier run) refreshed it; its api_domain is checked as a fresh one's.
                     stored = msgspec.structs.replace(stored, api_domain=self._accepted_api_domain(stored.api_domain))
@@ -378,12 +381,12 @@ class TokenManager:
                 "the token endpoint's answer is not JSON", status=status, code=f"HTTP_{status}"
             ) from None
         if reply.access_token:
-            if not _is_header_safe(reply.access_token):
+            if not is_header_safe(reply.access_token):
                 raise AuthenticationError(
                     "the token endpoint's access token holds characters an HTTP header cannot carry",
                     status=status, code="INVALID_TOKEN_VALUE",
                 )  # fmt: skip
-            lifetime = _lifetime(reply)
+            lifetime = clamped_lifetime(reply.expires_in, reply.expires_in_sec)
             return AccessToken(
                 value=reply.access_token,
                 expires_at=self._clock() + lifetime,
@@ -419,13 +422,35 @@ MIN_LIFETIME = 1.0
 MAX_LIFETIME = 3600.0
 
 
-def _lifetime(reply: _TokenReply) -> float:
+def clamped_lifetime(expires_in: float | str | None, expires_in_sec: float | str | None = None) -> float:
+    """A token answer's lifetime in seconds, within ``MIN_LIFETIME`` and ``MAX_LIFETIME`` (the refresh and the
+    grant-code answers alike: whoever answered must not keep a token cached for years)."""
     # Older token responses gave expires_in in milliseconds beside expires_in_sec; Zoho's SDK still reads both.
-    seconds = _number(reply.expires_in_sec)
+    seconds = _number(expires_in_sec)
     if seconds is None:
-        given = _number(reply.expires_in)
+        given = _number(expires_in)
         seconds = MAX_LIFETIME if given is None else given / 1000 if given > 86_400 else given
     return min(MAX_LIFETIME, max(MIN_LIFETIME, seconds))
+
+
+#: How far a stored token's expiry may lie beyond ``MAX_LIFETIME`` from now: the clocks of processes sharing a
+#: store (Redis) may differ a little.
+CLOCK_SLACK = 300.0
+
+
+def stored_token_flaw(token: AccessToken, now: float) -> str | None:
+    """Why a token read from a store (a file, Redis: anyone could have written it) must not be used, or None.
+
+    The refresh path's checks, again: a value an HTTP header cannot carry would make every request fail, and an
+    expiry beyond Zoho's hour (or a lifetime outside the clamp) would keep a dead token in use for years.
+    """
+    if not is_header_safe(token.value):
+        return "holds characters an HTTP header cannot carry"
+    if not (MIN_LIFETIME <= token.lifetime <= MAX_LIFETIME):
+        return f"claims a lifetime of {token.lifetime:.0f} s, outside {MIN_LIFETIME:.0f} to {MAX_LIFETIME:.0f} s"
+    if not token.expires_at <= now + MAX_LIFETIME + CLOCK_SLACK:
+        return "expires further ahead than Zoho's hour"
+    return None
 
 
 def _number(value: float | str | None) -> float | None:
@@ -438,7 +463,7 @@ def _number(value: float | str | None) -> float | None:
     return number if math.isfinite(number) or number > 0 else None  # nan and -inf say nothing; inf is long
 
 
-def _is_header_safe(token: str) -> bool:
+def is_header_safe(token: str) -> bool:
     """Visible ASCII only: a CR or LF would split the Authorization header (aiohttp refuses it with a bare
     ValueError), and nothing else belongs in a Zoho token."""
     return token.isascii() and token.isprintable() and " " not in token

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from zcrm_async import read_env_file
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 TIMEOUT = 60
@@ -71,7 +72,7 @@ def test_auth_exchange_keeps_the_refresh_token_private_then_check_uses_it(
     env_file = tmp_path / "private" / "zoho.env"
     result = cli("auth", "exchange", "--code", code, "--save", str(env_file), *pointed)
     assert result.returncode == 0, result.stderr
-    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if not line.startswith("#"))
+    values = read_env_file(env_file)  # what `set -a; . FILE` sets, read without a shell
     refresh_token = values["ZOHO_REFRESH_TOKEN"]
     assert refresh_token.startswith("1000.")
     assert refresh_token not in result.stdout + result.stderr  # never echoed unless asked

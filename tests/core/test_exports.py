@@ -67,8 +67,11 @@ EXPECTED = [
     "ZohoCRM",
     "ZohoError",
     "__version__",
+    "env_file_problem",
     "exchange_grant_code",
     "raise_for_status",
+    "read_env_file",
+    "write_env_file",
 ]
 
 PLUMBING = ["AiohttpTransport", "Limiter", "LocalLimiter", "Permit", "Request", "Response", "Transport"]

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from .. import DATA_CENTRES, AccessToken, AuthenticationError, Grant, TransportError, exchange_grant_code
+from .. import (
+    DATA_CENTRES,
+    AccessToken,
+    AuthenticationError,
+    FileTokenStore,
+    Grant,
+    TransportError,
+    env_file_problem,
+    exchange_grant_code,
+    write_env_file,
+)
 from ._connect import ENV, Connection, RunFailure, UsageError, add_connection_arguments, own_words, reach
 from ._output import Output
 from ._scopes import COMMAND_SCOPES, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
@@ -70,89 +78,117 @@ async def auth_command(args: argparse.Namespace, connection: Connection, output:
 
 
 async def exchange(args: argparse.Namespace, connection: Connection, output: Output) -> int:
+    """Every output is checked before the code is sent (it works once): the env file must be writable, and a token
+    cache that is not is turned off. After the exchange the env file is written first and the cache after it, as a
+    best effort; if the env file cannot be written the refresh token is printed once, with why."""
     if not (connection.client_id and connection.client_secret):
         raise UsageError(
             f"auth exchange needs --client-id and --client-secret (or {ENV['client_id']} and "
             f"{ENV['client_secret']}): the API console shows them under Self Client > Client Secret"
         )
     target = None if args.show else (args.save or default_env_file())
-    if target is not None:
-        _check_writable(target, force=args.force)  # before the code is spent: it works only once
+    if target is not None:  # a value the file cannot hold is refused too: a placeholder stands for the token
+        _check_env_target(target, _env_values(connection, "1000.placeholder"), force=args.force)
+    connection = _usable_cache(connection, output)
     output.add_secrets(args.code)
     await reach(connection.accounts, "the accounts server")  # one tidy line for a dead server, as backfill says
+    grant = await _exchange(args, connection)
+    output.add_secrets(grant.refresh_token, grant.access_token.value if grant.access_token else None)
+    facts = f"API domain {grant.api_domain or '(not given)'}; scopes {grant.scope or '(not stated by Zoho)'}"
+    if target is None:
+        _print_token(output, grant, f"refresh token printed above; {facts}. Keep it private: it opens the org "
+                     "until revoked.")  # fmt: skip
+    else:
+        try:
+            write_env_file(target, _env_values(connection, grant.refresh_token), comments=_COMMENTS, replace=True)
+        except (OSError, ValueError) as exc:
+            _print_token(output, grant, f"could not save the refresh token to {target} "
+                         f"({getattr(exc, 'strerror', None) or exc}): it is printed above, once; keep it "
+                         "private and put it in ZOHO_REFRESH_TOKEN")  # fmt: skip
+            await _cache(connection, grant, output)
+            return 1
+        output.result(f"refresh token saved to {target} (mode 0600) with the client id, secret and servers; {facts}")
+        output.result(f"use it in a shell with:  set -a; . {target}; set +a   then:  zcrm-async auth check")
+    await _cache(connection, grant, output)
+    return 0
+
+
+async def _exchange(args: argparse.Namespace, connection: Connection) -> Grant:
+    assert connection.client_id and connection.client_secret
     try:
-        grant = await exchange_grant_code(
+        return await exchange_grant_code(
             args.code, client_id=connection.client_id, client_secret=connection.client_secret,
             accounts_url=connection.accounts, redirect_uri=args.redirect_uri,
         )  # fmt: skip
     except TransportError as exc:
         raise RunFailure(f"cannot reach the accounts server {connection.accounts}: {exc}") from None
     except AuthenticationError as exc:
+        if exc.code == "INVALID_TOKEN_VALUE":
+            raise RunFailure(f"the accounts server {connection.accounts} answered {exc.message}") from None
         raise RunFailure(
             f"Zoho's accounts server {connection.accounts} refused the grant code: {exc.message}",
             keep=own_words(exc),
         ) from None
-    output.add_secrets(grant.refresh_token, grant.access_token.value)
-    cached = await _cache(connection, grant)
-    facts = f"API domain {grant.api_domain or '(not given)'}; scopes {grant.scope or '(not stated by Zoho)'}"
-    if target is None:
-        output.console.file.write(grant.refresh_token + "\n")  # asked for: the only line on stdout
-        output.error(f"refresh token printed above; {facts}. Keep it private: it opens the org until revoked.")
-    else:
-        _write_env(target, connection, grant)
-        output.result(f"refresh token saved to {target} (mode 0600) with the client id, secret and servers; {facts}")
-        output.result(f"use it in a shell with:  set -a; . {target}; set +a   then:  zcrm-async auth check")
-    if cached is not None:
-        output.error(f"first access token cached in {cached}")  # a diagnostic: stdout holds only the answer
-    return 0
 
 
-def _check_writable(path: Path, *, force: bool) -> None:
-    if path.is_dir():
-        raise UsageError(f"cannot write --save {path}: it is a folder")
-    if path.exists() and not force:
+def _print_token(output: Output, grant: Grant, why: str) -> None:
+    # The only line on stdout; the alphabet check let nothing through a terminal reads specially, and shown()
+    # would escape it if it had (shown() would also redact it, hence the raw write).
+    output.console.file.write(grant.refresh_token + "\n")
+    output.console.file.flush()
+    output.error(why)
+
+
+def _check_env_target(path: Path, values: dict[str, str], *, force: bool) -> None:
+    """Refuse, before the code is spent, an env file that could not be written."""
+    if path.exists() and not force and not path.is_dir():
         raise UsageError(f"{path} exists; pass --save ANOTHER_FILE, or --force to replace it")
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UsageError(f"cannot write --save {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write --save {path}: {folder} is not writable")
+    if (problem := env_file_problem(path, values, comments=_COMMENTS, replace=force)) is not None:
+        raise UsageError(f"cannot write --save {path}: {problem}")
 
 
-def _write_env(path: Path, connection: Connection, grant: Grant) -> None:
-    """KEY=value lines a shell can source; written private (0600) and whole, in folders only the user can open."""
-    lines = [
-        "# zcrm-async credentials for one Zoho org (written by `zcrm-async auth exchange`). Keep this file private:",
-        "# the refresh token works until it is revoked (API console > Self Client, or Zoho Accounts > Sessions).",
-        f"{ENV['client_id']}={connection.client_id}",
-        f"{ENV['client_secret']}={connection.client_secret}",
-        f"{ENV['refresh_token']}={grant.refresh_token}",
-        f"{ENV['data_centre']}={connection.data_centre}",
-    ]
+_COMMENTS = (
+    "zcrm-async credentials for one Zoho org (written by `zcrm-async auth exchange`). Keep this file private:",
+    "the refresh token works until it is revoked (API console > Self Client, or Zoho Accounts > Sessions).",
+    "Each value is in single quotes: sourcing this file sets these variables and runs nothing.",
+)
+
+
+def _env_values(connection: Connection, refresh_token: str) -> dict[str, str]:
+    values = {
+        ENV["client_id"]: connection.client_id or "",
+        ENV["client_secret"]: connection.client_secret or "",
+        ENV["refresh_token"]: refresh_token,
+        ENV["data_centre"]: connection.data_centre,
+    }
     if connection.accounts_url:
-        lines.append(f"{ENV['accounts_url']}={connection.accounts_url}")
+        values[ENV["accounts_url"]] = connection.accounts_url
     if connection.api_domain:
-        lines.append(f"{ENV['api_domain']}={connection.api_domain}")
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        values[ENV["api_domain"]] = connection.api_domain
+    return values
 
 
-async def _cache(connection: Connection, grant: Grant) -> Path | None:
-    if connection.token_cache is None or not connection.client_id:
-        return None
+def _usable_cache(connection: Connection, output: Output) -> Connection:
+    """The connection, without its token cache when the cache could not be written (said once)."""
+    if connection.token_cache is None:
+        return connection
+    if (problem := FileTokenStore.folder_problem(connection.token_cache)) is None:
+        return connection
+    output.error(f"zcrm-async: warning: the token cache {connection.token_cache} is not used: {problem}")
+    return dataclasses.replace(connection, token_cache=None)
+
+
+async def _cache(connection: Connection, grant: Grant, output: Output) -> None:
+    """The first access token into the token cache, if it can be: a later run then needs no refresh."""
+    if connection.token_cache is None or grant.access_token is None:
+        if grant.access_token is None:
+            output.error("the first access token could not be sent in an HTTP header: not cached (the first run "
+                         "refreshes it)")  # fmt: skip
+        return
     store = dataclasses.replace(connection, refresh_token=grant.refresh_token).token_store()
-    await store.save(grant.access_token)
-    return store.path
+    await store.save(grant.access_token)  # best-effort: a failure is a warning
+    if await store.load() == grant.access_token:
+        output.error(f"first access token cached in {store.path}")  # a diagnostic: stdout holds only the answer
 
 
 # -- check -------------------------------------------------------------------------------------------------
