@@ -108,8 +108,8 @@ def _sourced(env_file: Path, folder: Path) -> dict[str, str]:
         'declare -p > "$2/before"; set -a; . "$1"; set +a; declare -p > "$2/after"; '
         'for name in $(compgen -v); do printf "%s=%s\\0" "$name" "${!name}"; done'
     )
-    result = subprocess.run(["bash", "--noprofile", "--norc", "-c", script, "bash", str(env_file), str(folder)],
-                            capture_output=True, timeout=TIMEOUT, cwd=folder, env={"PATH": os.environ["PATH"]})  # fmt: skip
+    command = ["bash", "--noprofile", "--norc", "-c", script, "bash", str(env_file), str(folder)]
+    result = subprocess.run(command, capture_output=True, timeout=TIMEOUT, cwd=folder, env={"PATH": os.environ["PATH"]})
     assert result.returncode == 0 and result.stderr == b"", result.stderr
     before = set((folder / "before").read_text().splitlines())
     changed = [line for line in (folder / "after").read_text().splitlines() if line not in before]
