@@ -2,7 +2,8 @@
 benchmarks, print the table.
 
 The table (one row per figure: ours, the peer, the ratio, the goal, a verdict) goes to stdout, progress to stderr,
-and every measured number to the JSON file ``--out`` (default ``benchmarks/results/latest.json``).
+and every measured number to the JSON file ``--out`` (default ``benchmarks/results/latest.json``), with a PNG
+chart of the figures beside it (``benchmarks/chart.py``; the optional ``bench`` extra).
 """
 
 from __future__ import annotations
@@ -102,7 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"[bench] wrote {args.out}", file=sys.stderr)
+    write_chart(result, args.out.with_suffix(".png"))
     return 0
+
+
+def write_chart(result: dict[str, Any], out: Path) -> None:
+    """The picture beside the JSON, when the optional ``bench`` extra (matplotlib) is installed."""
+    try:
+        from .chart import draw
+
+        print(f"[bench] chart {draw(result, out)}", file=sys.stderr)
+    except ImportError:
+        print("[bench] no chart drawn: matplotlib is missing (pip install -e '.[bench]')", file=sys.stderr)
 
 
 if __name__ == "__main__":

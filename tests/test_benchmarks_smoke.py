@@ -37,6 +37,7 @@ def test_quick_run_prints_the_table_and_writes_every_row(tmp_path: Path) -> None
     for figure in FIGURES:
         assert any(row.startswith(f"| {figure}") for row in rows), f"no row for figure {figure!r}:\n{done.stdout}"
 
+    assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG"), "no chart beside the JSON"
     result = json.loads(out.read_text())
     assert result["quick"] is True
     assert len(result["rows"]) == len(rows)
