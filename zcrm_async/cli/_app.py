@@ -16,7 +16,9 @@ import collections
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)
         with _logging_to(output) as handler:
-            code = anyio.run(_command(args, connection, output))
+            code = anyio.run(_until_interrupted, _command(args, connection, output))
             # A run stopped for Redis said so in its one line; the housekeeping that failed with it adds nothing.
             handler.show_held(unless=code == EXIT_REDIS)
             return code
@@ -199,6 +201,38 @@ def _fake_server(args: argparse.Namespace) -> int:
             Output().error(f"zcrm-async: error: {exc}")
             return EXIT_USAGE
     return run(args)
+
+
+async def _until_interrupted(command: Callable[[], Awaitable[int]]) -> int:
+    """Run ``command``; Ctrl-C cancels it through an anyio cancel scope, then raises KeyboardInterrupt.
+
+    Left to asyncio, Ctrl-C is one native cancel of the main task, delivered once: when it landed while a task
+    group inside was cancelling one of its own scopes, that scope took it for its own and the run went on to the
+    end (seen once in a loaded test run: exit 0 several seconds after the interrupt). A cancel scope's
+    cancellation is delivered until the scope is left, so the run's ``finally`` blocks still record what was
+    answered, and the interrupt is never lost. A second Ctrl-C during that clean-up is the default one: a hard
+    stop. Only the main thread may take signals; elsewhere (``main()`` in a worker thread) asyncio's own remains.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return await command()
+    interrupted = False
+    code = 0
+    async with anyio.create_task_group() as group:
+
+        async def cancel_on_interrupt() -> None:
+            nonlocal interrupted
+            with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    group.cancel_scope.cancel()
+                    return
+
+        group.start_soon(cancel_on_interrupt)
+        code = await command()
+        group.cancel_scope.cancel()
+    if interrupted:
+        raise KeyboardInterrupt
+    return code
 
 
 def _version() -> str:
