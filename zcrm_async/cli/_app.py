@@ -217,6 +217,7 @@ async def _until_interrupted(command: Callable[[], Awaitable[int]]) -> int:
         return await command()
     interrupted = False
     code = 0
+    failure: Exception | None = None
     async with anyio.create_task_group() as group:
 
         async def cancel_on_interrupt() -> None:
@@ -228,10 +229,15 @@ async def _until_interrupted(command: Callable[[], Awaitable[int]]) -> int:
                     return
 
         group.start_soon(cancel_on_interrupt)
-        code = await command()
+        try:
+            code = await command()
+        except Exception as exc:  # raised as it is below, not inside the task group's ExceptionGroup
+            failure = exc
         group.cancel_scope.cancel()
     if interrupted:
         raise KeyboardInterrupt
+    if failure is not None:
+        raise failure
     return code
 
 
