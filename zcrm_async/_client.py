@@ -389,7 +389,11 @@ class ZohoCRM:
             if events:  # the per-request events are built only when someone listens: this is the hot path
                 events.emit(Event("request", method=method, path=url))
             started = time.perf_counter()
-            response = await self._transport.send(request)
+            counters.in_flight += 1
+            try:
+                response = await self._transport.send(request)
+            finally:
+                counters.in_flight -= 1
             elapsed = time.perf_counter() - started
         status = response.status
         remaining = _credits_remaining(response.header(_CREDITS_HEADER))

@@ -45,6 +45,8 @@ class Counters:
     token_refreshes: int = 0
     credits_spent: float = 0.0
     credits_remaining: int | None = None
+    #: Requests sent and not answered yet (nor failed, nor cancelled): a gauge, not a total.
+    in_flight: int = 0
 
     def observe(self, event: Event) -> None:
         match event.kind:

@@ -62,3 +62,23 @@ def test_the_message_says_what_was_kept_and_what_to_do() -> None:
     said = watch.message({"pending": 7, "in_flight": 3, "done": 12}, transient=2)
     assert "127.0.0.1:9" in said and "7 items not sent stay pending" in said and "10 are done" in said
     assert "run the same command again" in said
+
+
+def test_a_request_waiting_the_patience_with_no_answer_to_any_stops_the_run() -> None:
+    """An API that takes connections and never answers fails nothing until the request timeout."""
+    watch, crm, clock = _watch()
+    crm.counters.requests += 1
+    crm.counters.in_flight += 1
+    for _ in range(12):
+        assert not watch.check()
+        clock.now += 5
+    assert watch.check() and watch.unreachable
+
+
+def test_requests_in_flight_while_others_are_answered_do_not_stop_the_run() -> None:
+    watch, crm, clock = _watch()
+    crm.counters.in_flight = 20  # a slow API: each answer takes long, but answers keep coming
+    for _ in range(60):
+        crm.counters.responses += 1
+        clock.now += 10
+        assert not watch.check()

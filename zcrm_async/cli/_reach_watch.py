@@ -5,8 +5,13 @@ the run would go on taking batches and failing them, a few items a second, for h
 the API has answered nothing for ``patience`` seconds while requests kept failing without an answer, the run is
 cancelled, as when the day's credits run out. Items never taken stay pending; items whose requests were out stay
 in flight and the next run reads them back before sending anything (so nothing is sent twice); items that already
-failed for want of an answer are transient failures, which the next run also reads back and tries again. A slow
-API is not an unreachable one: without failed requests the watch never stops a run, however long answers take.
+failed for want of an answer are transient failures, which the next run also reads back and tries again.
+
+An API that takes connections and never answers fails nothing until the client's request timeout (60 s, then its
+retries): so a request waiting ``patience`` seconds while no request at all is answered stops the run too, and
+``--unreachable-after N`` stops in about N seconds whichever way the API went away. A slow API is not an
+unreachable one as long as some answer arrives within ``patience``; a run waiting on its budget (credits, a shared
+Redis budget) has nothing in flight and is never stopped.
 """
 
 from __future__ import annotations
@@ -42,20 +47,30 @@ class ReachWatch:
     #: When the first request failed since the last answer (None: none has), and when the latest did.
     _silent_since: float | None = None
     _failed_at: float = 0.0
+    #: Since when some request has been out with no answer to any request (None: none is out, or one was answered).
+    _waiting_since: float | None = None
 
     def check(self) -> bool:
         """Whether the API has answered nothing for ``patience`` seconds while requests kept failing without an
-        answer (the latest within that time: a run waiting on its budget, sending nothing, is not stopped)."""
+        answer (the latest within that time: a run waiting on its budget, sending nothing, is not stopped), or
+        while a request waited for its answer all that time."""
         counters, now = self.crm.counters, self.clock()
         if counters.responses != self._answers:  # an answer, of any status: the API is there
             self._answers, self._failures, self._silent_since = counters.responses, counters.transport_errors, None
+            self._waiting_since = None
         elif counters.transport_errors != self._failures:
             self._failures, self._failed_at = counters.transport_errors, now
             if self._silent_since is None:
                 self._silent_since = now
-        if self._silent_since is not None:
-            silent, failing = now - self._silent_since, now - self._failed_at
-            self.unreachable = silent >= self.patience and failing < self.patience
+        if counters.in_flight <= 0:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = now
+        failing = self._silent_since is not None and (
+            now - self._silent_since >= self.patience and now - self._failed_at < self.patience
+        )
+        waiting = self._waiting_since is not None and now - self._waiting_since >= self.patience
+        self.unreachable = self.unreachable or failing or waiting
         return self.unreachable
 
     async def run(self, scope: anyio.CancelScope) -> None:
@@ -70,10 +85,11 @@ class ReachWatch:
 
     def message(self, states: Mapping[str, int], transient: int) -> str:
         """What happened, what was kept, and what to do."""
+        pending, in_flight, done = states.get("pending", 0), states.get("in_flight", 0), states.get("done", 0)
         return (
             f"zcrm-async: the run stopped: Zoho's API ({self.crm.api_domain}) answered nothing for "
-            f"{self.patience:g} s while requests failed to reach it. Nothing was lost: {states.get('pending', 0)} "
-            f"items not sent stay pending, {states.get('in_flight', 0)} in flight and {transient} that failed for "
-            f"want of an answer are read back and tried again next time, {states.get('done', 0) - transient} are "
-            "done. Once the API can be reached, run the same command again: it continues where this run stopped"
+            f"{self.patience:g} s while requests failed to reach it or waited for an answer. Nothing was lost: "
+            f"{pending} items not sent stay pending, {in_flight} in flight and {transient} that failed for want of "
+            f"an answer are read back and tried again next time, {done - transient} are done. Once the API can be "
+            "reached, run the same command again: it continues where this run stopped"
         )
