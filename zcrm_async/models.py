@@ -206,12 +206,16 @@ class _DataBody(msgspec.Struct, frozen=True):
 
 
 class RecordsInfo(msgspec.Struct, kw_only=True, frozen=True):
-    """The ``info`` block of Get Records."""
+    """The ``info`` block of Get Records.
+
+    Zoho's OpenAPI file makes ``more_records`` a boolean; a server that answers null is not refused for it (one
+    null would fail a whole read): ``crm.records.iterate`` then takes a full page to mean there may be more.
+    """
 
     per_page: int = 200
     count: int = 0
     page: int = 1
-    more_records: bool = False
+    more_records: bool | None = False
     next_page_token: str | None = None
     previous_page_token: str | None = None
     page_token_expiry: str | None = None

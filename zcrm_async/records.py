@@ -91,7 +91,7 @@ class Records:
         first = await self.page(module, fields=fields, per_page=per_page, page=1)
         for record in first.data:
             yield record
-        if not first.info.more_records:
+        if not _more(first, per_page):
             return
         pages = await self._discrete_pages(module, fields, per_page)
         last = first
@@ -99,7 +99,7 @@ class Records:
             for record in current.data:
                 yield record
             last = current
-            if not current.info.more_records:
+            if not _more(current, per_page):
                 return
         # Zoho serves at most 100,000 records by page_token: a chain longer than that, or one that repeats a
         # token, is a broken server, and following it would never end.
@@ -109,7 +109,7 @@ class Records:
             current = await self.page(module, fields=fields, per_page=per_page, page_token=chain.follow(token))
             for record in current.data:
                 yield record
-            if not current.info.more_records or not current.data:
+            if not _more(current, per_page) or not current.data:
                 return
             token = current.info.next_page_token
 
@@ -132,7 +132,7 @@ class Records:
             if page is None or not page.data:
                 break
             ordered.append(page)
-            if not page.info.more_records:
+            if not _more(page, per_page):
                 break
         return ordered
 
@@ -253,3 +253,10 @@ def _params(fields: Sequence[str], per_page: int) -> dict[str, str]:
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
     return {"fields": ",".join(fields), "per_page": str(per_page)}
+
+
+def _more(page: RecordsPage, per_page: int) -> bool:
+    """Whether Zoho may have records after ``page``: its ``more_records``, or when a server sends null there, whether
+    the page came full (a short page is the last)."""
+    more = page.info.more_records
+    return more if more is not None else len(page.data) >= per_page

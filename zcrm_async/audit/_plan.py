@@ -5,17 +5,21 @@ backfill: ``plan.relink.csv`` (emails to move: ``backfill relink``), ``plan.link
 ``backfill link``, which refuses an email linked meanwhile instead of moving it) and ``plan.unlink.csv``
 (``backfill unlink``). Each row carries the backfill's columns, then the email's current deal and the reason;
 the backfill ignores the extra columns. A file with no rows is not written, and one left by an earlier audit
-is removed, so applying every file present applies this plan and nothing older.
+is removed, so applying every file present applies this plan and nothing older. The files are put in place only
+when the audit succeeds: one that fails leaves the previous plan whole. ``--plan plan.jsonl`` (or ``.json``)
+writes the same rows as JSON Lines, as the backfill reads a file so named.
 """
 
 from __future__ import annotations
 
 import collections
 import csv
+import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import msgspec
 
@@ -34,6 +38,12 @@ _ROWS: Mapping[str, list[str]] = {
     "unlink": _UNLINK_COLUMNS + _CONTEXT,
 }
 _ALL = ["action", *_LINK_COLUMNS, *_CONTEXT]
+#: A plan named so is written as JSON Lines (the backfill reads a file named so as JSON Lines); any other, CSV.
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+class _RowWriter(Protocol):
+    def writerow(self, row: Mapping[str, str], /) -> object: ...
 
 
 def plan_files(plan: Path) -> dict[str, Path]:
@@ -87,32 +97,61 @@ def _row(judgement: Judgement) -> dict[str, str]:
     }
 
 
-class PlanWriter:
-    """Writes planned changes as they are judged; per-backfill files are opened at their first row."""
+class _JsonLines:
+    """The plan's rows as JSON Lines, for a plan named ``.jsonl`` or ``.json`` (what the backfill reads so)."""
 
-    __slots__ = ("_files", "_handles", "_path", "_writers", "written")
+    __slots__ = ("_columns", "_handle")
+
+    def __init__(self, handle: IO[str], columns: list[str]) -> None:
+        self._handle = handle
+        self._columns = columns
+
+    def writerow(self, row: Mapping[str, str]) -> None:
+        self._handle.write(json.dumps({name: row.get(name, "") for name in self._columns}) + "\n")
+
+
+class PlanWriter:
+    """Writes planned changes as they are judged; per-backfill files are opened at their first row.
+
+    Every file is written beside its name under a temporary one and put in place only when the audit ends well
+    (the ``with`` block exits without an exception): a failed audit leaves the previous plan as it was.
+    """
+
+    __slots__ = ("_files", "_jsonl", "_path", "_temporary", "_writers", "written")
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._files = plan_files(path)
-        self._handles: list[IO[str]] = []
-        self._writers: dict[str, csv.DictWriter[str]] = {}
+        self._jsonl = path.suffix.lower() in JSONL_SUFFIXES
+        self._temporary: dict[Path, IO[str]] = {}  # final path -> the temporary file being written for it
+        self._writers: dict[str, _RowWriter] = {}
         #: Rows written, by backfill kind.
         self.written: collections.Counter[str] = collections.Counter()
 
     def __enter__(self) -> PlanWriter:
-        for stale in self._files.values():
-            stale.unlink(missing_ok=True)
         self._writers["all"] = self._open(self._path, _ALL)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        for handle in self._handles:
+        for handle in self._temporary.values():
             handle.close()
+        if kind is not None:  # the audit failed: the plan that was there stays
+            for handle in self._temporary.values():
+                Path(handle.name).unlink(missing_ok=True)
+            return
+        for final, handle in self._temporary.items():
+            os.replace(handle.name, final)
+        for stale in self._files.values():  # a file an earlier audit left, this one has no rows for
+            if stale not in self._temporary:
+                stale.unlink(missing_ok=True)
 
-    def _open(self, path: Path, columns: list[str]) -> csv.DictWriter[str]:
-        handle = path.open("w", newline="", encoding="utf-8")
-        self._handles.append(handle)
+    def _open(self, path: Path, columns: list[str]) -> _RowWriter:
+        # Beside the final name (os.replace stays on one file system), with the permissions a plain open gives.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        handle = temporary.open("w", newline="", encoding="utf-8")
+        self._temporary[path] = handle
+        if self._jsonl:
+            return _JsonLines(handle, columns)
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         return writer

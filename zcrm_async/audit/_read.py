@@ -16,6 +16,7 @@ import msgspec
 
 from .._client import raise_for_status
 from .._errors import ResponseDecodeError
+from ..validation import is_numeric_id
 from ._model import ContactDeals, Deal, Outcome
 
 if TYPE_CHECKING:
@@ -129,12 +130,14 @@ def _placed(values: list[_PicklistValue]) -> dict[str, Outcome]:
 class DealIndex:
     """Every deal read, by id, and each contact's deals (by ``Contact_Name``), in the order contacts were met."""
 
-    __slots__ = ("_by_contact", "_by_id", "_grouped")
+    __slots__ = ("_by_contact", "_by_id", "_grouped", "skipped")
 
     def __init__(self) -> None:
         self._by_id: dict[str, Deal] = {}
         self._by_contact: dict[str, list[str]] = {}
         self._grouped: dict[str, ContactDeals] = {}
+        #: Records Get Records gave without a usable id (none, null, not a Zoho id): left out, never planned.
+        self.skipped = 0
 
     def add(self, deal: Deal) -> None:
         self._by_id[deal.id] = deal
@@ -164,17 +167,30 @@ async def read_deals(crm: ZohoCRM, outcomes: StageOutcomes) -> DealIndex:
     """Every deal of the org with what the rules need, through Get Records of Deals."""
     index = DealIndex()
     async for record in crm.records.iterate("Deals", fields=DEAL_FIELDS):
-        index.add(deal_from_record(record, outcomes))
+        try:
+            deal = deal_from_record(record, outcomes)
+        except ValueError:  # a record no request could name: a plan with it would move mail onto nothing
+            index.skipped += 1
+            continue
+        index.add(deal)
     return index
 
 
 def deal_from_record(record: Mapping[str, Any], outcomes: StageOutcomes) -> Deal:
-    """A Deal from a Get Records row; a field Zoho leaves out or sends null is None."""
+    """A Deal from a Get Records row; a field Zoho leaves out or sends null is None, as is a lookup whose id is not
+    a Zoho id.
+
+    Raises:
+        ValueError: the record has no usable id (missing, null, or not a Zoho id).
+    """
+    deal_id = _record_id(record.get("id"))
+    if deal_id is None:
+        raise ValueError(f"a deal record without a usable id (id: {record.get('id')!r:.40})")
     stage = _text(record.get("Stage"))
     contact_id, _ = _lookup(record.get("Contact_Name"))
     owner_id, owner_name = _lookup(record.get("Owner"))
     return Deal(
-        id=str(record["id"]),
+        id=deal_id,
         name=_text(record.get("Deal_Name")),
         stage=stage,
         outcome=outcomes.outcome(stage),
@@ -190,11 +206,19 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _record_id(value: Any) -> str | None:
+    """A Zoho record id as an answer gives it (a string of digits, or a number): its digits; None otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return value if isinstance(value, str) and is_numeric_id(value) else None
+
+
 def _lookup(value: Any) -> tuple[str | None, str | None]:
-    """A lookup field (``{"name": ..., "id": ...}``) as (id, name)."""
-    if not isinstance(value, Mapping) or value.get("id") in (None, ""):
+    """A lookup field (``{"name": ..., "id": ...}``) as (id, name); (None, None) without a usable id."""
+    record_id = _record_id(value.get("id")) if isinstance(value, Mapping) else None
+    if record_id is None:
         return None, None
-    return str(value["id"]), _text(value.get("name"))
+    return record_id, _text(value.get("name"))
 
 
 def _datetime(value: Any) -> datetime.datetime | None:

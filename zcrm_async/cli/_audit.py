@@ -121,6 +121,11 @@ def _describe_read(output: Output, run: Audit, options: AuditOptions) -> None:
         else "the Stage picklist"  # fmt: skip
     output.line(f"stages (from {source}): closed-won {won}; closed-lost {lost}")
     output.line(f"{len(run.deals)} deals; reading the emails of {len(run.contact_ids)} contacts")
+    if run.deals.skipped:
+        output.error(
+            f"zcrm-async: {run.deals.skipped} deal records Zoho listed had no usable id (none, null, or not a Zoho"
+            " id) and were skipped: no plan row names them"
+        )
 
 
 def _print_tally(output: Output, tally: Tally, rule: str) -> None:
