@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
-from . import _coql_read
+from . import _coql_read, _record_reads
 from ._bulk import BulkResult, ItemResult
 from ._client import raise_for_status
 from ._cursors import CursorChain
@@ -24,6 +24,7 @@ from ._window import Window
 from ._write_results import fail_transport, results_from_response
 from .coql import CoqlPage, Query
 from .models import RecordsPage, decode_records_page, encode_data_body
+from .search import Criteria
 
 if TYPE_CHECKING:
     from ._client import ZohoCRM
@@ -135,6 +136,58 @@ class Records:
             if not _more(page, per_page):
                 break
         return ordered
+
+    # -- reads by id, search, count (``_record_reads``) --------------------------------------------------------
+
+    async def get(self, module: str, record_id: str, *, fields: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """Get Record ``GET /{module}/{id}``: the record (``fields``, or every field), or None if Zoho has none."""
+        return await _record_reads.get(self._crm, module, record_id, fields=fields)
+
+    def get_many(
+        self, module: str, ids: Iterable[str], *, fields: Sequence[str], concurrency: int = 4
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The records of ``ids`` Zoho has (any number of ids: 100 a call, ``concurrency`` calls at a time);
+        ids Zoho does not have are left out. Each id is checked (digits) before the call that carries it."""
+        return _record_reads.get_many(self._crm, module, ids, fields=fields, concurrency=concurrency)
+
+    def search(
+        self,
+        module: str,
+        *,
+        criteria: Criteria | str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        word: str | None = None,
+        fields: Sequence[str] | None = None,
+        per_page: int = MAX_PER_PAGE,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Search Records ``GET /{module}/search`` by exactly one of ``criteria`` (build it with
+        ``zcrm_async.search.criterion``), ``email``, ``phone``, ``word``: every record found, up to Zoho's 2,000,
+        then ``PaginationError`` if more match. Bad arguments raise ``ValueError`` before any request."""
+        params = _record_reads.search_params(criteria, email, phone, word)
+        return _record_reads.search(self._crm, module, params, fields=fields, per_page=per_page)
+
+    async def count(
+        self,
+        module: str,
+        *,
+        criteria: Criteria | str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        word: str | None = None,
+        cvid: str | None = None,
+    ) -> int:
+        """Record Count ``GET /{module}/actions/count``: the module's records, or those one search parameter (or
+        a custom view, ``cvid``) matches. Zoho's count lags new records by minutes."""
+        if cvid is not None and any(value is not None for value in (criteria, email, phone, word)):
+            raise ValueError("cvid cannot be combined with a search parameter (Zoho's rule)")
+        if cvid is not None:
+            params = {"cvid": cvid}
+        elif criteria is email is phone is word is None:
+            params = {}
+        else:
+            params = _record_reads.search_params(criteria, email, phone, word)
+        return await _record_reads.count(self._crm, module, params)
 
     # -- COQL (``_coql_read``) ------------------------------------------------------------------------------
 

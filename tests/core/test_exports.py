@@ -6,6 +6,7 @@ import zcrm_async
 import zcrm_async.coql
 import zcrm_async.emails
 import zcrm_async.plumbing
+import zcrm_async.search
 
 EXPECTED = [
     "DATA_CENTRES",
@@ -101,7 +102,7 @@ def test_every_name_exists() -> None:
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
     modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
-    modules |= {"coql", "bulk_jobs"}
+    modules |= {"coql", "bulk_jobs", "search"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
@@ -139,3 +140,7 @@ def test_the_bulk_jobs_names_are_pinned() -> None:
         "MAX_ROWS_PER_JOB", "MAX_ZIP_BYTES", "BulkJobs", "BulkRead", "BulkReadJob", "BulkReadResult", "BulkWrite",
         "BulkWriteFile", "BulkWriteJob", "BulkWriteResource", "JobNotices", "Poll",
     ]  # fmt: skip
+
+
+def test_search_names_are_pinned() -> None:
+    assert zcrm_async.search.__all__ == ["Criteria", "Operator", "criterion", "escape"]

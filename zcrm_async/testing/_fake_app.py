@@ -37,9 +37,11 @@ Choices made where Zoho's docs are silent (the rest follows Zoho's pages: "API L
 - Get Record and a deal's contact roles (`_fake_deal_contacts`): a modules read scope, else 401
   OAUTH_SCOPE_MISMATCH; a deal's roles are its associated contacts other than its Contact_Name.
 - Insert, Update, Upsert and Delete Records: see `_fake_record_writes`.
-- Get Records: unknown field names are left out of each record; sort_by orders by id (records are created in
-  id order); page and page_token together, or cvid and sort_by together -> 400 AMBIGUITY_DURING_PROCESSING;
-  a page_token used with other fields/per_page/sort -> TOKEN_BOUND_DATA_MISMATCH; expired -> EXPIRED_VALUE.
+- Search Records and Record Count (`_fake_search`): their rules are in its docstring.
+- Get Records: `ids` (comma-separated) answers only those records the fake has (204 when none); unknown field names
+  are left out of each record; sort_by orders by id (records are created in id order); page and page_token
+  together, or cvid and sort_by together -> 400 AMBIGUITY_DURING_PROCESSING; a page_token used with other
+  fields/per_page/sort -> TOKEN_BOUND_DATA_MISMATCH; expired -> EXPIRED_VALUE.
 
 Where things live: `_fake_gates` (the order above), `_fake_oauth`, `_fake_limits`, `_fake_faults`; the
 handlers by endpoint family in `_fake_emails`, `_fake_links`, `_fake_associate`, `_fake_records`,
@@ -74,6 +76,7 @@ from . import (
     _fake_oauth,
     _fake_record_writes,
     _fake_records,
+    _fake_search,
 )
 from ._fake_bulk_jobs import BulkStore
 from ._fake_config import FakeConfig, FakeStats
@@ -123,6 +126,8 @@ ROUTES = (
     Route("GET", f"{_CRM}/settings/modules", _fake_modules.get_modules),
     Route("GET", f"{_CRM}/settings/modules/{{api_name}}", _fake_modules.get_module),
     # After the settings routes, which it would match too (routes are tried in this order).
+    Route("GET", f"{_CRM}/{{module}}/search", _fake_search.search_records),
+    Route("GET", f"{_CRM}/{{module}}/actions/count", _fake_search.record_count),
     Route("GET", f"{_CRM}/{{module}}/{REC}", _fake_deal_contacts.get_record),
     Route("GET", f"{_CRM}/Deals/{REC}/Contact_Roles", _fake_deal_contacts.get_contact_roles),
 )

@@ -39,6 +39,8 @@ async def get_records(fake: FakeApp, request: web.Request) -> web.StreamResponse
     if isinstance(offset, web.Response):
         return offset
     records = fake.world.records_of(module)
+    if query.ids is not None:
+        records = [record for record in records if record.id in query.ids]
     page = _slice(records, offset, query.per_page, query.descending)
     if not page:
         return web.Response(status=204)
@@ -161,10 +163,12 @@ def _slice(records: list[Record], offset: int, count: int, descending: bool) -> 
 class _RecordsQuery:
     """Get Records' query parameters, validated."""
 
-    __slots__ = ("descending", "fields", "page", "page_token", "per_page", "sort_by")
+    __slots__ = ("descending", "fields", "ids", "page", "page_token", "per_page", "sort_by")
 
     def __init__(self) -> None:
         self.fields: tuple[str, ...] = ()
+        #: Get Records' ``ids``: only these records (None: all).
+        self.ids: frozenset[str] | None = None
         self.per_page = 200
         self.page = 1
         self.page_token: str | None = None
@@ -195,6 +199,8 @@ class _RecordsQuery:
         if not 1 <= q.per_page <= 200 or q.page < 1:
             return error(400, "INVALID_DATA", "invalid data", {"param": "per_page" if q.page >= 1 else "page"})
         q.page_token = query.get("page_token")
+        if "ids" in query:
+            q.ids = frozenset(i for i in query["ids"].split(",") if i)
         q.sort_by = query.get("sort_by", "id")
         if q.sort_by not in ("id", "Created_Time", "Modified_Time") or query.get("sort_order", "desc") not in (
             "asc",
