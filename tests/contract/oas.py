@@ -33,6 +33,9 @@ _FILES = {
     "modules.json": "modules.json",
     "common.json": "common.json",
     "fields.json": "fields.json",
+    "record.json": "record.json",
+    "coql.json": "coql.json",
+    "record_count.json": "record_count.json",
 }
 #: Files Zoho's schemas point at that are not published beside them: the doc pages' shapes, or anything.
 _STUBS: dict[str, dict[str, Any]] = {
@@ -49,6 +52,7 @@ _STUBS: dict[str, dict[str, Any]] = {
     "profiles.json": {"components": {"schemas": {"Minified_Profile": {}}}},
     "related_lists.json": {"components": {"schemas": {"related_list": {}}}},
     "custom_views.json": {"components": {"schemas": {"custom_views": {}}}},
+    "tags.json": {"components": {"schemas": {"Tag": {}}}},
 }
 
 

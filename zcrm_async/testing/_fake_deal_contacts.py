@@ -47,7 +47,7 @@ def grants_read(fake: FakeApp, *modules: str) -> bool:
     return True
 
 
-@on_record()
+@on_record(record_message="the id given seems to be invalid")
 async def get_record(fake: FakeApp, request: web.Request, record: Record) -> web.StreamResponse:
     """GET /crm/{v}/{module}/{record_id}: the record, with the asked fields (all it knows without ``fields``)."""
     if not grants_read(fake, record.module):

@@ -72,12 +72,14 @@ def on_record(
     link_api: bool = False,
     unknown_module_status: int = 400,
     record_details: dict[str, Any] | None = None,
+    record_message: str = "the related id given seems to be invalid",
 ) -> Callable[[RecordEndpoint], Endpoint]:
     """Resolve the URL's version, module (or the fixed `module`) and record_id, answering Zoho's errors.
 
     Unknown version -> 404 (or 400 API_NOT_SUPPORTED for a link API below v8); unknown module -> INVALID_MODULE
     {"resource_path_index": 0} (400, or `unknown_module_status`); unknown record -> 400 INVALID_DATA with
-    `record_details`, by default {"resource_path_index": 1} (Get Emails of a Record's OpenAPI file).
+    `record_details`, by default {"resource_path_index": 1} (Get Emails of a Record's OpenAPI file), and
+    `record_message` (Get Record answers record.json's "the id given seems to be invalid").
     """
     details = {"resource_path_index": 1} if record_details is None else record_details
 
@@ -93,7 +95,7 @@ def on_record(
                 return error(unknown_module_status, "INVALID_MODULE", message, {"resource_path_index": 0})
             record = fake.world.record(request.match_info["record_id"], name)
             if record is None:
-                return error(400, "INVALID_DATA", "the related id given seems to be invalid", dict(details))
+                return error(400, "INVALID_DATA", record_message, dict(details))
             return await endpoint(fake, request, record)
 
         return resolved
