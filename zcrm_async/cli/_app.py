@@ -96,6 +96,24 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
 
     add_audit_parser(commands, common)
 
+    records = commands.add_parser("records", help="read a module's records")
+    record_commands = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    records_export = record_commands.add_parser(
+        "export", parents=[common], help="a module's records to CSV or JSONL, by COQL or Get Records"
+    )
+    records_export.add_argument("module", metavar="MODULE", help="the module's API name, e.g. Contacts")
+    records_export.add_argument("--fields", required=True, help="field API names, comma-separated")
+    records_export.add_argument(
+        "--where", action="append", default=[], metavar="COND",
+        help="FIELD OP VALUE (= != < > <= >= like) or FIELD is [not] null; repeat to AND them",
+    )  # fmt: skip
+    records_export.add_argument("--out", type=Path, required=True, help="CSV or JSONL file to write")
+    records_export.add_argument("--format", choices=["csv", "jsonl"], help="default: from --out's suffix")
+    records_export.add_argument(
+        "--by", choices=["auto", "coql", "records"], default="auto",
+        help="COQL or Get Records (default: by the filter and the count)",
+    )  # fmt: skip
+
     demo = commands.add_parser(
         "demo", help="a relink backfill, then an audit and its plan, on an in-process FakeZoho (no credentials)"
     )
@@ -282,6 +300,15 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
 
         export_options = ExportOptions(module=args.module, ids=args.ids, out=args.out, concurrency=args.concurrency)
         return lambda: export(export_options, connection, output)
+    if args.command == "records":
+        from ._records_export import RecordsExportOptions, export_records, format_of
+
+        fields = tuple(name.strip() for name in args.fields.split(",") if name.strip())
+        records_options = RecordsExportOptions(
+            module=args.module, fields=fields, where=tuple(args.where), out=args.out,
+            format=format_of(args.out, args.format), by=args.by,
+        )  # fmt: skip
+        return lambda: export_records(records_options, connection, output)
     from ._demo import DemoOptions, demo
 
     demo_options = DemoOptions(
