@@ -8,6 +8,7 @@ import pytest
 from tests.fakes import fake_and_client
 from zcrm_async import Budget, InvalidRequestError, PaginationError, TransportError
 from zcrm_async.coql import Query, field
+from zcrm_async.search import criterion
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
@@ -139,3 +140,17 @@ async def test_bad_paging_is_refused_before_any_request(options: dict[str, int])
             with pytest.raises(ValueError):
                 await crm.records.coql_page(CONTACTS, limit=limit, offset=offset)
         assert fake.stats.requests["coql"] == 0
+
+
+async def test_a_field_a_write_set_can_be_queried_and_searched() -> None:
+    async with fake_and_client() as (fake, crm):
+        contacts(fake, 3)
+        body = b'{"data": [{"Last_Name": "Boyle", "First_Name": "Patricia", "Email": "pb@example.org"}]}'
+        inserted = await crm.request("POST", "/Contacts", operation="records.insert", content=body)
+        assert inserted.status == 201
+        query = Query("Contacts", ["First_Name", "Last_Name"], where=field("First_Name").eq("Patricia"))
+        rows = [row async for row in crm.records.coql(query)]
+        assert [(row["First_Name"], row["Last_Name"]) for row in rows] == [("Patricia", "Boyle")]
+        by_name = criterion("First_Name", "equals", "patricia")
+        found = [r async for r in crm.records.search("Contacts", criteria=by_name)]
+        assert [r["id"] for r in found] == [rows[0]["id"]]

@@ -4,8 +4,8 @@ COQL and its "Query API" pages).
 - The body is a JSON object with ``select_query`` (required, a string: else 400 MANDATORY_NOT_FOUND
   ``{"api_name": "select_query"}``); ``include_meta`` is not served (400 INVALID_DATA naming it).
 - The query is parsed by ``_fake_coql_parser`` (its docstring has the grammar); fields must be ones the fake
-  serves for the module (else INVALID_QUERY "column given seems to be invalid" ``{column_name, clause}``), an
-  unknown module is INVALID_QUERY ``{"module": name}``.
+  serves for the module or a write set on one of its records (else INVALID_QUERY "column given seems to be
+  invalid" ``{column_name, clause}``), an unknown module is INVALID_QUERY ``{"module": name}``.
 - Limits ("Query API - Limitations"): at most 50 selected columns, 25 criteria, 50 values in an ``in``, 10 ORDER
   BY fields (LIMIT_EXCEEDED), a column selected twice is DUPLICATE_DATA; LIMIT 1..2,000 (0 is INVALID_DATA "limit
   should be greater than 0", over 2,000 LIMIT_EXCEEDED); LIMIT and OFFSET reach the first 100,000 rows: a query
@@ -38,7 +38,7 @@ from ._fake_coql_parser import Comparison, CoqlError, Group, Select, parse
 from ._fake_deal_contacts import grants_read
 from ._fake_endpoint import MODULES, versioned
 from ._fake_modules import SCOPE_MISMATCH
-from ._fake_records import known_fields, project
+from ._fake_records import is_field, project
 from ._fake_wire import DECODE, error, json_response
 from ._fake_world import Record, World
 
@@ -78,7 +78,7 @@ async def coql(fake: FakeApp, request: web.Request) -> web.StreamResponse:
         return error(400, "INVALID_DATA", "include_meta is not served by this fake", {"api_name": "include_meta"})
     try:
         query = parse(text)
-        module = _checked(query)
+        module = _checked(query, fake.world)
     except CoqlError as refused:
         return error(400, refused.code, refused.message, refused.details)
     if not grants_read(fake, module):
@@ -93,7 +93,7 @@ async def coql(fake: FakeApp, request: web.Request) -> web.StreamResponse:
 # -- checks -----------------------------------------------------------------------------------------------
 
 
-def _checked(query: Select) -> str:
+def _checked(query: Select, world: World) -> str:
     """The module's canonical name, once every limit and field of the query is checked."""
     module = MODULES.get(query.module.lower())
     if module is None:
@@ -109,10 +109,9 @@ def _checked(query: Select) -> str:
         raise _limit("in", MAX_IN_VALUES)
     if len(query.order_by) > MAX_ORDER:
         raise _limit("order by", MAX_ORDER)
-    known = known_fields(module)
     named = [("select", f) for f in query.fields] + [("where", c.field) for c in comparisons]
     for clause, field in named + [("order by", f) for f, _ in query.order_by]:
-        if field not in known:
+        if not is_field(world, module, field):
             message = "column given seems to be invalid"
             raise CoqlError("INVALID_QUERY", message, {"column_name": field, "clause": clause})
     if query.limit < 1:

@@ -130,9 +130,14 @@ _FIELDS: dict[str, dict[str, Callable[[Record], Any]]] = {
 
 
 def known_fields(module: str) -> frozenset[str]:
-    """The fields this fake serves for a module's records (``id`` included)."""
+    """The fields this fake serves for every record of a module (``id`` included)."""
     looked_up = DEAL_FIELDS if module == "Deals" else {}
     return frozenset({"id", *_FIELDS.get(module, {}), *looked_up})
+
+
+def is_field(world: World, module: str, name: str) -> bool:
+    """Whether ``name`` is a field of the module: one the fake serves, or one a write set on some record."""
+    return name in known_fields(module) or any(name in record.fields for record in world.records_of(module))
 
 
 def project(record: Record, fields: tuple[str, ...] | None, world: World) -> dict[str, Any]:

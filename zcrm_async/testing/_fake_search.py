@@ -36,7 +36,7 @@ from aiohttp import web
 from ._fake_deal_contacts import grants_read
 from ._fake_endpoint import MODULES, versioned
 from ._fake_modules import SCOPE_MISMATCH, granted
-from ._fake_records import known_fields, project
+from ._fake_records import is_field, project
 from ._fake_wire import error, json_response
 from ._fake_world import Record, World
 
@@ -90,7 +90,7 @@ async def search_records(fake: FakeApp, request: web.Request) -> web.StreamRespo
     if page * per_page > REACH and (page - 1) * per_page >= REACH:
         return error(400, "LIMIT_REACHED", "maximum response iteration limit reached", {"limit": REACH})
     try:
-        match = _matcher(module, query)
+        match = _matcher(fake.world, module, query)
     except _Refused as refused:
         return _refusal(refused)
     found = [record for record in fake.world.records_of(module) if match(record, fake.world)]
@@ -120,7 +120,7 @@ async def record_count(fake: FakeApp, request: web.Request) -> web.StreamRespons
     if "cvid" in query:
         return error(400, "INVALID_DATA", "invalid data", {"param_name": "cvid"})
     try:
-        match = _matcher(module, query) if searched else None
+        match = _matcher(fake.world, module, query) if searched else None
     except _Refused as refused:
         return _refusal(refused)
     records = fake.world.records_of(module)
@@ -150,13 +150,12 @@ def _grants_search(fake: FakeApp) -> bool:
 # -- what a search matches --------------------------------------------------------------------------------
 
 
-def _matcher(module: str, query: Any) -> Match:
+def _matcher(world: World, module: str, query: Any) -> Match:
     """The predicate of the search parameter that takes precedence."""
     if "criteria" in query:
         tree = _Criteria(query["criteria"]).parse()
-        known = known_fields(module)
         for leaf in _leaves(tree):
-            if leaf.field not in known:
+            if not is_field(world, module, leaf.field):
                 raise _Refused("INVALID_QUERY", f"unknown field {leaf.field}")
         return lambda record, world: _evaluate(tree, record, world)
     if "email" in query:
