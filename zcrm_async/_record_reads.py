@@ -186,7 +186,7 @@ async def search(
         )
         into[at] = _page(response, "Search Records")
 
-    last_page = SEARCH_REACH // per_page
+    last_page = -(-SEARCH_REACH // per_page)  # the last page holding any of the first 2,000
     first = [RecordsPage()]
     await fetch(1, first, 0)
     pages = first
@@ -204,7 +204,7 @@ async def search(
         if not page.info.more_records or not page.data:
             return
     raise PaginationError(
-        f"Search Records in {module}: more than {last_page * per_page:,} records match, the most Zoho's search "
+        f"Search Records in {module}: more than {SEARCH_REACH:,} records match, the most Zoho's search "
         "answers; narrow the search, or read them with COQL (crm.records.coql)"
     )
 
