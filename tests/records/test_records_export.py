@@ -1,6 +1,6 @@
-"""``zcrm-async records export``: CSV and JSONL of a module's records, by COQL or Get Records as the size and the
-filter say (and says so), values from --where quoted into COQL, bad usage refused before any request, and
-250,000 records exported in a process whose peak RSS stays under 150 MiB."""
+"""``zcrm-async records export``: CSV and JSONL of a module's records, by COQL, Get Records or Bulk Read as the size
+and the filter say (and says so), values from --where quoted into COQL, bad usage refused before any request, and
+250,000 records exported by COQL in a process whose peak RSS stays under 150 MiB."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from tests.cli_helpers import connection_args, run_cli
 from zcrm_async.cli import main
-from zcrm_async.testing import FakeZoho
+from zcrm_async.testing import FakeConfig, FakeZoho
 
 WORKERS = Path(__file__).with_name("export_workers.py")
 #: The workers import this checkout's package, whatever the environment has installed.
@@ -95,7 +95,7 @@ def test_250000_records_export_under_150_mib(tmp_path: Path) -> None:
         assert server.stdout is not None
         fake = json.loads(server.stdout.readline())
         out = tmp_path / "contacts.csv"
-        args = ["Contacts", "--fields", "Last_Name,Email", "--out", str(out), "-q", "--no-token-cache",
+        args = ["Contacts", "--fields", "Last_Name,Email", "--out", str(out), "-q", "--no-token-cache", "--by", "coql",
                 "--api-domain", fake["url"], "--accounts-url", fake["accounts_url"], "--client-id", fake["client_id"],
                 "--client-secret", fake["client_secret"], "--refresh-token", fake["refresh_token"]]  # fmt: skip
         done = subprocess.run(
@@ -110,7 +110,41 @@ def test_250000_records_export_under_150_mib(tmp_path: Path) -> None:
     with out.open(newline="") as file:
         count = sum(1 for _ in file) - 1
     assert count == 250_000
-    # the count, then three stretches (100,000 by offset, 100,000 from the key, 50,000): rounds of 1, 2, then 4
-    # pages of 2,000 at 3 credits each; the last round asks 2 pages past the end (125 pages hold the rows)
-    assert "by COQL (128 requests, 382 credits)" in done.stdout
+    # three stretches (100,000 by offset, 100,000 from the key, 50,000): rounds of 1, 2, then 4 pages of 2,000 at
+    # 3 credits each; the last round asks 2 pages past the end (125 pages hold the rows). Bulk Read's own 250,000
+    # is measured beside its code (tests/bulk_jobs/test_export_memory.py).
+    assert "by COQL (127 requests, 381 credits)" in done.stdout
     assert report["peak_kib"] < 150 * 1024, report
+
+
+@pytest.mark.anyio
+async def test_past_100000_records_the_export_takes_bulk_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeZoho(FakeConfig(bulk_job_seconds=0.05)) as fake:
+        ids = [fake.world.add_record("Contacts", f"C{i}", email=f"c{i}@example.org").id for i in range(100_001)]
+        out = tmp_path / "contacts.jsonl"
+        args = ["records", "export", "Contacts", "--fields", "Last_Name,Email", "--out", str(out)]
+        assert await run_cli([*args, *connection_args(fake)]) == 0
+        captured = capsys.readouterr()
+        assert "100001 Contacts records: reading them by Bulk Read" in captured.err
+        assert "exported 100001 Contacts records to" in captured.out and "by Bulk Read (" in captured.out
+        with out.open() as file:
+            first = json.loads(file.readline())
+            rest = sum(1 for _ in file)
+        assert first == {"id": ids[0], "Last_Name": "C0", "Email": "c0@example.org"}
+        assert rest == 100_000
+        assert "coql" not in fake.stats.requests
+
+
+@pytest.mark.anyio
+async def test_bulk_read_by_choice_and_not_with_a_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async with FakeZoho(FakeConfig(bulk_job_seconds=0.05)) as fake:
+        ids = [fake.add_contact(name=f"N{i}") for i in range(30)]
+        out = tmp_path / "contacts.csv"
+        args = ["records", "export", "Contacts", "--fields", "Last_Name", "--out", str(out), "--by", "bulk"]
+        assert await run_cli([*args, *connection_args(fake)]) == 0
+        assert "by Bulk Read (--by bulk)" in capsys.readouterr().err
+        with out.open(newline="") as file:
+            assert sorted(row[0] for row in list(csv.reader(file))[1:]) == sorted(ids)
+        assert await run_cli([*args, "--where", "Last_Name = N1", *connection_args(fake)]) == 2

@@ -110,8 +110,8 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
     records_export.add_argument("--out", type=Path, required=True, help="CSV or JSONL file to write")
     records_export.add_argument("--format", choices=["csv", "jsonl"], help="default: from --out's suffix")
     records_export.add_argument(
-        "--by", choices=["auto", "coql", "records"], default="auto",
-        help="COQL or Get Records (default: by the filter and the count)",
+        "--by", choices=["auto", "coql", "records", "bulk"], default="auto",
+        help="COQL, Get Records or Bulk Read (default: by the filter and the count)",
     )  # fmt: skip
 
     demo = commands.add_parser(
