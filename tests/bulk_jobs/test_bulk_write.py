@@ -239,3 +239,23 @@ async def test_a_request_to_a_host_off_zohos_is_refused_before_a_token_is_taken(
         with pytest.raises(ValueError, match="not one of Zoho's API hosts"):
             await crm.request("GET", "/x", operation="x", target=Target(origin="https://evil.example"))
         assert fake.stats.requests["token"] == 0
+
+
+async def test_rows_follow_the_record_writes_rules_unique_fields_custom_fields_and_deals_stage() -> None:
+    async with bulk_world(seconds=0.0) as (fake, crm, _):
+        columns = ["Last_Name", "External_Contact_ID", "Favourite_Colour"]
+        rows = [
+            {"Last_Name": "One", "External_Contact_ID": "x1", "Favourite_Colour": "teal"},
+            {"Last_Name": "Two", "External_Contact_ID": "x1", "Favourite_Colour": "red"},  # x1 is taken now
+        ]
+        result = await crm.bulk.write.run("Contacts", rows, columns=columns)
+        assert [r.code for r in result] == ["SUCCESS", "DUPLICATE_DATA"]
+        record = fake.world.record(result[0].details["id"])
+        assert record is not None and record.fields["Favourite_Colour"] == "teal"
+        # The record is found by the next write's duplicate check: the index knows it.
+        again = await crm.bulk.write.run("Contacts", [{"Last_Name": "Uno", "External_Contact_ID": "x1"}],
+                                         columns=["Last_Name", "External_Contact_ID"], operation="upsert",
+                                         find_by="External_Contact_ID")  # fmt: skip
+        assert again[0].details == {"id": record.id, "action": "update"} and record.name == "Uno"
+        with pytest.raises(InvalidRequestError, match="mandatory fields are not mapped"):
+            await crm.bulk.write.run("Deals", [{"Deal_Name": "D"}], columns=["Deal_Name"])

@@ -9,17 +9,19 @@ Choices where Zoho's sources are silent or disagree:
   string (the doc page; the OpenAPI file says int64). The upload is served on the API domain (Zoho's is
   ``content.zohoapis.<tld>``).
 - Create: ``operation`` and ``resource`` are required (MANDATORY_NOT_FOUND), ``find_by`` for update and upsert;
-  an unknown module is MODULE_NOT_AVAILABLE, an unknown file INVALID_FILE_ID, a CSV column this fake cannot store
-  INVALID_FIELD, a CSV without the module's mandatory field (Last_Name, Deal_Name, Account_Name) on insert or
-  upsert MANDATORY_FIELDS_NOT_MAPPED, more than 200 columns HEADER_LIMIT_EXCEEDED, more than 25,000 rows
+  an unknown module is MODULE_NOT_AVAILABLE, an unknown file INVALID_FILE_ID, a column that is no API name (or
+  is named twice) INVALID_FIELD, a CSV without the module's mandatory fields (``_fake_record_fields``) on insert
+  or upsert MANDATORY_FIELDS_NOT_MAPPED, more than 200 columns HEADER_LIMIT_EXCEEDED, more than 25,000 rows
   LIMIT_EXCEEDED. Without ``field_mappings`` (the only form served) the CSV's header names the fields.
 - The status spells a running job ``IN PROGRESS`` (the OpenAPI file; the v7 samples say ``INPROGRESS``). An
   unknown job is 400 RESOURCE_NOT_FOUND (the OpenAPI file).
-- Rows are applied when the job is first seen completed. A row without its mandatory value is skipped
-  (``MANDATORY_NOT_FOUND-<field>``); update/upsert find records by ``find_by`` (``id`` or a column), an update
-  that finds none is skipped (``RESOURCE_NOT_FOUND-<find_by>``); an insert with ``find_by`` skips a row whose
-  record exists (``DUPLICATE_DATA-<find_by>``). The result CSV holds the first three columns, ``RECORD_ID``,
-  ``STATUS`` and ``ERRORS``, a row per input row, in order; its download URL is a path like the v7 sample's.
+- Rows are applied when the job is first seen completed, by the record writes' rules (``_fake_write_rules``):
+  a row they refuse is skipped with its ``CODE-field`` (``MANDATORY_NOT_FOUND-Last_Name``); update/upsert find
+  records by ``find_by`` (``id`` or a column), an update that finds none is skipped
+  (``RESOURCE_NOT_FOUND-<find_by>``); an insert with ``find_by`` skips a row whose record exists
+  (``DUPLICATE_DATA-<find_by>``); ``ignore_empty`` leaves a field as it is where its cell is empty. The result
+  CSV holds the first three columns, ``RECORD_ID``, ``STATUS`` and ``ERRORS``, a row per input row, in order; its
+  download URL is a path like the v7 sample's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -35,8 +38,10 @@ from aiohttp import web
 
 from ._fake_bulk_jobs import Job, callback_problem, download_url, serve_file, state, take_file, zip_of
 from ._fake_endpoint import MODULES
+from ._fake_record_fields import MANDATORY, duplicate_check_fields, value_of
 from ._fake_wire import DECODE, error, json_response
 from ._fake_world import Record, World
+from ._fake_write_rules import assign, check_values, create, duplicate_of
 
 if TYPE_CHECKING:
     from ._fake_app import FakeApp
@@ -44,13 +49,7 @@ if TYPE_CHECKING:
 #: The fake's org id, which uploads must name in X-CRM-ORG.
 ZGID = "60019877341"
 MAX_UPLOAD = 25 * 1024 * 1024
-#: What this fake can store of each module's records, and the field a record needs.
-_WRITABLE = {
-    "Contacts": ({"Last_Name", "Email", "External_Contact_ID"}, "Last_Name"),
-    "Leads": ({"Last_Name", "Email"}, "Last_Name"),
-    "Accounts": ({"Account_Name"}, "Account_Name"),
-    "Deals": ({"Deal_Name", "External_Deal_ID"}, "Deal_Name"),
-}
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 _BAD_HEADERS = {
     "ERROR_CODE": 400, "ERROR_MESSAGE": "Bad Request", "http_status": "400",
     "x-error": "check if headers [feature, X-CRM-ORG] are present and valid",
@@ -155,7 +154,8 @@ def _finish(fake: FakeApp, job: Job) -> None:
     resource = job.body["resource"][0]
     module = MODULES[resource["module"]["api_name"].lower()]
     rows: list[dict[str, str]] = job.body["_rows"]
-    writer = _Applier(fake.world, module, job.body["operation"], resource.get("find_by"))
+    ignore_empty = bool(job.body.get("ignore_empty", False))
+    writer = _Applier(fake.world, module, job.body["operation"], resource.get("find_by"), ignore_empty)
     lines = [writer.apply(row) for row in rows]
     job.summary = {key: sum(1 for line in lines if line[1] == status) for key, status in
                    (("added_count", "added"), ("updated_count", "updated"), ("skipped_count", "skipped"))}  # fmt: skip
@@ -169,54 +169,48 @@ def _finish(fake: FakeApp, job: Job) -> None:
 
 
 class _Applier:
-    """Applies rows to the world: (record id, added/updated/skipped, ERRORS)."""
+    """Applies rows to the world by the record writes' own rules (``_fake_write_rules``): (record id,
+    added/updated/skipped, ERRORS)."""
 
-    def __init__(self, world: World, module: str, operation: str, find_by: str | None) -> None:
+    def __init__(self, world: World, module: str, operation: str, find_by: str | None, ignore_empty: bool) -> None:
         self.world, self.module, self.operation, self.find_by = world, module, operation, find_by
-        self.mandatory = _WRITABLE[module][1]
-        self.index: dict[str, Record] = {}
-        if find_by and find_by != "id":
-            self.index = {v: r for r in world.records_of(module) if (v := _value(r, find_by))}
+        self.ignore_empty = ignore_empty
 
     def apply(self, row: dict[str, str]) -> tuple[str, str, str]:
+        item: dict[str, Any] = {k: v for k, v in row.items() if k != "id" and (v or not self.ignore_empty)}
         found = self._find(row)
         if self.operation == "update" or (self.operation == "upsert" and found is not None):
             if found is None:
                 return "", "skipped", f"RESOURCE_NOT_FOUND-{self.find_by}"
-            _store(found, row)
+            problem = check_values(self.module, item, 0, creating=False)
+            problem = problem or duplicate_of(self.world, self.module, item, 0, found)
+            if problem is not None:
+                return found.id, "skipped", _errors_of(problem)
+            assign(self.world, found, item)
             return found.id, "updated", ""
         if found is not None:
             return found.id, "skipped", f"DUPLICATE_DATA-{self.find_by}"
-        if not row.get(self.mandatory):
-            return "", "skipped", f"MANDATORY_NOT_FOUND-{self.mandatory}"
-        record = self.world.add_record(self.module, row[self.mandatory])
-        _store(record, row)
-        if self.find_by and self.find_by != "id" and row.get(self.find_by):
-            self.index[row[self.find_by]] = record
-        return record.id, "added", ""
+        problem = check_values(self.module, item, 0, creating=True)
+        problem = problem or duplicate_of(self.world, self.module, item, 0, None)
+        if problem is not None:
+            return "", "skipped", _errors_of(problem)
+        return create(self.world, self.module, item).id, "added", ""
 
     def _find(self, row: dict[str, str]) -> Record | None:
-        key = row.get(self.find_by or "", "")
-        if not self.find_by or not key:
+        field = self.find_by
+        key = row.get(field or "", "")
+        if not field or not key:
             return None
-        if self.find_by == "id":
+        if field == "id":
             return self.world.record(key, self.module)
-        return self.index.get(key)
+        if field in duplicate_check_fields(self.module):
+            return self.world.index.find(self.module, field, key)
+        return next((r for r in self.world.records_of(self.module) if value_of(r, field) == key), None)
 
 
-def _store(record: Record, row: dict[str, str]) -> None:
-    for name, value in row.items():
-        if name in ("Last_Name", "Deal_Name", "Account_Name") and value:
-            record.name = value
-        elif name == "Email":
-            record.email = value or None
-        elif name in ("External_Contact_ID", "External_Deal_ID"):
-            record.external_id = value or None
-
-
-def _value(record: Record, field: str) -> str | None:
-    return {"Email": record.email, "External_Contact_ID": record.external_id, "External_Deal_ID": record.external_id,
-            "Last_Name": record.name, "Deal_Name": record.name, "Account_Name": record.name}.get(field)  # fmt: skip
+def _errors_of(problem: dict[str, Any]) -> str:
+    """A per-item error as the result file's ERRORS column writes it: ``CODE-field``."""
+    return f"{problem['code']}-{problem['details'].get('api_name', '')}"
 
 
 # -- the request ------------------------------------------------------------------------------------------
@@ -236,7 +230,7 @@ def _check_body(fake: FakeApp, body: Any) -> list[dict[str, str]] | web.Response
     module = resource.get("module", {}).get("api_name") if isinstance(resource.get("module"), dict) else None
     if resource.get("type") != "data":
         return error(400, "INVALID_DATA", "invalid data", {"api_name": "type"})
-    if not isinstance(module, str) or MODULES.get(module.lower()) not in _WRITABLE:
+    if not isinstance(module, str) or MODULES.get(module.lower()) not in MANDATORY:
         return error(400, "MODULE_NOT_AVAILABLE", f"Requested module '{module}' is not available.", {})
     data = fake.bulk.files.get(str(resource.get("file_id")))
     if data is None:
@@ -260,15 +254,16 @@ def _rows_of(data: bytes, module: str, operation: str, find_by: str | None) -> l
         return error(400, "FILE_NOT_SUPPORTED", "File not supported for bulk write", {})
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, [])
-    writable, mandatory = _WRITABLE[module]
     if len(header) > 200:
         return error(400, "HEADER_LIMIT_EXCEEDED", "more than 200 columns", {"max_limit": 200})
-    unknown = [name for name in header if name not in writable and name != "id"]
-    if unknown:
-        return error(400, "INVALID_FIELD", f"invalid mapping. invalid api_name {unknown[0]}.", {"api_name": unknown[0]})
-    if operation != "update" and mandatory not in header:
-        return error(400, "MANDATORY_FIELDS_NOT_MAPPED", "All mandatory fields are not mapped for the layout",
-                     {"api_name": mandatory})  # fmt: skip
+    unknown = [name for name in header if _FIELD_NAME.fullmatch(name) is None]
+    if unknown or len(set(header)) != len(header):
+        name = unknown[0] if unknown else "header"
+        return error(400, "INVALID_FIELD", f"invalid mapping. invalid api_name {name}.", {"api_name": name})
+    missing = [field for field in MANDATORY[module] if field not in header]
+    if operation != "update" and missing:
+        message = "All mandatory fields are not mapped for the layout"
+        return error(400, "MANDATORY_FIELDS_NOT_MAPPED", message, {"api_name": missing[0]})
     if find_by and find_by not in header:
         return error(400, "INVALID_DATA", "find_by is not a column of the file", {"api_name": "find_by"})
     rows = [dict(zip(header, row, strict=False)) for row in reader]
