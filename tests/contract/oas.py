@@ -36,6 +36,8 @@ _FILES = {
     "record.json": "record.json",
     "coql.json": "coql.json",
     "record_count.json": "record_count.json",
+    "bulk_read.json": "bulk_read.json",
+    "bulk_write.json": "bulk_write.json",
 }
 #: Files Zoho's schemas point at that are not published beside them: the doc pages' shapes, or anything.
 _STUBS: dict[str, dict[str, Any]] = {

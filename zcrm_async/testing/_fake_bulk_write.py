@@ -38,6 +38,7 @@ from aiohttp import web
 
 from ._fake_bulk_jobs import Job, callback_problem, download_url, serve_file, state, take_file, zip_of
 from ._fake_endpoint import MODULES
+from ._fake_modules import module_id
 from ._fake_record_fields import MANDATORY, duplicate_check_fields, value_of
 from ._fake_wire import DECODE, error, json_response
 from ._fake_world import Record, World
@@ -120,6 +121,7 @@ def _details(fake: FakeApp, job: Job) -> dict[str, Any]:
     if now == "COMPLETED":
         _finish(fake, job)
     resource = job.body["resource"][0]
+    module = MODULES[resource["module"]["api_name"].lower()]
     rows: list[dict[str, str]] = job.body["_rows"]
     counts = job.summary or {"added_count": 0, "skipped_count": 0, "updated_count": 0}
     user = fake.world.current_user()
@@ -127,12 +129,13 @@ def _details(fake: FakeApp, job: Job) -> dict[str, Any]:
         "status": now, "character_encoding": "UTF-8", "id": job.id, "operation": job.body["operation"],
         "created_by": {"id": user.id, "name": user.name}, "created_time": _iso(),
         "resource": [{
-            "status": now, "type": "data", "module": {"api_name": resource["module"]["api_name"]},
-            "code": "FAILED_PROCESSING" if now == "FAILED" else None,
+            "status": now, "type": "data", "module": {"api_name": module, "id": module_id(module)},
             "field_mappings": [{"api_name": name, "index": i} for i, name in enumerate(rows[0] if rows else [])],
             "file": {"status": now, "name": f"{job.id}.csv", "total_count": len(rows), **counts},
         }],
     }  # fmt: skip
+    if now == "FAILED":
+        out["resource"][0]["code"] = "FAILED_PROCESSING"
     if job.callback:
         out["callback"] = job.body["callback"]
     if now == "COMPLETED":
