@@ -20,7 +20,8 @@ import anyio
 import msgspec
 
 from ._client import raise_for_status
-from ._errors import PaginationError, ResponseDecodeError
+from ._decode import decode_or_raise
+from ._errors import PaginationError
 from ._fanout import first_error
 from .coql import CoqlPage, Query
 
@@ -49,13 +50,7 @@ async def page(crm: ZohoCRM, select_query: str, *, limit: int) -> CoqlPage:
     )
     if response.status == 204:
         return CoqlPage()
-    raise_for_status(response)
-    try:
-        return _decode(response.content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ResponseDecodeError(
-            f"Zoho's COQL answer could not be read: {exc}", status=response.status, body_prefix=response.content
-        ) from None
+    return decode_or_raise(_decode, raise_for_status(response), "Zoho's COQL answer")
 
 
 async def iterate(crm: ZohoCRM, query: Query, *, page_size: int, concurrency: int) -> AsyncIterator[dict[str, Any]]:

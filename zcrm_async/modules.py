@@ -16,10 +16,12 @@ import anyio
 import msgspec
 
 from ._client import raise_for_status
+from ._decode import decode_or_raise
 from ._errors import MissingScopeError, ResponseDecodeError
 
 if TYPE_CHECKING:
     from ._client import ZohoCRM
+    from ._transport import Response
 
 __all__ = ["Modules"]
 
@@ -91,7 +93,7 @@ class Modules:
                 status=401, code="OAUTH_SCOPE_MISMATCH", scope=MODULES_SCOPE,
             )  # fmt: skip
         raise_for_status(response)
-        body = self._decoded(response.content, response.status)
+        body = self._decoded(response)
         names = []
         for module in body.modules:
             if module.api_name:
@@ -100,13 +102,10 @@ class Modules:
                     self.remember(module.api_name, module.id)
         return names
 
-    def _decoded(self, content: bytes, status: int) -> _ModulesBody:
-        try:
-            return _decode_modules(content) if status != 204 else _ModulesBody()
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ResponseDecodeError(
-                f"Zoho's modules answer could not be read: {exc}", status=status, body_prefix=content
-            ) from None
+    def _decoded(self, response: Response) -> _ModulesBody:
+        if response.status == 204:
+            return _ModulesBody()
+        return decode_or_raise(_decode_modules, response, "Zoho's modules answer")
 
     async def _fetch(self, api_name: str) -> str:
         self.lookups += 1
@@ -122,7 +121,7 @@ class Modules:
                 scope=MODULES_SCOPE,
             )
         raise_for_status(response)
-        body = self._decoded(response.content, response.status)
+        body = self._decoded(response)
         for module in body.modules:
             if module.id and module.api_name in (None, api_name):
                 return module.id

@@ -11,19 +11,18 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import msgspec
 
 from . import _coql_read, _record_reads
 from ._bulk import BulkResult, ItemResult
 from ._client import raise_for_status
 from ._cursors import CursorChain
-from ._errors import ResponseDecodeError, TransportError
+from ._decode import decode_or_raise
 from ._fanout import first_error
-from ._streaming import BulkStream, Sender, materialize, run_all, stream_chunks
-from ._window import Window
-from ._write_results import fail_transport, results_from_response
+from ._related_update import related_update_op
+from ._runner import BulkRunner
+from ._streaming import BulkStream
 from .coql import CoqlPage, Query
-from .models import RecordsPage, decode_records_page, encode_data_body
+from .models import RecordsPage, decode_records_page
 from .search import Criteria
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ MAX_PER_PAGE = 200
 MAX_RECORDS = 100_000  # Zoho's ceiling for one page_token chain
 DISCRETE_PAGES = 10  # page=1..10 reach the first 2,000 records; page_token goes further
 MAX_FIELDS = 50
-MAX_RELATED_ROWS = 100
 
 
 class Records:
@@ -43,6 +41,7 @@ class Records:
 
     def __init__(self, crm: ZohoCRM) -> None:
         self._crm = crm
+        self._bulk = BulkRunner(crm)
 
     async def page(
         self,
@@ -64,14 +63,7 @@ class Records:
         response = await self._crm.request("GET", f"/{module}", operation="records.list", params=params)
         if response.status == 204:
             return RecordsPage()
-        raise_for_status(response)
-        try:
-            return decode_records_page(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ResponseDecodeError(
-                f"Zoho's records page could not be read: {exc}", status=response.status,
-                body_prefix=response.content,
-            ) from None
+        return decode_or_raise(decode_records_page, raise_for_status(response), "Zoho's records page")
 
     async def iterate(
         self,
@@ -234,12 +226,8 @@ class Records:
                 iterable or async iterable.
             external: the X-EXTERNAL entries, e.g. ``["Contacts.External_Contact_ID", "Deals.External_Deal_ID"]``.
         """
-        send = self._related_sender(module, record, related_list, external)
-        items = [_row(index, row) for index, row in enumerate(await materialize(rows))]
-        if not items:
-            raise ValueError("rows is empty: nothing to send")
-        workers = concurrency or self._crm.budget.concurrency
-        return await run_all(items, send, _in_order(), concurrency=workers, on_progress=on_progress)
+        op = related_update_op(self._crm, module, record, related_list, external)
+        return await self._bulk.run(op, rows, concurrency=concurrency, on_progress=on_progress)
 
     def update_related_by_external_id_stream(
         self,
@@ -254,48 +242,8 @@ class Records:
         """``update_related_by_external_id`` for input of any size in constant memory: ``(index, result)`` as each
         request completes (see ``crm.emails.link_deal_stream``); a row that is not a mapping comes out as
         ``INVALID_ITEM`` with nothing sent for it."""
-        send = self._related_sender(module, record, related_list, external)
-        workers = concurrency or self._crm.budget.concurrency
-        return stream_chunks(rows, send, _in_order(), concurrency=workers, check=_row)
-
-    def _related_sender(
-        self, module: str, record: str, related_list: str, external: Sequence[str]
-    ) -> Sender[Mapping[str, Any]]:
-        if not external or any(entry.count(".") != 1 for entry in external):
-            raise ValueError("external must name fields as 'Module.Field_API_Name'")
-        if not record:
-            raise ValueError("record is empty")
-        headers = {"X-EXTERNAL": ",".join(external)}
-        path = f"/{module}/{record}/{related_list}"
-
-        async def send(part: list[Mapping[str, Any]]) -> list[ItemResult[Mapping[str, Any]]]:
-            try:
-                response = await self._crm.request(
-                    "PUT", path, operation="records.related.update", headers=headers,
-                    content=encode_data_body([dict(row) for row in part]),
-                )
-            except TransportError as exc:
-                return fail_transport(part, exc)
-            return results_from_response(part, response)
-
-        return send
-
-
-def _row(index: int, row: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The row as a dict of its own (a caller may reuse theirs), or ``TypeError`` naming it."""
-    try:
-        return dict(row)
-    except (TypeError, ValueError):
-        raise TypeError(f"item {index}: expected a mapping of field API names, got {type(row).__name__}") from None
-
-
-def _in_order() -> Window[Mapping[str, Any]]:
-    """Requests of 100 consecutive rows: one record takes them all, so nothing waits to be grouped."""
-    return Window(_one_group, MAX_RELATED_ROWS, MAX_RELATED_ROWS)
-
-
-def _one_group(_: Mapping[str, Any]) -> None:
-    return None
+        op = related_update_op(self._crm, module, record, related_list, external)
+        return self._bulk.stream(op, rows, concurrency=concurrency)
 
 
 def _params(fields: Sequence[str], per_page: int) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .._client import raise_for_status
+from .._decode import decode_or_raise
 from .._errors import ResponseDecodeError
 from ..validation import is_numeric_id
 from ._model import ContactDeals, Deal, Outcome
@@ -101,12 +102,7 @@ async def read_stage_outcomes(
     response = await crm.request("GET", "/settings/fields", operation="settings.fields", params={"module": "Deals"})
     if response.status == 204:
         raise ResponseDecodeError("Zoho listed no fields for Deals (204)", status=204)
-    try:
-        fields = _decode_fields(raise_for_status(response).content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ResponseDecodeError(
-            f"Zoho's fields metadata could not be read: {exc}", status=response.status, body_prefix=response.content
-        ) from None
+    fields = decode_or_raise(_decode_fields, raise_for_status(response), "Zoho's fields metadata")
     stage = next((field for field in fields.fields if field.api_name == "Stage"), None)
     if stage is None or not stage.pick_list_values:
         raise ResponseDecodeError(

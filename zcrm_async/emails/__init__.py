@@ -3,9 +3,10 @@
 Zoho's pages: Get Emails of a Record, Get an Email, Link Deal to Emails / Unlink Deal from Emails (v8), Associate
 Email with a Record. Methods here build requests and read responses; the client does the HTTP.
 
-One module a job: ``_reading`` (reading and where emails are linked), ``_items`` (what bulk writes take and the
-checks on it), ``_requests`` (the requests link and unlink send, and ``plan_*`` to get them without sending),
-``_linking`` (link and unlink) with ``_read_back`` (settling answers in doubt), ``_relink``, and ``_associate``.
+One module a job: ``_facade`` (``Emails``, short methods), ``_reading`` (reading and where emails are linked),
+``_items`` (what bulk writes take and the checks on it), ``_requests`` (the requests link and unlink send, and
+``plan_*`` to get them without sending), and one module per bulk op: ``_link_ops`` (link and unlink, with
+``_read_back`` settling answers in doubt), ``_relink``, ``_associate``; ``zcrm_async._runner`` runs them all.
 
 To see what a bulk call would send without sending it, and to check input first::
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from ..models import AssociateEmail
 from ..validation import InvalidItemError, ItemProblem
-from ._associate import Associating
+from ._facade import Emails
 from ._items import (
     ASSOCIATE_CHUNK,
     MAX_ASSOCIATE_ITEMS,
@@ -33,7 +34,6 @@ from ._items import (
 )
 from ._read_back import LINK_UNVERIFIED, NOT_LINKED
 from ._reading import EMAIL_TYPES
-from ._relink import Relinking
 from ._requests import API_VERSION, PlannedRequest, plan_link_deal, plan_relink, plan_unlink_deal
 
 __all__ = [
@@ -61,6 +61,3 @@ __all__ = [
     "plan_unlink_deal",
 ]
 
-
-class Emails(Relinking, Associating):
-    """``crm.emails``: every Emails endpoint. Bulk methods chunk for you and never raise for partial failure."""

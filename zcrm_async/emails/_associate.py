@@ -1,83 +1,50 @@
-"""Associate Email with a Record: log emails that are not in CRM yet onto a record."""
+"""Associate Email with a Record, declared as a bulk op: log emails that are not in CRM yet onto a record.
+
+Emails go ``chunk_size`` a request in input order (one record takes them all, so nothing waits to be grouped);
+Zoho's answer is matched by ``json_path`` or order; a replayed request answered DUPLICATE_DATA is classified
+SUCCESS (the lost first try did it).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterable, Iterable
-from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
 
-from .._bulk import BulkResult, ItemResult
-from .._streaming import BulkStream, Sender, materialize
+from .._bulk import ItemResult
+from .._ops import PlannedRequest, RequestOp
+from .._runner import BulkRunner
+from .._transport import Response
 from .._window import Window
-from .._write_results import SUCCESS, results_from_response
+from .._write_results import SUCCESS
 from ..models import AssociateEmail, encode_associate_body
 from ..validation import check_not_empty, check_numeric_id
-from ._base import EmailsBase
-from ._items import ASSOCIATE_CHUNK, MAX_ASSOCIATE_ITEMS, ProgressCallback, check_chunk_size
-from ._requests import PlannedRequest
+from ._items import ASSOCIATE_CHUNK, MAX_ASSOCIATE_ITEMS, check_chunk_size
 
-__all__ = ["Associating"]
+if TYPE_CHECKING:
+    from .._client import ZohoCRM
+
+__all__ = ["associate_op"]
 
 
-class Associating(EmailsBase):
-    """The associate methods of ``crm.emails``."""
+def associate_op(
+    crm: ZohoCRM, module: str, record_id: str | int, *, chunk_size: int = ASSOCIATE_CHUNK
+) -> RequestOp[AssociateEmail]:
+    """``POST /{module}/{record_id}/actions/associate_email``, ``chunk_size`` emails a request."""
+    record = check_numeric_id(record_id, "record_id")
+    check_chunk_size(chunk_size, MAX_ASSOCIATE_ITEMS)
+    path = f"/{module}/{record}/actions/associate_email"
 
-    async def associate_emails(
-        self,
-        module: str,
-        record_id: str | int,
-        emails: Iterable[AssociateEmail] | AsyncIterable[AssociateEmail],
-        *,
-        chunk_size: int = ASSOCIATE_CHUNK,
-        concurrency: int | None = None,
-        on_progress: ProgressCallback | None = None,
-    ) -> BulkResult[AssociateEmail]:
-        """Log emails that are not in CRM yet onto a record (Associate Email with a Record); every result.
+    async def request(part: list[AssociateEmail]) -> PlannedRequest[AssociateEmail]:
+        return PlannedRequest("POST", path, "emails.associate", part, body=encode_associate_body(part))
 
-        A ``DUPLICATE_DATA`` result means the ``original_message_id`` is already associated with the record;
-        when it answers a retry, the lost first try did it, and it is reported SUCCESS. ``chunk_size`` is 1 by
-        default (Zoho's own example refuses a second email in one request); up to 50 where a server takes more.
-        Every email is checked before the first request. ``associate_emails_stream`` does the same in constant
-        memory.
-        """
-        send = self._associate_sender(module, record_id, chunk_size)
-        items = await materialize(emails)
-        check_not_empty(items, "emails")
-        for index, email in enumerate(items):
-            _check_email(index, email)
-        return await self._collect(items, send, _in_order(chunk_size), concurrency, on_progress)
-
-    def associate_emails_stream(
-        self,
-        module: str,
-        record_id: str | int,
-        emails: Iterable[AssociateEmail] | AsyncIterable[AssociateEmail],
-        *,
-        chunk_size: int = ASSOCIATE_CHUNK,
-        concurrency: int | None = None,
-    ) -> AbstractAsyncContextManager[BulkStream[AssociateEmail]]:
-        """``associate_emails`` for input of any size in constant memory: ``(index, result)`` as each request
-        completes (see ``link_deal_stream``). Emails are sent ``chunk_size`` a request (1 by default) in input
-        order; a bad one comes out as ``INVALID_ITEM`` with nothing sent for it."""
-        send = self._associate_sender(module, record_id, chunk_size)
-        return self._stream(emails, send, _in_order(chunk_size), concurrency, check=_check_email)
-
-    def _associate_sender(self, module: str, record_id: str | int, chunk_size: int) -> Sender[AssociateEmail]:
-        record = check_numeric_id(record_id, "record_id")
-        check_chunk_size(chunk_size, MAX_ASSOCIATE_ITEMS)
-        path = f"/{module}/{record}/actions/associate_email"
-
-        async def send(part: list[AssociateEmail]) -> list[ItemResult[AssociateEmail]]:
-            planned = PlannedRequest("POST", path, "emails.associate", part, body=encode_associate_body(part))
-            response = await self._send(planned)
-            if isinstance(response, list):
-                return response
-            results = results_from_response(part, response)
-            if response.replayed:
-                results = [_duplicate_as_success(result) for result in results]
-            return results
-
-        return send
+    return RequestOp(
+        request=request,
+        pipeline=BulkRunner(crm).send,
+        grouping=lambda _: Window(_one_group, chunk_size, chunk_size),
+        checker=_check_email,
+        validator=_check_all,
+        classify=_duplicate_on_replay,
+    )
 
 
 def _check_email(index: int, email: AssociateEmail) -> AssociateEmail:
@@ -88,13 +55,21 @@ def _check_email(index: int, email: AssociateEmail) -> AssociateEmail:
     return email
 
 
-def _in_order(chunk_size: int) -> Window[AssociateEmail]:
-    """Requests of ``chunk_size`` consecutive emails: one record takes them all, so nothing waits to be grouped."""
-    return Window(_one_group, chunk_size, chunk_size)
+def _check_all(emails: list[AssociateEmail]) -> list[AssociateEmail]:
+    check_not_empty(emails, "emails")
+    return [_check_email(index, email) for index, email in enumerate(emails)]
 
 
 def _one_group(_: AssociateEmail) -> None:
     return None
+
+
+async def _duplicate_on_replay(
+    results: list[ItemResult[AssociateEmail]], response: Response
+) -> list[ItemResult[AssociateEmail]]:
+    if not response.replayed:
+        return results
+    return [_duplicate_as_success(result) for result in results]
 
 
 def _duplicate_as_success(result: ItemResult[AssociateEmail]) -> ItemResult[AssociateEmail]:

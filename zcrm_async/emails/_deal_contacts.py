@@ -23,8 +23,8 @@ import anyio
 import msgspec
 
 from .._client import raise_for_status
+from .._decode import decode_or_raise
 from .._errors import AuthenticationError, ZohoError
-from ._base import decode_response
 
 if TYPE_CHECKING:
     from .._client import ZohoCRM
@@ -148,7 +148,7 @@ class DealContacts:
                 return None  # no Deals read scope: relink goes on without the check
             if response.status == 204:
                 return decode(b"{}")
-            return decode_response(decode, raise_for_status(response))
+            return decode_or_raise(decode, raise_for_status(response))
         except AuthenticationError:
             raise  # the credentials are refused: the writes that follow would be too
         except ZohoError:

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from .._bulk import Chunk, ItemResult
+from .._bulk import Chunk
+from .._runner import ProgressCallback
 from .._window import Window
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
 from ..validation import (
@@ -45,7 +46,6 @@ MAX_UNLINK_CHARS = 2000
 ASSOCIATE_CHUNK = 1
 MAX_ASSOCIATE_ITEMS = 50
 
-ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
 #: Awaited by relink before each unlink request, with the links about to be unlinked, each carrying the deal it is
 #: on now as ``previous_deal_id``: a caller that keeps them durably can give them back to a relink that resumes.
 BeforeUnlink = Callable[[Sequence["DealLink"]], Awaitable[object]]

@@ -1,26 +1,50 @@
-"""Reading back what a write did when its answer leaves it in doubt.
+"""Reading back what a write did when its answer leaves it in doubt: the verifiers the email ops declare.
 
 A write answered "already done" after a lost first try may be our own; an item Zoho's answer did not account
-for may or may not have been applied. Both are settled by reading where the email is linked now.
+for may or may not have been applied. Both are settled by reading where the email is linked now (the contact's
+Get Emails list, through ``WhereLinked``). Each function here is a ``Settle`` step of an op, or builds one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol, TypeVar
 
 from .._bulk import ItemResult
 from .._errors import APIError, ResponseDecodeError, TransportError
+from .._ops import Settle
 from .._transport import Response
 from .._write_results import NO_RESULT, SUCCESS, UNREADABLE_RESULT
 from ..models import LinkedRecord
 from ._items import DealLink, DealUnlink
-from ._reading import EmailReading
 
-__all__ = ["LINK_UNVERIFIED", "NOT_LINKED", "ReadBack", "is_linked_as_intended", "is_unlinked"]
+__all__ = [
+    "ALREADY_LINKED",
+    "LINK_UNVERIFIED",
+    "NOT_LINKED",
+    "EmailItem",
+    "WhereLinked",
+    "in_doubt",
+    "is_linked_as_intended",
+    "is_unlinked",
+    "not_linked",
+    "read_back",
+    "settle_already_linked",
+]
 
-T = TypeVar("T")
+
+class EmailItem(Protocol):
+    """What a read-back needs of an item: the email it names."""
+
+    @property
+    def contact_id(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=EmailItem)
 
 #: ALREADY_LINKED, but the deal it is linked to could not be read: neither done nor safe to unlink.
 LINK_UNVERIFIED = "LINK_UNVERIFIED"
@@ -29,8 +53,10 @@ NOT_LINKED = "NOT_LINKED"
 UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE_RESULT})
 ALREADY_LINKED = frozenset({"ALREADY_LINKED"})
 
+#: ``where_linked(contact_id, message_ids)``: the deal each email is linked to (None: none), for those read.
+WhereLinked = Callable[[str, Iterable[str]], Awaitable[dict[str, LinkedRecord | None]]]
 #: Whether an item's email, linked to ``LinkedRecord`` (None: not linked), is where the write meant it to be.
-IsDone = Callable[[Any, LinkedRecord | None], bool]
+IsDone = Callable[[E, LinkedRecord | None], bool]
 
 
 def is_linked_as_intended(item: DealLink, linked: LinkedRecord | None) -> bool:
@@ -41,72 +67,91 @@ def is_unlinked(item: DealUnlink, linked: LinkedRecord | None) -> bool:
     return linked is None
 
 
-class ReadBack(EmailReading):
-    """Write results corrected by reading the emails back."""
+def in_doubt(where_linked: WhereLinked, is_done: IsDone[E]) -> Settle[E]:
+    """The verifier of a write: read back the items whose outcome is in doubt: every failure when an earlier try
+    of the request may have been applied (it got no response, or a 5xx), else only the items Zoho's answer did
+    not account for."""
 
-    async def _read_back_in_doubt(
-        self, results: list[ItemResult[T]], response: Response, is_done: IsDone
-    ) -> list[ItemResult[T]]:
-        """Read back the items whose outcome is in doubt: every failure when an earlier try of the request may
-        have been applied (it got no response, or a 5xx), else only the items Zoho's answer did not account for."""
+    async def verify(results: list[ItemResult[E]], response: Response) -> list[ItemResult[E]]:
         if response.replayed:
-            return await self._read_back(results, is_done)
+            return await read_back(where_linked, results, is_done)
         if any(result.code in UNKNOWN_OUTCOME for result in results):
-            return await self._read_back(results, is_done, why="verified by reading it back", codes=UNKNOWN_OUTCOME)
+            return await read_back(
+                where_linked, results, is_done, why="verified by reading it back", codes=UNKNOWN_OUTCOME
+            )
         return results
 
-    async def _read_back(
-        self,
-        results: list[ItemResult[T]],
-        is_done: IsDone,
-        *,
-        why: str = "verified after a retry",
-        codes: frozenset[str] | None = None,
-        unread: str | None = None,
-        seen: dict[tuple[str, str], LinkedRecord | None] | None = None,
-    ) -> list[ItemResult[T]]:
-        """Read back where the emails of failed results (with one of ``codes``, if given) are linked; report
-        SUCCESS where ``is_done`` holds.
+    return verify
 
-        An email whose link cannot be read keeps Zoho's answer, or gets the code ``unread`` when given (so a
-        caller can tell "linked elsewhere" from "could not look"). Each item read back counts one more attempt.
-        The links read are added to ``seen`` when given, by (contact id, message id).
-        """
-        suspect = [i for i, r in enumerate(results) if not r.ok and (codes is None or r.code in codes)]
-        if not suspect:
-            return results
-        contact = cast(Any, results[suspect[0]].item).contact_id  # a chunk is one contact's
-        try:
-            links = await self.where_linked(contact, [cast(Any, results[i].item).message_id for i in suspect])
-        except (APIError, TransportError, ResponseDecodeError):
-            links = {}
-        if seen is not None:  # a caller that may need the links later (relink, to put one back)
-            seen.update({(contact, message_id): linked for message_id, linked in links.items()})
-        verified = list(results)
-        for i in suspect:
-            result = results[i]
-            message_id = cast(Any, result.item).message_id
-            if message_id in links and is_done(result.item, links[message_id]):
-                verified[i] = dataclasses.replace(
-                    result, code=SUCCESS, status="success", message=why, attempts=result.attempts + 1
-                )
-            elif message_id not in links and unread is not None:
-                message = f"{result.message}; where it is linked could not be read back".lstrip("; ")
-                verified[i] = dataclasses.replace(result, code=unread, message=message, attempts=result.attempts + 1)
-            else:
-                verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
-        return verified
 
-    async def _not_linked(self, results: list[ItemResult[DealUnlink]]) -> list[ItemResult[DealUnlink]]:
-        """Zoho refuses to unlink an email that is not linked with a bare INVALID_DATA, as for an unknown email.
-        Read those back: one the contact's list shows unlinked is in the state asked for, reported NOT_LINKED
-        (a success); the others keep Zoho's answer."""
+async def read_back(
+    where_linked: WhereLinked,
+    results: list[ItemResult[E]],
+    is_done: IsDone[E],
+    *,
+    why: str = "verified after a retry",
+    codes: frozenset[str] | None = None,
+    unread: str | None = None,
+    seen: dict[tuple[str, str], LinkedRecord | None] | None = None,
+) -> list[ItemResult[E]]:
+    """Read back where the emails of failed results (with one of ``codes``, if given) are linked; report SUCCESS
+    where ``is_done`` holds.
+
+    An email whose link cannot be read keeps Zoho's answer, or gets the code ``unread`` when given (so a caller
+    can tell "linked elsewhere" from "could not look"). Each item read back counts one more attempt. The links
+    read are added to ``seen`` when given, by (contact id, message id).
+    """
+    suspect = [i for i, r in enumerate(results) if not r.ok and (codes is None or r.code in codes)]
+    if not suspect:
+        return results
+    contact = results[suspect[0]].item.contact_id  # a chunk is one contact's
+    try:
+        links = await where_linked(contact, [results[i].item.message_id for i in suspect])
+    except (APIError, TransportError, ResponseDecodeError):
+        links = {}
+    if seen is not None:  # a caller that may need the links later (relink, to put one back)
+        seen.update({(contact, message_id): linked for message_id, linked in links.items()})
+    verified = list(results)
+    for i in suspect:
+        result = results[i]
+        message_id = result.item.message_id
+        if message_id in links and is_done(result.item, links[message_id]):
+            verified[i] = dataclasses.replace(
+                result, code=SUCCESS, status="success", message=why, attempts=result.attempts + 1
+            )
+        elif message_id not in links and unread is not None:
+            message = f"{result.message}; where it is linked could not be read back".lstrip("; ")
+            verified[i] = dataclasses.replace(result, code=unread, message=message, attempts=result.attempts + 1)
+        else:
+            verified[i] = dataclasses.replace(result, attempts=result.attempts + 1)
+    return verified
+
+
+def settle_already_linked(where_linked: WhereLinked) -> Settle[DealLink]:
+    """Link's "make it so" classification: an ALREADY_LINKED read back on the intended deal is SUCCESS; one whose
+    deal cannot be read is LINK_UNVERIFIED."""
+
+    async def classify(results: list[ItemResult[DealLink]], _: Response) -> list[ItemResult[DealLink]]:
+        return await read_back(
+            where_linked, results, is_linked_as_intended, why="already linked to this deal", codes=ALREADY_LINKED,
+            unread=LINK_UNVERIFIED,
+        )  # fmt: skip
+
+    return classify
+
+
+def not_linked(where_linked: WhereLinked) -> Settle[DealUnlink]:
+    """Unlink's classification: Zoho refuses to unlink an email that is not linked with a bare INVALID_DATA, as
+    for an unknown email. Those are read back: one the contact's list shows unlinked is in the state asked for,
+    reported NOT_LINKED (a success); the others keep Zoho's answer."""
+
+    async def classify(results: list[ItemResult[DealUnlink]], _: Response) -> list[ItemResult[DealUnlink]]:
         refused = [i for i, result in enumerate(results) if result.code == "INVALID_DATA"]
         if not refused:
             return results
         contact = results[refused[0]].item.contact_id  # a chunk is one contact's
         try:
-            links = await self.where_linked(contact, [results[i].item.message_id for i in refused])
+            links = await where_linked(contact, [results[i].item.message_id for i in refused])
         except (APIError, TransportError, ResponseDecodeError):
             return results
         checked = list(results)
@@ -120,3 +165,5 @@ class ReadBack(EmailReading):
             else:  # a read-back counts as an attempt, whatever it found
                 checked[i] = dataclasses.replace(result, attempts=result.attempts + 1)
         return checked
+
+    return classify

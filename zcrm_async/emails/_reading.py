@@ -10,13 +10,13 @@ from msgspec import UnsetType
 
 from .._client import ZohoCRM, raise_for_status
 from .._cursors import CursorChain
+from .._decode import decode_or_raise
 from .._errors import APIError, InvalidRequestError, NotFoundError, PermissionDeniedError, ResponseDecodeError
 from .._fanout import Stream, fan_out
 from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
 from ..validation import check_message_id, check_numeric_id
-from ._base import EmailsBase, decode_response
 
-__all__ = ["EMAIL_TYPES", "MAX_EMAIL_PAGES", "EmailReading"]
+__all__ = ["EMAIL_TYPES", "MAX_EMAIL_PAGES", "EmailReader"]
 
 #: 10,000 pages of 10: a record with more than 100,000 emails is taken for a server that never stops paging.
 MAX_EMAIL_PAGES = 10_000
@@ -35,8 +35,13 @@ EMAIL_TYPES = frozenset(
 )
 
 
-class EmailReading(EmailsBase):
-    """The reading half of ``crm.emails``."""
+class EmailReader:
+    """The reading half of ``crm.emails``, and what the write ops read back through."""
+
+    __slots__ = ("_crm",)
+
+    def __init__(self, crm: ZohoCRM) -> None:
+        self._crm = crm
 
     async def page(
         self,
@@ -70,7 +75,7 @@ class EmailReading(EmailsBase):
         )
         if response.status == 204:
             return EmailsPage()
-        page = decode_response(decode_emails_page, raise_for_status(response))
+        page = decode_or_raise(decode_emails_page, raise_for_status(response))
         if self._crm.modules.known_id("Deals") is None:
             _remember_deals_module(self._crm, page)
         return page
@@ -185,7 +190,7 @@ class EmailReading(EmailsBase):
         response = await self._crm.request("GET", f"/{module}/{record}/Emails/{message_id}", operation="emails.get")
         if response.status == 204:
             raise ResponseDecodeError("Zoho returned no email (204)", status=204)
-        envelope = decode_response(decode_email_envelope, raise_for_status(response))
+        envelope = decode_or_raise(decode_email_envelope, raise_for_status(response))
         if not envelope.Emails:
             raise ResponseDecodeError("Zoho returned an empty Emails array", status=response.status)
         return envelope.Emails[0]

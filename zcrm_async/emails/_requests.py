@@ -3,11 +3,9 @@ functions return them without sending anything (what a dry run shows is what a r
 
 from __future__ import annotations
 
-import dataclasses
-import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Iterable, Sequence
 
+from .._ops import API_VERSION, PlannedRequest
 from ..models import encode_link_body
 from ._items import (
     MAX_LINK_ITEMS,
@@ -23,40 +21,6 @@ from ._items import (
 )
 
 __all__ = ["API_VERSION", "PlannedRequest", "plan_link_deal", "plan_relink", "plan_unlink_deal"]
-
-T = TypeVar("T")
-
-#: The CRM API version link and unlink need (``ZohoCRM``'s default).
-API_VERSION = "v8"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PlannedRequest(Generic[T]):
-    """One request a bulk method sends, and the input items it carries.
-
-    Attributes:
-        method: the HTTP method.
-        path: the path below the API root, as ``ZohoCRM.request`` takes it (``/Contacts/1/Emails/...``).
-        operation: its name in the budget's cost table (``emails.link``).
-        items: the input items the request carries, in the order it carries them.
-        params: the query parameters, if any.
-        body: the JSON body, if any.
-        api_version: the CRM API version in the URL.
-    """
-
-    method: str
-    path: str
-    operation: str
-    items: Sequence[T]
-    params: Mapping[str, str] | None = None
-    body: bytes | None = None
-    api_version: str = API_VERSION
-
-    @property
-    def target(self) -> str:
-        """The request line's target: ``/crm/v8/Contacts/1/Emails/actions/link_record`` (with the query, if any)."""
-        query = f"?{urllib.parse.urlencode(self.params)}" if self.params else ""
-        return f"/crm/{self.api_version}{self.path}{query}"
 
 
 def link_request(
