@@ -51,19 +51,30 @@ class FakeZoho:
         return self._fake.app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on host:port (0 picks a free port); returns the base URL."""
+        """Serve on host:port (0 picks a free port); returns the base URL.
+
+        A wildcard host (``0.0.0.0``, ``::``) serves every interface; the URL then names the loopback address,
+        which clients on this machine can use (the CLI sends credentials over plain http only to this machine).
+
+        Raises:
+            OSError: the address cannot be bound (the port is in use, the host is not this machine's).
+        """
         if self._runner is not None:
             raise RuntimeError("FakeZoho is already started; close() it before starting it again")
         # Short shutdown: a fake should not hold a test run for aiohttp's default 60 s grace period.
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
         bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self._runner, self._site = runner, site
-        self._url = f"http://{host}:{bound}"
+        self._url = f"http://{_reachable(host)}:{bound}"
         return self._url
 
     async def close(self) -> None:
@@ -325,3 +336,12 @@ class FakeZoho:
         """Mint an access token directly, for tests that do not exercise the token endpoint."""
         self._fake.stats.tokens_issued += 1
         return self._fake.tokens.issue(self.config.refresh_token)
+
+
+def _reachable(host: str) -> str:
+    """The host a URL should name for a server bound to ``host``: loopback for a wildcard, IPv6 in brackets."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

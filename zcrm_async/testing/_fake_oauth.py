@@ -4,6 +4,10 @@ Two grants, as Zoho documents them: ``refresh_token`` (a new access token; 10 pe
 and ``authorization_code`` (a Self Client's grant code, used once within its minutes, 3 by default, gives a new
 refresh token and a first access token). Token answers name their ``scope`` only when ``FakeConfig.scope`` is
 set: Zoho's token pages document answers without it, though some of its answers carry it.
+
+A body the endpoint cannot read as a form (not UTF-8, a multipart body without its boundary) is answered 400
+``{"error": "invalid_request"}``: Zoho's pages document the token endpoint's errors only as ``{"error": CODE}``
+and none for an unreadable body, so the fake takes OAuth 2.0's code for a malformed request (RFC 6749, 5.2).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ _ACCESS_DENIED = {
     "error": "Access Denied",
     "status": "failure",
 }
+UNREADABLE_FORM = {"error": "invalid_request", "error_description": "the request body is not a readable form"}
 
 
 class Tokens:
@@ -129,7 +134,11 @@ async def token(fake: FakeApp, request: web.Request) -> web.StreamResponse:
     fake.stats.token_refreshes += 1
     params = dict(request.query)
     if request.body_exists:  # read already, by the gates: can_read_body is False by now
-        params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        try:
+            form = await request.post()
+        except (UnicodeDecodeError, ValueError):  # not UTF-8, or a multipart body without (or with a wrong) boundary
+            return json_response(UNREADABLE_FORM, 400)
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
     extra: dict[str, str] = {}  # only the fields this grant's answer carries
     if params.get("grant_type") == "authorization_code":
         given = fake.tokens.exchange(params)

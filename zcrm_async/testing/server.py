@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 from pathlib import Path
@@ -84,6 +85,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+#: The least each seeding flag takes: a negative count (or no user to own the mail) is refused in one line.
+_LEAST = {
+    "seed_contacts": 0, "seed_deals_per_contact": 1, "seed_emails_per_contact": 0, "seed_users": 1,
+    "seed_misfiled": 0,
+}  # fmt: skip
+
+
+def _bad_count(args: argparse.Namespace) -> str | None:
+    for name, least in _LEAST.items():
+        if getattr(args, name) < least:
+            return f"--{name.replace('_', '-')} must be {least} or more, not {getattr(args, name)}"
+    return None
+
+
 def config_from(args: argparse.Namespace) -> FakeConfig:
     """The FakeConfig the parsed flags describe."""
     return FakeConfig(
@@ -111,10 +126,22 @@ def config_from(args: argparse.Namespace) -> FakeConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT or SIGTERM; returns the process exit code."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    """Serve until SIGINT or SIGTERM; returns the process exit code: 2 for a flag out of range, 1 when it cannot
+    listen, each with one line."""
+    if (problem := _bad_count(args)) is not None:
+        print(f"fake-server: error: {problem}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args))
+    except _CannotListen as exc:
+        print(f"fake-server: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr, flush=True)
+        return 1
     return 0
+
+
+class _CannotListen(Exception):
+    """The address could not be bound (the port is in use, the host is not this machine's)."""
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -144,13 +171,21 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    url = await fake.start(args.host, args.port)
+    try:
+        url = await fake.start(args.host, args.port)
+    except OSError as exc:
+        raise _CannotListen(_reason(exc)) from None
     try:
         _say(f"FakeZoho listening on {url}")
         announce(_say, fake, url, summary, misfiled)
         await stop.wait()
     finally:
         await fake.close()
+
+
+def _reason(exc: OSError) -> str:
+    # asyncio's message repeats the address; the errno's text is the reason.
+    return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 def _say(line: str) -> None:
