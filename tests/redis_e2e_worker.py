@@ -19,7 +19,7 @@ async def main(redis_port: int, org: str, api_url: str, cap: int, contacts: list
     budget = Budget(concurrency=cap)
     url = f"redis://127.0.0.1:{redis_port}/0"
     async with RedisLimiter.from_url(url, budget, org=org, client_id=config.client_id, poll_interval=0.02) as limiter:
-        store = RedisTokenStore(limiter.redis, org=org, client_id=config.client_id)
+        store = RedisTokenStore(limiter.redis, org=org, client_id=config.client_id, refresh_token=config.refresh_token)
         async with (
             ZohoCRM(
                 client_id=config.client_id,

@@ -24,6 +24,7 @@ from zcrm_async import AccessToken, Budget, OAuthCredentials, Permit, ZohoCRM
 from zcrm_async._auth import TokenManager
 from zcrm_async._transport import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
+from zcrm_async.redis._token_store import refresh_key
 from zcrm_async.testing._mock import MockTransport, json_response
 
 HELPERS = Path(__file__).parent.parent / "redis_helpers.py"
@@ -254,7 +255,7 @@ def test_fifty_token_managers_refresh_once(redis_port: int) -> None:
                     credentials,
                     accounts_url="http://127.0.0.1:1",
                     transport=transport,
-                    store=RedisTokenStore(client, org=org, client_id=CLIENT_ID),
+                    store=RedisTokenStore(client, org=org, client_id=CLIENT_ID, refresh_token="refresh"),
                 )
                 for _ in range(50)
             ]
@@ -280,15 +281,38 @@ def test_stored_token_expires_with_it_and_never_prints(redis_port: int) -> None:
     async def main() -> None:
         client = aioredis.Redis.from_url(_url(redis_port))
         try:
-            store = RedisTokenStore(client, org=org, client_id=CLIENT_ID)
+            store = RedisTokenStore(client, org=org, client_id=CLIENT_ID, refresh_token="refresh")
             assert await store.load() is None
             await store.save(AccessToken(value=value, expires_at=time.time() + 600, api_domain="https://x"))
             loaded = await store.load()
             assert loaded is not None and loaded.value == value
             for text in (repr(loaded), str(loaded), repr(store)):
                 assert value not in text
-            ttl = await client.pttl(f"zcrm:{{{org}}}:{CLIENT_ID}:token")
+            ttl = await client.pttl(f"zcrm:{{{org}}}:{CLIENT_ID}:{refresh_key('refresh')}:token")
             assert 590_000 < ttl <= 600_000
+        finally:
+            await client.aclose()
+
+    _run(main)
+
+
+def test_two_refresh_tokens_of_one_client_keep_their_tokens_and_counts_apart(redis_port: int) -> None:
+    """Two orgs on one client (and one --org name): each refresh token has its own token and refresh count."""
+    org = _org()
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(_url(redis_port))
+        try:
+            first, second = (RedisTokenStore(client, org=org, client_id=CLIENT_ID, refresh_token=refresh)
+                             for refresh in ("1000.refresh-one", "1000.refresh-two"))  # fmt: skip
+            await first.save(AccessToken(value="1000.one", expires_at=time.time() + 600))
+            await second.save(AccessToken(value="1000.two", expires_at=time.time() + 600))
+            loaded = await first.load(), await second.load()
+            assert [token.value if token else None for token in loaded] == ["1000.one", "1000.two"]
+            assert [await first.reserve_refresh() for _ in range(10)] == [0.0] * 10
+            assert await second.reserve_refresh() == 0.0  # Zoho counts per refresh token
+            keys = [key.decode() for key in await client.keys(f"zcrm:{{{org}}}:*")]
+            assert not any("refresh-one" in key or "refresh-two" in key for key in keys)  # a hash, never the token
         finally:
             await client.aclose()
 
@@ -301,7 +325,7 @@ def test_refresh_lock_is_released_on_error_and_refreshes_are_counted(redis_port:
     async def main() -> None:
         client = aioredis.Redis.from_url(_url(redis_port))
         try:
-            store = RedisTokenStore(client, org=org, client_id=CLIENT_ID)
+            store = RedisTokenStore(client, org=org, client_id=CLIENT_ID, refresh_token="refresh")
             with pytest.raises(KeyError):
                 async with store.refresh_lock():
                     raise KeyError("refresh failed")
@@ -355,7 +379,7 @@ def test_zoho_client_sends_through_the_shared_budget(redis_port: int) -> None:
                 client_secret="secret",
                 refresh_token="refresh",
                 limiter=limiter,
-                token_store=RedisTokenStore(limiter.redis, org=org, client_id=CLIENT_ID),
+                token_store=RedisTokenStore(limiter.redis, org=org, client_id=CLIENT_ID, refresh_token="refresh"),
                 transport=MockTransport(zoho),
             )
 

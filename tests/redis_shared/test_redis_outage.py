@@ -100,7 +100,7 @@ async def test_a_dead_redis_is_one_clear_error_not_a_redis_exception(own_redis: 
         with pytest.raises(RedisUnavailable, match="taking a slot"):
             async with limiter.slot(heavy=False):
                 pass
-        store = RedisTokenStore(limiter.redis, org="acme", client_id="1000.CLIENT")
+        store = RedisTokenStore(limiter.redis, org="acme", client_id="1000.CLIENT", refresh_token="1000.refresh")
         with pytest.raises(RedisUnavailable, match="shared access token"):
             await store.load()
 

@@ -160,7 +160,9 @@ class Connection:
                         self.redis_url, budget, org=self.org, client_id=self.client_id, timeout=self.redis_timeout
                     )
                 )
-                store = redis_module.RedisTokenStore(limiter.redis, org=self.org, client_id=self.client_id)
+                store = redis_module.RedisTokenStore(
+                    limiter.redis, org=self.org, client_id=self.client_id, refresh_token=self.refresh_token
+                )
                 extra = {"limiter": limiter, "token_store": store}
             elif self.token_cache is not None:
                 extra = {"token_store": self.token_store()}

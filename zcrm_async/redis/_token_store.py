@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -25,6 +26,11 @@ _encode_token = msgspec.json.Encoder().encode
 _decode_token = msgspec.json.Decoder(AccessToken).decode
 
 
+def refresh_key(refresh_token: str) -> str:
+    """The part of a key that says which refresh token it is for: 16 hex digits of its SHA-256."""
+    return hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
+
+
 class RedisTokenStore:
     """The org's access token in Redis, so every process uses one token and one process refreshes it.
 
@@ -32,6 +38,9 @@ class RedisTokenStore:
         redis: a ``redis.asyncio.Redis`` (not closed by the store).
         org: the org's id, as given to ``RedisLimiter``.
         client_id: the OAuth client whose token this is.
+        refresh_token: the refresh token the access tokens come from. Keys are per refresh token (by a hash, never
+            the token): two orgs sharing one client (and an ``org`` name) keep their tokens, locks and refresh
+            counts apart, and Zoho's 10 refreshes per 10 minutes are per refresh token.
         namespace: first part of every key.
         lock_timeout: how long the refresh lock lives if its holder dies; a refresh that takes longer (a
             throttled token endpoint) may let a second process refresh too.
@@ -45,12 +54,15 @@ class RedisTokenStore:
         *,
         org: str,
         client_id: str,
+        refresh_token: str,
         namespace: str = "zcrm",
         lock_timeout: float = 60.0,
     ) -> None:
         if not client_id:
             raise ValueError("client_id is empty")
-        base = f"{org_prefix(namespace, org)}:{client_id}"
+        if not refresh_token:
+            raise ValueError("refresh_token is empty")
+        base = f"{org_prefix(namespace, org)}:{client_id}:{refresh_key(refresh_token)}"
         self._redis = redis
         self._key = f"{base}:token"
         self._lock_key = f"{base}:token:lock"
