@@ -107,6 +107,7 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
         check_writable(options.report, "--report")
     journal_path = options.journal or default_journal(options.path)
     check_writable(journal_path, "--journal", folder_too=True)
+    _refuse_overwriting(options, journal_path)
     # The credentials (at most one refresh) and the API server are checked before the journal is created, so a
     # wrong secret or an unreachable server leaves no journal and marks no item in flight.
     async with connection.open() as crm:
@@ -120,6 +121,23 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
     if code != EXIT_JOURNAL:
         output.line(f"journal: {journal_path}")
     return code
+
+
+def _refuse_overwriting(options: BackfillOptions, journal_path: Path) -> None:
+    """The report replaces its file and the journal is a database: neither may be the input, nor one another."""
+    named = [("--report", options.report), ("--journal", journal_path)]
+    for flag, path in named:
+        others = [("the input file", options.path)] + [("the journal", journal_path)] * (flag == "--report")
+        for what, other in others:
+            if path is not None and _same_file(path, other):
+                raise UsageError(f"{flag} {path} is {what}: it would be overwritten; name another file")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:  # one of them does not exist yet: the same path, once resolved, is still the same file
+        return one.resolve() == other.resolve()
 
 
 async def _in_journal(

@@ -129,8 +129,12 @@ class Connection:
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
-        # The Redis URL's password on its own too: a message may name it without the rest of the URL.
-        return (self.client_secret, self.refresh_token, self.redis_url, _password_in(self.redis_url))
+        # The Redis URL's password on its own too: a message may name it without the rest of the URL; and a
+        # password written into a server's URL (http://user:pass@host), which "cannot reach URL" would echo.
+        return (
+            self.client_secret, self.refresh_token, self.redis_url, _password_in(self.redis_url),
+            _password_in(self.accounts_url), _password_in(self.api_domain),
+        )  # fmt: skip
 
     def budget(self) -> Budget:
         return Budget.for_edition(self.edition, users=self.users)

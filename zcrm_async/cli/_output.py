@@ -20,6 +20,8 @@ from rich.text import Text
 __all__ = ["Output"]
 
 _MASK = "***"
+#: Secrets shorter than this are masked only where they stand alone (see ``Output.redact``).
+_SHORT = 4
 #: C0 controls, DEL and C1 controls; a line keeps its line breaks and tabs, a table cell does not.
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_IN_CELL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -48,7 +50,7 @@ class Output:
     def add_secrets(self, *values: str | None) -> None:
         """Values never to show (client secret, refresh token, ...), however they got into a message."""
         for value in values:
-            if value and len(value) >= 4 and value not in self._secrets:
+            if value and value not in self._secrets:
                 self._secrets.append(value)
         self._secrets.sort(key=len, reverse=True)  # longest first, so a secret inside another goes too
 
@@ -60,7 +62,12 @@ class Output:
             parts = re.split(pattern, text)  # odd positions are the kept phrases
             return "".join(part if index % 2 else self.redact(part) for index, part in enumerate(parts))
         for secret in self._secrets:
-            text = text.replace(secret, _MASK)
+            if len(secret) >= _SHORT:
+                text = text.replace(secret, _MASK)
+            else:
+                # A short secret ("ab") is masked where it stands alone ("--refresh_token ab", ":ab@host"), not
+                # inside a longer word or number, where it is a coincidence: masking every "1" would hide counts.
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", _MASK, text)
         return text
 
     def shown(self, text: str, keep: Sequence[str] = ()) -> str:
