@@ -74,3 +74,31 @@ def test_auth_exchange_against_a_dead_server_says_one_tidy_line(tmp_path: Path) 
     assert line.startswith(f"zcrm-async: cannot reach the accounts server {dead}: "), line
     assert "Cannot connect to host" not in line  # aiohttp's own wording
     assert not (tmp_path / "zoho.env").exists()
+
+
+LINK_SCOPES = (
+    "ZohoCRM.modules.emails.CREATE ZohoCRM.modules.deals.CREATE ZohoCRM.modules.contacts.CREATE "
+    "ZohoCRM.modules.emails.READ ZohoCRM.modules.contacts.READ ZohoCRM.modules.deals.READ ZohoCRM.settings.fields.READ"
+)  # every scope but ZohoCRM.settings.modules.READ
+
+
+@pytest.mark.parametrize("module_id_given", [False, True])
+def test_auth_check_says_backfill_link_needs_the_modules_scope_unless_the_id_is_given(
+    module_id_given: bool,
+) -> None:
+    from zcrm_async.testing import FakeConfig
+
+    fake = FakeZoho(FakeConfig(scope=LINK_SCOPES))
+    env = {"ZOHO_DEALS_MODULE_ID": "5843104000000002181"} if module_id_given else {}
+    with fake.serving_in_thread() as url:
+        result = cli("auth", "check", *pointed_at(url, fake), env=env)
+    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines() if line.startswith("  ")}
+    if module_id_given:
+        assert result.returncode == 0, result.stdout
+        assert lines["backfill link"].startswith("  backfill link: ok")
+    else:
+        assert result.returncode == 1, result.stdout
+        assert lines["backfill link"].startswith(
+            "  backfill link: MISSING ZohoCRM.settings.modules.READ (or pass --deals-module-id ID)"
+        ), lines["backfill link"]
+        assert "MISSING" in lines["backfill relink"] and "MISSING" not in lines["backfill unlink"]

@@ -26,7 +26,7 @@ from .. import (
 )
 from ._connect import ENV, Connection, RunFailure, UsageError, add_connection_arguments, own_words, reach
 from ._output import Output
-from ._scopes import COMMAND_SCOPES, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
+from ._scopes import COMMAND_SCOPES, NEEDED_UNLESS, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
 
 __all__ = ["add_auth_commands", "auth_command", "default_env_file"]
 
@@ -243,9 +243,15 @@ def _report_scopes(output: Output, token: AccessToken) -> int:
     short = 0
     for command, needs in COMMAND_SCOPES.items():
         missing = missing_scopes(granted, needs)
+        needs_text = ", ".join(needs)
+        if command in NEEDED_UNLESS:
+            scope, flag, variable = NEEDED_UNLESS[command]
+            needs_text += f", {scope} (unless {flag} or {variable} is given)"
+            if not os.environ.get(variable) and missing_scopes(granted, [scope]):
+                missing.append(f"{scope} (or pass {flag} ID)")
         short += bool(missing) and not command.endswith(OPTIONAL)
         verdict = "ok" if not missing else f"MISSING {', '.join(missing)}"
-        output.result(f"  {command}: {verdict} (needs {', '.join(needs)})")
+        output.result(f"  {command}: {verdict} (needs {needs_text})")
     if short:
         output.result(f"generate a new grant code with: {RECOMMENDED_SCOPES}")
     return 0 if not short else 1

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-__all__ = ["COMMAND_SCOPES", "OPTIONAL", "RECOMMENDED_SCOPES", "covers", "missing_scopes", "parse_scopes"]
+__all__ = [
+    "COMMAND_SCOPES", "NEEDED_UNLESS", "OPTIONAL", "RECOMMENDED_SCOPES", "covers", "missing_scopes", "parse_scopes",
+]  # fmt: skip
 
 #: Marks a need no command fails without.
 OPTIONAL = " (optional)"
@@ -32,6 +34,15 @@ COMMAND_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         # Without it relink still works, but unlinks before it learns the deal would refuse the email.
         "relink's check of a deal's contacts before unlinking (Get Record)" + OPTIONAL: ("ZohoCRM.modules.deals.READ",),
         "--deals-module-id lookup (Get Modules)" + OPTIONAL: ("ZohoCRM.settings.modules.READ",),
+    }
+)
+
+#: Scopes a command needs unless a flag (or its variable) says what it would look up: link bodies carry the Deals
+#: module's id, learned with Get Modules unless --deals-module-id gives it.
+NEEDED_UNLESS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        command: ("ZohoCRM.settings.modules.READ", "--deals-module-id", "ZOHO_DEALS_MODULE_ID")
+        for command in ("backfill link", "backfill relink")
     }
 )
 
