@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,16 @@ from .. import (
     exchange_grant_code,
     write_env_file,
 )
-from ._connect import ENV, Connection, RunFailure, UsageError, add_connection_arguments, own_words, reach
+from ._connect import (
+    ENV,
+    Connection,
+    RunFailure,
+    UsageError,
+    add_connection_arguments,
+    default_env_file,
+    own_words,
+    reach,
+)
 from ._output import Output
 from ._scopes import COMMAND_SCOPES, NEEDED_UNLESS, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
 
@@ -60,12 +70,6 @@ def _connection(parser_class: type[argparse.ArgumentParser], *, refresh_token: b
     parent = parser_class(add_help=False)
     add_connection_arguments(parent, refresh_token=refresh_token, budget=False)
     return parent
-
-
-def default_env_file() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path("zcrm-async", appauthor=False) / "zoho.env"
 
 
 async def auth_command(args: argparse.Namespace, connection: Connection, output: Output) -> int:

@@ -45,6 +45,7 @@ __all__ = [
     "add_connection_arguments",
     "check_writable",
     "connection_from",
+    "default_env_file",
     "default_token_cache",
     "own_words",
     "reach",
@@ -144,7 +145,10 @@ class Connection:
         missing = [ENV[name] for name in ("client_id", "client_secret", "refresh_token") if not getattr(self, name)]
         if missing:
             flags = ", ".join(f"--{name.lower().removeprefix('zoho_').replace('_', '-')} or {name}" for name in missing)
-            raise UsageError(f"missing credentials: pass {flags}")
+            raise UsageError(
+                f"missing credentials: pass {flags} (or run `zcrm-async auth exchange`, which saves them in "
+                f"{default_env_file()}, read by every command)"
+            )
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[ZohoCRM]:
@@ -363,8 +367,15 @@ def default_token_cache() -> Path:
     return user_cache_path("zcrm-async", appauthor=False) / "tokens"
 
 
-def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Connection:
-    env = os.environ if environ is None else environ
+def connection_from(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Connection:
+    """The connection the flags, the environment and the env file describe, in that order of precedence.
+
+    ``env_file`` (default: the one ``auth exchange`` writes, ``~/.config/zcrm-async/zoho.env``) fills in only what
+    neither a flag nor a variable gives, so a new shell after ``auth exchange`` needs nothing loaded.
+    """
+    env = _with_env_file(os.environ if environ is None else environ, env_file)
 
     def pick(name: str) -> str | None:
         value = getattr(args, name, None)
@@ -389,6 +400,21 @@ def connection_from(args: argparse.Namespace, environ: Mapping[str, str] | None 
         token_wait=_token_wait(args, env),
         redis_timeout=_redis_timeout(args),
     )
+
+
+def _with_env_file(environ: Mapping[str, str], env_file: Path | None) -> Mapping[str, str]:
+    from ._env_file import read_env_file
+
+    path = env_file if env_file is not None else default_env_file()
+    saved = read_env_file(path, keys=frozenset(ENV.values()))
+    return {**saved, **environ} if saved else environ
+
+
+def default_env_file() -> Path:
+    """Where ``auth exchange`` keeps the credentials: ``$XDG_CONFIG_HOME/zcrm-async/zoho.env``."""
+    from platformdirs import user_config_path
+
+    return user_config_path("zcrm-async", appauthor=False) / "zoho.env"
 
 
 def _data_centre(args: argparse.Namespace, env: Mapping[str, str]) -> str:
