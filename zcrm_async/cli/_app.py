@@ -37,6 +37,7 @@ from ._connect import (
     connection_from,
     secrets_in,
 )
+from ._help import HelpFormatter, examples, leaf_parser, unknown_flags_message
 from ._operations import OPERATIONS
 from ._output import Output
 from ._reach_watch import UNREACHABLE_AFTER
@@ -54,6 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
@@ -77,14 +79,21 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
     operations = backfill.add_subparsers(dest="operation", required=True, metavar="OPERATION")
     for operation in OPERATIONS.values():
         name, text = operation.name, operation.help
-        sub = operations.add_parser(name, parents=[common], help=text, description=text)
-        _add_backfill_arguments(sub)
+        sub = operations.add_parser(
+            name, parents=[common], help=text, description=text, epilog=examples(f"backfill {name}")
+        )
+        _add_backfill_arguments(sub, module_id=name != "unlink")  # unlink bodies carry no module id
 
     emails = commands.add_parser("emails", help="read emails")
     email_commands = emails.add_subparsers(dest="emails_command", required=True, metavar="ACTION")
-    export = email_commands.add_parser("export", parents=[common], help="every email of many records, to JSONL")
-    export.add_argument("--ids", type=Path, help="file of record ids, one per line")
-    export.add_argument("--module", default="Contacts", help="the records' module (default: %(default)s)")
+    export_text = "every email of many records, to JSONL"
+    export = email_commands.add_parser(
+        "export", parents=[common], help=export_text, epilog=examples("emails export"),
+        description=f"{export_text}: one line per email with its record's id (record_id). The records are those "
+        "of --ids, or every record of --module; --ids and --module combine (the ids are records of that module).",
+    )  # fmt: skip
+    export.add_argument("--ids", type=Path, help="file of record ids, one per line (default: every record)")
+    export.add_argument("--module", default="Contacts", help="the records' module, by API name (default: %(default)s)")
     export.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     export.add_argument("--concurrency", type=int, default=8, help="records read at once (default: %(default)s)")
 
@@ -98,9 +107,11 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
 
     records = commands.add_parser("records", help="read a module's records")
     record_commands = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    records_text = "a module's records to CSV or JSONL, by COQL or Get Records"
     records_export = record_commands.add_parser(
-        "export", parents=[common], help="a module's records to CSV or JSONL, by COQL or Get Records"
-    )
+        "export", parents=[common], help=records_text, epilog=examples("records export"),
+        description=f"{records_text} (or Bulk Read past 100,000 records).",
+    )  # fmt: skip
     records_export.add_argument("module", metavar="MODULE", help="the module's API name, e.g. Contacts")
     records_export.add_argument("--fields", required=True, help="field API names, comma-separated")
     records_export.add_argument(
@@ -114,9 +125,12 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
         help="COQL, Get Records or Bulk Read (default: by the filter and the count)",
     )  # fmt: skip
 
+    demo_text = "a relink backfill, then an audit and its plan, on an in-process FakeZoho (no credentials)"
     demo = commands.add_parser(
-        "demo", help="a relink backfill, then an audit and its plan, on an in-process FakeZoho (no credentials)"
-    )
+        "demo", help=demo_text, epilog=examples("demo"),
+        description=f"{demo_text}. Its files (input, journal, report, plan) stay in --workdir, or in a new "
+        "temporary folder it names at the end.",
+    )  # fmt: skip
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary and errors")
     demo.add_argument("--contacts", type=int, default=1000, help="contacts in the fake world (default: %(default)s)")
     demo.add_argument("--latency-ms", type=float, default=40.0, help="fake latency per call (default: %(default)s)")
@@ -126,10 +140,12 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
         help="where to write the input, journal and report, kept after the run (default: a new temporary folder)",
     )  # fmt: skip
 
+    fake_text = "run FakeZoho until Ctrl-C; prints the flags and environment that point zcrm-async at it"
     fake = commands.add_parser(
-        "fake-server",
-        help="run FakeZoho until Ctrl-C; prints the flags and environment that point zcrm-async at it",
-    )
+        "fake-server", help=fake_text, epilog=examples("fake-server"),
+        description=f"{fake_text}, a grant code for auth exchange, and ids to try. It follows Zoho's published "
+        "contract as strictly as Zoho's OpenAPI files; every knob of the fake is a flag.",
+    )  # fmt: skip
     if fake_server_flags:
         from ..testing.server import add_arguments
 
@@ -148,7 +164,7 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_backfill_arguments(parser: argparse.ArgumentParser, *, module_id: bool) -> None:
     parser.add_argument("file", type=Path, metavar="FILE", help="CSV with a header, or JSONL")
     parser.add_argument("--journal", type=Path, help="the SQLite journal (default: FILE.journal.sqlite)")
     parser.add_argument("--report", type=Path, help="write one JSON line per input item here")
@@ -160,6 +176,8 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop the run (exit 69; the same command continues) when the API has answered nothing for this long "
         "while requests fail (default: %(default)g)",
     )  # fmt: skip
+    if not module_id:
+        return
     parser.add_argument(
         "--deals-module-id",
         default=os.environ.get("ZOHO_DEALS_MODULE_ID"),
@@ -173,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     parser = build_parser(fake_server_flags="fake-server" in words)
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # said with the usage of the command they were given to, and the flags they may be
+            leaf = leaf_parser(parser, args)
+            leaf.error(unknown_flags_message(leaf, extras))
     except _ArgumentError as exc:
         output = Output()
         output.add_secrets(*secrets_in(sys.argv[1:] if argv is None else argv))
@@ -288,7 +309,7 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
         options = BackfillOptions(
             operation=OPERATIONS[args.operation], path=args.file, journal=args.journal, report=args.report,
             dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
-            deals_module_id=args.deals_module_id, unreachable_after=args.unreachable_after,
+            deals_module_id=getattr(args, "deals_module_id", None), unreachable_after=args.unreachable_after,
         )  # fmt: skip
         return lambda: backfill(options, connection, output)
     if args.command == "audit":

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ._connect import Connection
+from ._help import examples
 from ._output import Output
 
 __all__ = ["add_audit_parser", "audit_from"]
@@ -17,7 +18,7 @@ _HELP = "find emails on the wrong deal by a rule and write the backfill plan tha
 
 def add_audit_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add ``audit`` to the subcommands (``commands`` is argparse's subparsers action)."""
-    audit = commands.add_parser("audit", parents=[common], help=_HELP, description=_HELP)
+    audit = commands.add_parser("audit", parents=[common], help=_HELP, description=_HELP, epilog=examples("audit"))
     audit.add_argument(
         "--rule", required=True,
         help="prediction, no-closed-lost, single-open-deal, a CSV mapping (message_id or thread_id -> deal_id), "

@@ -35,6 +35,7 @@ from ._connect import (
     own_words,
     reach,
 )
+from ._help import examples
 from ._output import Output
 from ._scopes import COMMAND_SCOPES, NEEDED_UNLESS, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
 
@@ -47,22 +48,26 @@ def add_auth_commands(commands: Any, parser_class: type[argparse.ArgumentParser]
     exchange = actions.add_parser(
         "exchange", parents=[_connection(parser_class, refresh_token=False)],
         help="turn a Self Client grant code into a refresh token, kept in a private env file",
-        description="Turn a grant code (API console > Self Client > Generate Code, with the scopes "
-        f"{RECOMMENDED_SCOPES}) into a refresh token. Needs the client id and secret and the data centre.",
+        description="Turn a grant code (API console > Self Client > Generate Code) into a refresh token, saved "
+        "with the client id and secret in a private env file that every command reads. Needs the client id and "
+        f"secret and the data centre. The scopes to give the grant code, one line:\n  {RECOMMENDED_SCOPES}",
+        epilog=examples("auth exchange"),
     )  # fmt: skip
     exchange.add_argument("--code", required=True, help="the grant code (used once; it lasts a few minutes)")
     exchange.add_argument("--redirect-uri", help="only for a server-based client: its registered redirect URI")
-    exchange.add_argument(
+    where = exchange.add_mutually_exclusive_group()
+    where.add_argument(
         "--save", type=Path, metavar="FILE",
         help=f"the env file (mode 0600) to write the credentials to (default: {default_env_file()})",
     )  # fmt: skip
     exchange.add_argument("--force", action="store_true", help="replace the env file if it exists")
-    exchange.add_argument(
+    where.add_argument(
         "--show", action="store_true", help="print the refresh token on stdout instead of saving it (no file)"
     )
+    check_text = "refresh once; show the data centre, API domain, scopes granted and what each command needs"
     actions.add_parser(
-        "check", parents=[_connection(parser_class, refresh_token=True)],
-        help="refresh once; show the data centre, API domain, scopes granted and what each command needs",
+        "check", parents=[_connection(parser_class, refresh_token=True)], help=check_text,
+        description=f"{check_text}. Exit code 1 when a command lacks a scope it needs.", epilog=examples("auth check"),
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from ._fake import FakeConfig, FakeZoho, Leniency
 from ._server_hints import announce, write_sample
@@ -31,7 +32,13 @@ __all__ = ["add_arguments", "config_from", "main", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the fake server's flags (one per FakeConfig knob) to `parser`."""
     d = FakeConfig()
-    add = parser.add_argument
+
+    def add(*flags: str, **kwargs: Any) -> None:
+        text = kwargs.get("help", "")
+        if "default" in kwargs and "%(default)" not in text and kwargs.get("action") != "append":
+            kwargs["help"] = f"{text} (default: %(default)s)".lstrip()
+        parser.add_argument(*flags, **kwargs)
+
     add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     add("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: %(default)s)")
     add("--api-version", default=d.api_version, help="API version served besides v7 (default: %(default)s)")
@@ -57,14 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--burst-429", type=int, default=d.burst_429, help="answer the first N API calls with 429")
     add("--seed", type=int, default=d.seed, help="seed for faults, ids and seeded data")
-    add("--client-id", default=d.client_id)
-    add("--client-secret", default=d.client_secret)
-    add("--refresh-token", default=d.refresh_token)
+    add("--client-id", default=d.client_id, help="the OAuth client id it accepts")
+    add("--client-secret", default=d.client_secret, help="the client secret it accepts")
+    add("--refresh-token", default=d.refresh_token, help="the refresh token it accepts")
     add("--scope", default=d.scope, help="scopes token answers name, space separated (default: none named)")
     add("--seed-contacts", type=int, default=0, help="contacts to seed (each with deals and emails)")
-    add("--seed-deals-per-contact", type=int, default=1)
-    add("--seed-emails-per-contact", type=int, default=3)
-    add("--seed-users", type=int, default=1)
+    add("--seed-deals-per-contact", type=int, default=1, help="deals of each seeded contact")
+    add("--seed-emails-per-contact", type=int, default=3, help="emails of each seeded contact")
+    add("--seed-users", type=int, default=1, help="users owning the seeded emails")
     add(
         "--write-sample", type=Path, metavar="FILE",
         help="write a `backfill link` CSV of the seeded emails no deal holds yet (seeds 20 contacts if none)",
