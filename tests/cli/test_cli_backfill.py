@@ -295,7 +295,7 @@ def test_dry_run_prints_the_body_the_run_sends_with_the_deals_module_id(tmp_path
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "45 items would go in 3 link requests to 1 contacts" in done.stdout
+    assert "45 items would go in 3 link requests to 1 contact;" in done.stdout
     assert "the first 3 of 3 requests:" in done.stdout
     assert "POST /crm/v8/Contacts/111/Emails/actions/link_record" in done.stdout
     assert '"module":{"api_name":"Deals","id":"5843104000000002181"}' in done.stdout
@@ -312,8 +312,8 @@ def test_dry_run_reports_bad_rows_by_line_as_the_library_checks_them(
     assert "line 3: message_id has characters outside [A-Za-z0-9]" in captured.err
     assert "line 4: duplicates line 2 (same contact_id and message_id)" in captured.err
     assert "line 5: owner_id is missing" in captured.err
-    assert "1 items would go in 1 unlink requests to 1 contacts" in captured.out
-    assert "the first 1 of 1 requests:" in captured.out
+    assert "1 item would go in 1 unlink request to 1 contact;" in captured.out
+    assert "the request:" in captured.out
     assert "DELETE /crm/v8/Contacts/111/Emails/actions/link_record?owner_id=333&message_ids=abc1" in captured.out
 
 

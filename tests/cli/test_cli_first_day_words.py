@@ -102,3 +102,43 @@ def test_auth_check_says_backfill_link_needs_the_modules_scope_unless_the_id_is_
             "  backfill link: MISSING ZohoCRM.settings.modules.READ (or pass --deals-module-id ID)"
         ), lines["backfill link"]
         assert "MISSING" in lines["backfill relink"] and "MISSING" not in lines["backfill unlink"]
+
+
+def test_one_item_is_said_in_the_singular_and_a_quiet_budget_has_no_zero_rows(
+    tmp_path: Path, served: tuple[FakeZoho, str]
+) -> None:
+    from tests.cli_helpers import make_world, write_csv
+
+    fake, url = served
+    path = write_csv(tmp_path / "links.csv", make_world(fake, contacts=1, emails=1))
+    dry = cli("backfill", "link", str(path), "--dry-run", "--deals-module-id", "5843104000000002181")
+    assert "dry run: 1 item would go in 1 link request to 1 contact; nothing was sent" in dry.stdout
+    run = cli("backfill", "link", str(path), *pointed_at(url, fake))
+    assert run.returncode == 0, run.stderr
+    assert "outcomes of 1 item" in run.stdout
+    assert "429 responses" not in run.stdout and "transport errors" not in run.stdout  # all 0 here
+
+
+def test_json_prints_one_summary_object_on_stdout(tmp_path: Path, served: tuple[FakeZoho, str]) -> None:
+    import json
+
+    from tests.cli_helpers import make_world, write_csv
+
+    fake, url = served
+    rows = make_world(fake, contacts=2, emails=2)
+    rows[0] = {**rows[0], "deal_id": "123"}  # a deal Zoho does not have: refused
+    path = write_csv(tmp_path / "links.csv", rows)
+    result = cli("backfill", "link", str(path), "--json", *pointed_at(url, fake))
+    (line,) = result.stdout.splitlines()
+    summary = json.loads(line)
+    assert summary["items"] == 4 and summary["succeeded"] == 3 and summary["failed"] == 1
+    assert summary["exit_code"] == result.returncode == 1
+    assert summary["states"] == {"done": 4}
+    assert "outcomes of 4 items" in result.stderr  # the table a person reads
+
+
+def test_the_demo_says_where_it_left_its_files(tmp_path: Path) -> None:
+    result = cli("demo", "-q", "--contacts", "4", "--latency-ms", "0", env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    (folder,) = tmp_path.glob("zcrm-demo-*")
+    assert f"are kept in {folder}; remove them: rm -r {folder}" in result.stdout

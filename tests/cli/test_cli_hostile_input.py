@@ -50,8 +50,8 @@ def _assert_refused(result: subprocess.CompletedProcess[str], refusals: Sequence
     shown = [line.strip() for line in result.stderr.splitlines()]
     for refusal in refusals:
         assert any(line.startswith(refusal) for line in shown), (refusal, shown)
-    assert f"{len(refusals)} bad rows" in result.stderr
-    assert f"dry run: {good} items would go" in result.stdout
+    assert f"{len(refusals)} bad row{'s' if len(refusals) != 1 else ''} (" in result.stderr
+    assert f"dry run: {good} item{'s' if good != 1 else ''} would go" in result.stdout
 
 
 def test_jsonl_rows_that_crashed_the_reader_are_refused_by_their_line(tmp_path: Path) -> None:

@@ -169,6 +169,11 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser, *, module_id: bool)
     parser.add_argument("--journal", type=Path, help="the SQLite journal (default: FILE.journal.sqlite)")
     parser.add_argument("--report", type=Path, help="write one JSON line per input item here")
     parser.add_argument("--dry-run", action="store_true", help="validate and show what would be sent; send nothing")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print the run's summary as one JSON object on stdout (items, outcomes, states, exit code); the "
+        "rest goes to stderr",
+    )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=200, help="items marked in flight at once (default: 200)")
     parser.add_argument("--batches-in-flight", type=int, default=4, help="batches sent at once (default: 4)")
     parser.add_argument(
@@ -204,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "fake-server":
         return _fake_server(args)
-    output = Output(quiet=getattr(args, "quiet", False))
+    # --json: the summary is stdout's only line; what a person reads goes to stderr.
+    as_json = getattr(args, "json", False)
+    output = Output(quiet=getattr(args, "quiet", False), stdout=sys.stderr if as_json else None,
+                    data=sys.stdout if as_json else None)  # fmt: skip
     try:
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)

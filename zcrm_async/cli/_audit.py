@@ -17,7 +17,7 @@ from .. import ZohoCRM
 from ..audit import Audit, PlanWriter, ReportWriter, RuleError, Tally, audit, load_rule, plan_files
 from ._connect import Connection, UsageError, check_writable
 from ._export import RefusedRecords, read_ids
-from ._output import Output
+from ._output import Output, counted
 from ._progress import track
 from ._summary import print_budget
 
@@ -120,7 +120,7 @@ def _describe_read(output: Output, run: Audit, options: AuditOptions) -> None:
     source = "--closed-won/--closed-lost" if options.closed_won is not None and options.closed_lost is not None \
         else "the Stage picklist"  # fmt: skip
     output.line(f"stages (from {source}): closed-won {won}; closed-lost {lost}")
-    output.line(f"{len(run.deals)} deals; reading the emails of {len(run.contact_ids)} contacts")
+    output.line(f"{counted(len(run.deals), 'deal')}; reading the emails of {counted(len(run.contact_ids), 'contact')}")
     if run.deals.skipped:
         output.error(
             f"zcrm-async: {run.deals.skipped} deal records Zoho listed had no usable id (none, null, or not a Zoho"

@@ -34,12 +34,12 @@ from ._credits import CreditWatch, credits_out_message
 from ._input import InputError, InputSource, open_input, read_input
 from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._operations import Operation
-from ._output import Output
+from ._output import Output, counted
 from ._plan import show_plan
 from ._progress import Tracker, track
 from ._reach_watch import UNREACHABLE_AFTER, ReachWatch
 from ._redis_watch import RedisWatch, kept_back_by_redis
-from ._summary import Report, print_budget, print_outcomes
+from ._summary import Report, json_summary, print_budget, print_outcomes
 
 __all__ = [
     "EXIT_CREDITS",
@@ -147,6 +147,7 @@ async def _in_journal(
     try:
         with journal:
             code = await _journaled(options, crm, output, journal, source)
+            output.summary(json_summary(journal, code, report=options.report))
     except sqlite3.Error as exc:
         # A corrupt page, a full disk, a file made read-only: each transaction either committed or did not, so
         # nothing is marked done that was not; what was in flight is read back once the journal works again.
@@ -231,7 +232,10 @@ async def _run(
             raise RunFailure(exc.message) from None
     reopened = journal.reopen_transient_failures()
     if reopened:
-        output.result(f"{reopened} items that failed for a transient cause (no response, 429, 5xx) are tried again")
+        output.result(
+            f"{counted(reopened, 'item')} that failed for a transient cause (no response, 429, 5xx) "
+            f"{'is' if reopened == 1 else 'are'} tried again"
+        )
     states = journal.states()
     total = sum(states.values())
 
@@ -262,7 +266,9 @@ async def _run(
             except BaseExceptionGroup as group:
                 raise first_error(group) from None
     if unknown:
-        output.error(f"{unknown} items of an interrupted run could not be read back now; run again to settle them")
+        output.error(
+            f"{counted(unknown, 'item')} of an interrupted run could not be read back now; run again to settle them"
+        )
 
 
 async def reconcile_and_send(
@@ -471,7 +477,8 @@ def _explain_not_allowed(output: Output, journal: Journal) -> None:
         if stranded:
             fate += f", {stranded} could not be put back yet: run the same command again to put them back"
     output.result(
-        f"{refused} items were not linked: their deal is not associated with their contact (neither the deal's"
+        f"{counted(refused, 'item')} {'was' if refused == 1 else 'were'} not linked: their deal is not associated"
+        " with their contact (neither the deal's"
         f" Contact_Name nor one of its contact roles); {fate}. The journal keeps them as final: once the contact"
         " is on the deal, run those rows again with a new journal (--journal NEW)"
     )
@@ -480,7 +487,7 @@ def _explain_not_allowed(output: Output, journal: Journal) -> None:
 def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]]) -> None:
     if not count:
         return
-    output.error(f"{count} bad rows (they are not sent and count as failed):")
+    output.error(f"{counted(count, 'bad row')} (not sent; counted as failed):")
     for _, error in first:
         output.error(f"  {error}")
     if count > len(first):

@@ -84,6 +84,9 @@ async def demo(options: DemoOptions, connection: Connection, output: Output) -> 
             connection, output, workdir, contacts=options.contacts, latency=options.latency,
             concurrency_cap=options.concurrency_cap, seed=options.seed,
         )  # fmt: skip
+    if options.workdir is None:  # a new temporary folder each run: say where, and how to remove it
+        size = sum(path.stat().st_size for path in workdir.rglob("*") if path.is_file())
+        output.result(f"the demo's files ({size / 1e6:.1f} MB) are kept in {workdir}; remove them: rm -r {workdir}")
     return max(code if not wrong else 1, audited)
 
 

@@ -11,10 +11,10 @@ import msgspec
 from .. import APIError, EmailSummary, MissingScopeError, ZohoCRM
 from ..validation import InvalidItemError, check_numeric_id
 from ._connect import Connection, UsageError, check_writable
-from ._output import Output
+from ._output import Output, counted
 from ._progress import Tracker, track
 
-__all__ = ["ExportLine", "ExportOptions", "RefusedRecords", "export", "plural", "read_ids"]
+__all__ = ["ExportLine", "ExportOptions", "RefusedRecords", "export", "read_ids"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +54,7 @@ class RefusedRecords:
         if not self.refused:
             return
         count = len(self.refused)
-        output.error(f"{count} {plural(count, noun)} could not be read and {'was' if count == 1 else 'were'} skipped:")
+        output.error(f"{counted(count, noun)} could not be read and {'was' if count == 1 else 'were'} skipped:")
         for record_id, why in self.refused[:SHOWN_REFUSED]:
             output.error(f"  {record_id}: {why}")
         if count > SHOWN_REFUSED:
@@ -62,11 +62,6 @@ class RefusedRecords:
 
 
 SHOWN_REFUSED = 20
-
-
-def plural(count: int, noun: str) -> str:
-    """``noun`` for one, ``noun + "s"`` otherwise: "1 contact", "2 contacts"."""
-    return noun if count == 1 else f"{noun}s"
 
 
 async def export(options: ExportOptions, connection: Connection, output: Output) -> int:
@@ -80,11 +75,11 @@ async def export(options: ExportOptions, connection: Connection, output: Output)
         await check_module(crm, options.module)
         if ids is None:
             ids = await module_ids(crm, options.module)
-            output.line(f"{len(ids)} {options.module} records")
+            output.line(f"{len(ids):,} {options.module} records")
         refused = RefusedRecords()
         count = await _write(crm, options, ids, output, refused)
     read = len(ids) - len(refused.refused)
-    output.result(f"exported {count} {plural(count, 'email')} of {read} {plural(read, 'record')} to {options.out}")
+    output.result(f"exported {counted(count, 'email')} of {counted(read, 'record')} to {options.out}")
     refused.show(output, "record")
     return 0 if not refused.refused else 1
 

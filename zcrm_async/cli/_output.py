@@ -8,16 +8,17 @@ shown escaped (``\\x1b``): a message cannot restyle, clear or retitle the user's
 
 from __future__ import annotations
 
+import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Output"]
+__all__ = ["Output", "counted"]
 
 _MASK = "***"
 #: Secrets shorter than this are masked only where they stand alone (see ``Output.redact``).
@@ -25,6 +26,11 @@ _SHORT = 4
 #: C0 controls, DEL and C1 controls; a line keeps its line breaks and tabs, a table cell does not.
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_IN_CELL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 item", "2 items", "0 items" (``plural`` for a noun that does not just take an s)."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -39,13 +45,28 @@ class Output:
     """Results (answers, summaries, tables) to stdout; progress, diagnostics and problems to stderr, so stdout can be
     piped or kept; every string is redacted first."""
 
-    __slots__ = ("_secrets", "console", "err", "quiet")
+    __slots__ = ("_data", "_secrets", "console", "err", "quiet")
 
-    def __init__(self, *, quiet: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+    def __init__(
+        self, *, quiet: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None,
+        data: TextIO | None = None,
+    ) -> None:  # fmt: skip
         self.quiet = quiet
         self.console = _plain_console(stdout or sys.stdout)
         self.err = _plain_console(stderr or sys.stderr)
+        #: Where ``summary`` writes the machine-readable summary (--json); None: not asked for.
+        self._data = data
         self._secrets: list[str] = []
+
+    @property
+    def wants_data(self) -> bool:
+        return self._data is not None
+
+    def summary(self, value: Mapping[str, object]) -> None:
+        """One JSON object on its own line (--json), redacted like every other line."""
+        if self._data is not None:
+            self._data.write(self.redact(json.dumps(value, sort_keys=True)) + "\n")
+            self._data.flush()
 
     def add_secrets(self, *values: str | None) -> None:
         """Values never to show (client secret, refresh token, ...), however they got into a message."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ._input import Row
 from ._operations import Operation
-from ._output import Output
+from ._output import Output, counted
 
 __all__ = ["show_plan"]
 
@@ -20,8 +20,8 @@ def show_plan(output: Output, operation: Operation, rows: Sequence[Row], deals_m
     requests = operation.plan([operation.item(row.fields) for row in rows], deals_module_id) if rows else []
     per_contact = collections.Counter(request.items[0].contact_id for request in requests)
     output.result(
-        f"dry run: {len(rows)} items would go in {len(requests)} {operation.name} requests "
-        f"to {len(per_contact)} contacts; nothing was sent"
+        f"dry run: {counted(len(rows), 'item')} would go in {counted(len(requests), operation.name + ' request')} "
+        f"to {counted(len(per_contact), 'contact')}; nothing was sent"
     )
     if operation.note:
         output.result(f"  {operation.note}")
@@ -36,7 +36,7 @@ def show_plan(output: Output, operation: Operation, rows: Sequence[Row], deals_m
     )
     shown = requests[:SHOWN_REQUESTS]
     if shown:
-        output.result(f"the first {len(shown)} of {len(requests)} requests:")
+        output.result("the request:" if len(requests) == 1 else f"the first {len(shown)} of {len(requests)} requests:")
     for request in shown:
         body = request.body.decode() if request.body is not None else ""
         output.result(f"{request.method} {request.target}\n  {body}".rstrip())

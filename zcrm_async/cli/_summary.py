@@ -6,9 +6,9 @@ from pathlib import Path
 
 from .. import ZohoCRM
 from ._journal import DONE, Journal
-from ._output import Output
+from ._output import Output, counted
 
-__all__ = ["Report", "print_budget", "print_outcomes", "write_report"]
+__all__ = ["Report", "json_summary", "print_budget", "print_outcomes", "write_report"]
 
 
 def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
@@ -21,20 +21,42 @@ def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
     rows += [(state.upper(), "not final", count) for state, count in sorted(states.items()) if state != DONE]
     total = sum(states.values())
     failed = total - sum(count for (_, status), count in outcomes.items() if status == "success")
-    output.table(f"outcomes of {total} items", ["code", "status", "items"], rows)
+    output.table(f"outcomes of {counted(total, 'item')}", ["code", "status", "items"], rows)
     return total, failed
 
 
+def json_summary(journal: Journal, exit_code: int, *, report: Path | None) -> dict[str, object]:
+    """The run for a program (--json): items, outcomes by code, journal states, the failed count, the exit code."""
+    outcomes = journal.outcomes()
+    states = journal.states()
+    total = sum(states.values())
+    succeeded = sum(count for (_, status), count in outcomes.items() if status == "success")
+    return {
+        "items": total,
+        "succeeded": succeeded,
+        "failed": total - succeeded,
+        "outcomes": [{"code": code, "status": status, "items": count} for (code, status), count in outcomes.items()],
+        "states": dict(states),
+        "journal": str(journal.path),
+        "report": str(report) if report is not None else None,
+        "exit_code": exit_code,
+    }
+
+
 def print_budget(output: Output, crm: ZohoCRM, elapsed: float, *, ideal_rps: float | None = None) -> None:
-    """What the client spent: requests, throttling, retries, credits, token refreshes, and the pace."""
+    """What the client spent: requests, credits, token refreshes, the pace, and the throttling, retries and
+    errors that happened (a figure that stayed 0 is left out)."""
     counters = crm.counters
     rate = counters.requests / elapsed if elapsed > 0 else 0.0
-    rows: list[tuple[str, object]] = [
-        ("requests", counters.requests),
+    trouble = [
         ("429 responses", counters.throttled),
         ("retries", counters.retries),
         ("server errors", counters.server_errors),
         ("transport errors", counters.transport_errors),
+    ]
+    rows: list[tuple[str, object]] = [
+        ("requests", counters.requests),
+        *((name, count) for name, count in trouble if count),  # a quiet run's table is not padded with zeros
         ("credits spent", f"{counters.credits_spent:g}"),
         ("credits remaining", "-" if counters.credits_remaining is None else counters.credits_remaining),
         ("token refreshes", crm.token_refreshes),
