@@ -17,7 +17,7 @@ COMMANDS = [
 def test_every_command_has_a_description_and_examples(command: list[str]) -> None:
     result = cli(*command, "--help", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
-    usage, _, rest = result.stdout.partition("\n\n")
+    _, _, rest = result.stdout.partition("\n\n")
     description = rest.split("\n\n")[0]
     assert not description.startswith(("options:", "positional arguments:")), result.stdout  # one is there
     assert "\nexamples:\n  zcrm-async " + " ".join(command) in result.stdout
