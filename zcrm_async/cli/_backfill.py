@@ -9,6 +9,7 @@ request's outcomes as they arrive. Several batches are in flight at once so batc
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import sqlite3
 import time
@@ -39,6 +40,7 @@ from ._plan import show_plan
 from ._progress import Tracker, track
 from ._reach_watch import UNREACHABLE_AFTER, ReachWatch
 from ._redis_watch import RedisWatch, kept_back_by_redis
+from ._rows import FIELDS
 from ._summary import Report, json_summary, print_budget, print_outcomes
 
 __all__ = [
@@ -105,6 +107,7 @@ async def backfill(options: BackfillOptions, connection: Connection, output: Out
     connection.check()  # before the journal exists: missing credentials should leave no file behind
     if options.report is not None:
         check_writable(options.report, "--report")
+        check_writable(failed_rows_path(options.report), "--report")  # the failed rows go beside it
     journal_path = options.journal or default_journal(options.path)
     check_writable(journal_path, "--journal", folder_too=True)
     _refuse_overwriting(options, journal_path)
@@ -199,11 +202,13 @@ async def _journaled(
     except RedisUnavailable as exc:  # outside the sending (the Deals module's id, a read-back): nothing was sent
         redis.failed(str(exc))
     _, failed = print_outcomes(output, journal)
+    _show_failed(output, journal, options.report)
     _explain_not_allowed(output, journal)
     print_budget(output, crm, time.monotonic() - started, ideal_rps=options.ideal_rps)
     if report is not None:
         report.close()
         output.line(f"report: {options.report}")
+        _write_failed_rows(output, journal, options)
     if redis.stopped:
         output.error(redis.message(journal.states()))
         return EXIT_REDIS
@@ -484,14 +489,55 @@ def _explain_not_allowed(output: Output, journal: Journal) -> None:
     )
 
 
+def failed_rows_path(report: Path) -> Path:
+    """Beside the report, the rows that failed: ``report.jsonl`` -> ``report.failed.csv``."""
+    return report.with_name(f"{report.stem}.failed.csv")
+
+
+def _write_failed_rows(output: Output, journal: Journal, options: BackfillOptions) -> None:
+    """The rows that did not succeed, as a CSV this backfill reads as it is: fix them, run it on its own."""
+    assert options.report is not None
+    path = failed_rows_path(options.report)
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(FIELDS)
+        for item in journal.items():
+            if item.status is not None and item.status != "success":
+                writer.writerow([item.fields.get(name, "") for name in FIELDS])
+                count += 1
+    if not count:
+        path.unlink()
+        return
+    output.failure(
+        f"the {counted(count, 'row')} that failed {'is' if count == 1 else 'are'} in {path}: fix them and run "
+        f"zcrm-async backfill {options.operation.name} {path}"
+    )
+
+
+def _show_failed(output: Output, journal: Journal, report: Path | None) -> None:
+    """The first items Zoho did not take, by line, like the bad rows; where the rest are."""
+    failed = journal.refused(SHOWN_BAD_ROWS, by_zoho=True)
+    if not failed.count:
+        return
+    output.failure(f"{counted(failed.count, 'item')} failed:")
+    for line, why in failed.first:
+        output.failure(f"  line {line}: {why}")
+    if failed.count > len(failed.first):
+        where = f"in {report}" if report is not None else (
+            "in a report: run the same command with --report FILE (written from the journal, nothing is sent again)"
+        )
+        output.failure(f"  ... and {failed.count - len(failed.first)} more {where}")
+
+
 def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]]) -> None:
     if not count:
         return
-    output.error(f"{counted(count, 'bad row')} (not sent; counted as failed):")
+    output.failure(f"{counted(count, 'bad row')} (not sent; counted as failed):")
     for _, error in first:
-        output.error(f"  {error}")
+        output.failure(f"  {error}")
     if count > len(first):
-        output.error(f"  ... and {count - len(first)} more (see --report)")
+        output.failure(f"  ... and {count - len(first)} more (see --report)")
 
 
 def _states(journal: Journal) -> str:

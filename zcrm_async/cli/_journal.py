@@ -189,6 +189,13 @@ class Journal:
         fresh = not stored
         if stored:
             wrong = [key for key, value in wanted.items() if stored.get(key) != value]
+            if wrong and set(wrong) <= {"input_size", "input_sha256"}:
+                raise JournalMismatch(
+                    f"{source.path} changed since its journal {self.path} was made: a journal resumes the file it "
+                    "was made for. Put the file back, or run the edited file with a new journal (--journal NEW); "
+                    "the earlier run's failed rows are in its --report's .failed.csv, to run on their own "
+                    f"({' and '.join(wrong)} differ)"
+                )
             if wrong:
                 shown = "; ".join(f"{key}: journal has {stored.get(key)!r}, now {wanted[key]!r}" for key in wrong)
                 raise JournalMismatch(
@@ -253,13 +260,18 @@ class Journal:
                 found.setdefault(key, {}).setdefault((contact_id, message_id), line)
         return found
 
-    def refused(self, shown: int) -> Refused:
-        """The rows refused before sending (bad fields, repeats): their count and the first ``shown`` of them."""
-        ids = self._outcome_ids_where("code = ?", (INVALID_ROW,))
+    def refused(self, shown: int, *, by_zoho: bool = False) -> Refused:
+        """The rows refused before sending (bad fields, repeats), or with ``by_zoho`` the items sent that did not
+        succeed: their count and the first ``shown`` of them (line, "CODE message")."""
+        ids = (
+            self._outcome_ids_where("code != ? AND status != 'success'", (INVALID_ROW,)) if by_zoho
+            else self._outcome_ids_where("code = ?", (INVALID_ROW,))
+        )  # fmt: skip
         if not ids:  # the usual case: no need to look at a single item
             return Refused(0, [])
+        message = "o.code || ': ' || o.message" if by_zoho else "o.message"
         query = (
-            "SELECT items.line, o.message FROM items JOIN outcomes AS o ON o.id = items.outcome"
+            f"SELECT items.line, {message} FROM items JOIN outcomes AS o ON o.id = items.outcome"
             f" WHERE items.outcome IN ({', '.join('?' * len(ids))}) ORDER BY items.line"
         )
         first: list[tuple[int, str]] = []

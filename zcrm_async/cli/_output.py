@@ -115,6 +115,10 @@ class Output:
     def error(self, text: str, keep: Sequence[str] = ()) -> None:
         self.err.print(self.shown(text, keep))
 
+    def failure(self, text: str) -> None:
+        """A line naming what failed, on stderr, in red on a terminal (the style is ours, never the text's)."""
+        self.err.print(Text(self.shown(text), style="red"))
+
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         table = Table(title=self._cell(title), title_justify="left")
         for index, column in enumerate(columns):
