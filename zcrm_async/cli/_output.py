@@ -30,7 +30,7 @@ _CONTROL_IN_CELL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """ "1 item", "2 items", "0 items" (``plural`` for a noun that does not just take an s)."""
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _escaped(match: re.Match[str]) -> str:
