@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -194,6 +195,7 @@ def test_ctrl_c_stops_cleanly_records_what_was_answered_and_the_rerun_sends_noth
         said = log.read_text()
         assert "Traceback" not in said, said[-3000:]
         assert "interrupted; run the same command again to resume" in said
+        assert re.search(r"journal\.sqlite: \d+ done, \d+ in flight, read back first, \d+ pending\)", said), said
         with sqlite3.connect(journal) as db:
             codes = dict(db.execute("SELECT state, COUNT(*) FROM items_readable GROUP BY state").fetchall())
             done_codes = {

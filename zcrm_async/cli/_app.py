@@ -234,8 +234,25 @@ def main(argv: list[str] | None = None) -> int:
         output.error(f"zcrm-async: {type(exc).__name__}: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        output.error("zcrm-async: interrupted; run the same command again to resume")
+        output.error(f"zcrm-async: interrupted; run the same command again to resume{_where_it_stopped(args)}")
         return 130
+
+
+def _where_it_stopped(args: argparse.Namespace) -> str:
+    """For a backfill stopped by Ctrl-C: what its journal holds now (every answer that came is recorded)."""
+    if args.command != "backfill" or getattr(args, "dry_run", False):
+        return ""
+    from ._backfill import default_journal
+    from ._summary import journal_counts
+
+    path = args.journal or default_journal(args.file)
+    counts = journal_counts(path)
+    if counts is None:
+        return ""
+    return (
+        f" ({path}: {counts.get('done', 0)} done, {counts.get('in_flight', 0)} in flight, read back first, "
+        f"{counts.get('pending', 0)} pending)"
+    )
 
 
 def _fake_server(args: argparse.Namespace) -> int:

@@ -541,4 +541,4 @@ def _show_bad_rows(output: Output, count: int, first: Sequence[tuple[int, str]])
 
 
 def _states(journal: Journal) -> str:
-    return ", ".join(f"{count} {state}" for state, count in sorted(journal.states().items()))
+    return ", ".join(f"{count} {state.replace('_', ' ')}" for state, count in sorted(journal.states().items()))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from .. import ZohoCRM
 from ._journal import DONE, Journal
 from ._output import Output, counted
 
-__all__ = ["Report", "json_summary", "print_budget", "print_outcomes", "write_report"]
+__all__ = ["Report", "journal_counts", "json_summary", "print_budget", "print_outcomes", "write_report"]
 
 
 def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
@@ -23,6 +25,18 @@ def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
     failed = total - sum(count for (_, status), count in outcomes.items() if status == "success")
     output.table(f"outcomes of {counted(total, 'item')}", ["code", "status", "items"], rows)
     return total, failed
+
+
+def journal_counts(path: Path) -> dict[str, int] | None:
+    """Items by state in a journal, read without opening it for a run (None: no journal there to read)."""
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            rows = db.execute("SELECT state, COUNT(*) FROM items_readable GROUP BY state").fetchall()
+    except sqlite3.Error:
+        return None
+    return {str(state): int(count) for state, count in rows}
 
 
 def json_summary(journal: Journal, exit_code: int, *, report: Path | None) -> dict[str, object]:
