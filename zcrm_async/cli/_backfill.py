@@ -25,6 +25,7 @@ from .. import (
     DealLink,
     ItemResult,
     MissingScopeError,
+    RateLimitError,
     RedisUnavailable,
     ZohoCRM,
     ZohoError,
@@ -201,6 +202,10 @@ async def _journaled(
         output.error(f"Zoho refused the credentials: {exc}; items in flight are reconciled on the next run")
     except RedisUnavailable as exc:  # outside the sending (the Deals module's id, a read-back): nothing was sent
         redis.failed(str(exc))
+    except RateLimitError:  # before the sending (the Deals module's id): the credits are still spent
+        if crm.counters.credits_remaining != 0:
+            raise
+        watch.spent = True
     _, failed = print_outcomes(output, journal)
     _show_failed(output, journal, options.report)
     _explain_not_allowed(output, journal)

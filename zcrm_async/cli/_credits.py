@@ -65,7 +65,8 @@ def credits_out_message(watch: CreditWatch, states: Mapping[str, int]) -> str:
         f"zcrm-async: the org's API credits for the day are spent{said}; the run stopped cleanly: "
         f"{states.get('pending', 0)} items not sent stay pending, {states.get('in_flight', 0)} in flight are read "
         f"back first next time, {states.get('done', 0)} are done. Zoho counts credits over a rolling 24 h "
-        f"({daily:,} a day for this budget, so about {daily // 24:,} return each hour spent evenly): the "
+        f"({daily:,} a day by --edition and --users, an estimate: Zoho does not send the org's own figure, which "
+        f"its API dashboard shows; about {daily // 24:,} return each hour spent evenly): the "
         f"{crm.counters.credits_spent:g} this run spent return from {back}, credits the org spent earlier sooner. "
         "Run the same command again then: it continues where this run stopped."
     )
