@@ -42,7 +42,7 @@ from ._progress import Tracker, track
 from ._reach_watch import UNREACHABLE_AFTER, ReachWatch
 from ._redis_watch import RedisWatch, kept_back_by_redis
 from ._rows import FIELDS
-from ._summary import Report, json_summary, print_budget, print_outcomes
+from ._summary import Report, done_lines, json_summary, print_budget, print_outcomes
 
 __all__ = [
     "EXIT_CREDITS",
@@ -171,8 +171,44 @@ def _dry_run(options: BackfillOptions, output: Output) -> int:
         raise UsageError(str(exc)) from None
     bad = source.bad
     _show_bad_rows(output, len(bad), [(row.line, row.error or "") for row in bad[:SHOWN_BAD_ROWS]])
-    show_plan(output, options.operation, source.good, options.deals_module_id)
+    good = source.good
+    done = _done_in_journal(options)
+    if done:
+        good = [row for row in good if row.line not in done]
+        output.result(f"the journal holds {counted(len(done), 'row')} as done: a run sends none of them again")
+    module_id = options.deals_module_id
+    if module_id is None and options.operation.name != "unlink":
+        module_id = DEALS_MODULE_ID_SHOWN  # the run learns it before sending (Get Modules)
+        output.result(
+            f"linked_record.module.id is shown as {DEALS_MODULE_ID_SHOWN}: the run looks the Deals module's id up"
+            " once (Get Modules) before sending, or takes --deals-module-id"
+        )
+    show_plan(output, options.operation, good, module_id)
     return 0 if not bad else 1
+
+
+#: What a dry run shows for the Deals module's id it has not looked up (a dry run sends nothing).
+DEALS_MODULE_ID_SHOWN = "<the Deals module's id>"
+
+
+def _done_in_journal(options: BackfillOptions) -> set[int]:
+    """The lines the file's journal holds as done; a journal the real run would refuse is refused here too."""
+    journal = options.journal or default_journal(options.path)
+    try:
+        identity = open_input(options.path, options.operation)
+        done = done_lines(journal, identity.sha256, options.operation.name)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
+        if str(exc) == "changed":
+            raise UsageError(
+                f"{options.path} changed since its journal {journal} was made: the run would refuse it; put the "
+                "file back, or pass a new journal (--journal NEW)"
+            ) from None
+        raise UsageError(f"{journal} {exc}; pass --journal NEW") from None
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot read {journal} as a journal: {exc}") from None
+    return done or set()
 
 
 async def _journaled(

@@ -10,7 +10,7 @@ from .. import ZohoCRM
 from ._journal import DONE, Journal
 from ._output import Output, counted
 
-__all__ = ["Report", "journal_counts", "json_summary", "print_budget", "print_outcomes", "write_report"]
+__all__ = ["Report", "done_lines", "journal_counts", "json_summary", "print_budget", "print_outcomes", "write_report"]
 
 
 def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
@@ -37,6 +37,23 @@ def journal_counts(path: Path) -> dict[str, int] | None:
     except sqlite3.Error:
         return None
     return {str(state): int(count) for state, count in rows}
+
+
+def done_lines(path: Path, input_sha256: str, operation: str) -> set[int] | None:
+    """The lines a journal holds as done, read without opening it for a run; None: no journal there.
+
+    Raises:
+        ValueError: the journal was made for another content of the file, or another operation.
+    """
+    if not path.is_file():
+        return None
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("input_sha256") != input_sha256:
+            raise ValueError("changed")
+        if meta.get("operation") != operation:
+            raise ValueError(f"is the journal of a {meta.get('operation')} backfill")
+        return {line for (line,) in db.execute("SELECT line FROM items WHERE state = 2")}
 
 
 def json_summary(journal: Journal, exit_code: int, *, report: Path | None) -> dict[str, object]:
