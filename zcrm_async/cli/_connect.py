@@ -33,6 +33,7 @@ from .. import (
     RedisUnavailable,
     TransportError,
     ZohoCRM,
+    read_env_file,
 )
 from .._origins import checked_pinned_url
 
@@ -403,11 +404,23 @@ def connection_from(
 
 
 def _with_env_file(environ: Mapping[str, str], env_file: Path | None) -> Mapping[str, str]:
-    from ._env_file import read_env_file
+    """The environment, with what the env file sets for the variables the CLI reads beneath it.
 
+    Raises:
+        UsageError: the file cannot be read, or a line is not one a shell would read the same way (``read_env_file``
+            names its number, never its text: it may hold a secret).
+    """
     path = env_file if env_file is not None else default_env_file()
-    saved = read_env_file(path, keys=frozenset(ENV.values()))
-    return {**saved, **environ} if saved else environ
+    try:
+        saved = read_env_file(path)
+    except FileNotFoundError:
+        return environ
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the env file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"the env file {path}: {exc}") from None
+    wanted = {name: value for name, value in saved.items() if name in ENV.values()}
+    return {**wanted, **environ} if wanted else environ
 
 
 def default_env_file() -> Path:
