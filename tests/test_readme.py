@@ -45,7 +45,8 @@ def python_block(marker: str) -> str:
 
 def test_every_python_block_is_run_by_a_test_here() -> None:
     markers = [
-        'crm.records.iterate("Deals"', "anyio.run(main)", "link_deal_stream(links_from", "RedisLimiter.from_url",
+        'crm.records.iterate("Deals"', "anyio.run(main)", "link_deal_stream(links_from", "crm.records.coql(query)",
+        "RedisLimiter.from_url",
         "async with audit(crm", "async with FakeZoho(",
     ]  # fmt: skip
     assert len(blocks("python")) == len(markers)
@@ -119,6 +120,12 @@ def test_using_the_library(world: tuple[FakeZoho, str, dict[str, str]]) -> None:
         exec(compile(code, "README.md", "exec"), {"__name__": "readme"})  # the README's own code
     assert printed.getvalue().splitlines()[-1] == "{'SUCCESS': 1}"  # a dict, as the comment shows
     assert fake.link_of(ids["message"]) == ids["deal"]
+
+
+def test_coql_and_search(world: tuple[FakeZoho, str, dict[str, str]]) -> None:
+    fake, url, ids = world
+    out = run_with_crm(python_block("crm.records.coql(query)"), fake, url, contact_id=ids["contact"])
+    assert out == f"{ids['deal']} Travel Insurance\n"
 
 
 def test_streaming_links_from_a_csv(
