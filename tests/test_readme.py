@@ -46,7 +46,7 @@ def python_block(marker: str) -> str:
 def test_every_python_block_is_run_by_a_test_here() -> None:
     markers = [
         'crm.records.iterate("Deals"', "anyio.run(main)", "link_deal_stream(links_from", "crm.records.coql(query)",
-        "RedisLimiter.from_url",
+        "crm.bulk.read.export(", "RedisLimiter.from_url",
         "async with audit(crm", "async with FakeZoho(",
     ]  # fmt: skip
     assert len(blocks("python")) == len(markers)
@@ -126,6 +126,16 @@ def test_coql_and_search(world: tuple[FakeZoho, str, dict[str, str]]) -> None:
     fake, url, ids = world
     out = run_with_crm(python_block("crm.records.coql(query)"), fake, url, contact_id=ids["contact"])
     assert out == f"{ids['deal']} Travel Insurance\n"
+
+
+def test_bulk_read_and_write(
+    world: tuple[FakeZoho, str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, url, ids = world
+    monkeypatch.chdir(tmp_path)
+    rows = [{"Last_Name": "Lovelace", "Email": "ada@example.net"}]
+    out = run_with_crm(python_block("crm.bulk.read.export("), fake, url, rows=rows)
+    assert out.splitlines() and out.splitlines()[0].startswith(ids["contact"])
 
 
 def test_streaming_links_from_a_csv(
