@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from ._errors import BulkError
+from .outcomes import is_transient
 
 __all__ = [
     "BulkResult",
@@ -52,6 +53,11 @@ class ItemResult(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.status == "success"
+
+    @property
+    def transient(self) -> bool:
+        """A failure worth trying again later (no answer, 429, 5xx, unreadable, unverified); False when final."""
+        return not self.ok and is_transient(self.code, self.details)
 
 
 class BulkResult(Generic[T]):

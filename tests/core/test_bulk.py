@@ -367,3 +367,19 @@ def test_raise_for_failures_returns_self_when_all_ok() -> None:
     assert result.ok
     assert result.raise_for_failures() is result
     assert BulkResult([]).ok
+
+
+def test_item_result_says_whether_a_failure_is_worth_retrying() -> None:
+    from zcrm_async._write_results import results_from_response
+    from zcrm_async.outcomes import INVALID_DATA, TRANSPORT_ERROR
+    from zcrm_async.plumbing import Response
+
+    refused = b'{"data": [{"code": "INVALID_DATA", "status": "error", "message": "bad", "details": {}}]}'
+    (final,) = results_from_response(["a"], Response(400, {}, refused))
+    (overloaded,) = results_from_response(["a"], Response(503, {}, b"<html>busy</html>"))
+    accepted = refused.replace(b"INVALID_DATA", b"SUCCESS").replace(b"error", b"success")
+    (written,) = results_from_response(["a"], Response(200, {}, accepted))
+    assert final.code == INVALID_DATA and not final.transient
+    assert not overloaded.ok and overloaded.transient  # the status decides, whatever the body's code
+    assert written.ok and not written.transient
+    assert ItemResult("a", TRANSPORT_ERROR, "error").transient

@@ -102,7 +102,7 @@ def test_every_name_exists() -> None:
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
     modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
-    modules |= {"coql", "bulk_jobs", "search"}
+    modules |= {"coql", "bulk_jobs", "search", "outcomes"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
@@ -144,3 +144,14 @@ def test_the_bulk_jobs_names_are_pinned() -> None:
 
 def test_search_names_are_pinned() -> None:
     assert zcrm_async.search.__all__ == ["Criteria", "Operator", "criterion", "escape"]
+
+
+def test_outcomes_names_are_pinned() -> None:
+    import zcrm_async.outcomes
+
+    assert zcrm_async.outcomes.__all__ == [
+        "ALREADY_LINKED", "DUPLICATE_DATA", "INTERNAL_ERROR", "INVALID_DATA", "INVALID_ITEM", "LINK_UNVERIFIED",
+        "NOT_ALLOWED", "NOT_LINKED", "NOT_SENT", "NO_CONTENT", "NO_RESULT", "REDIS_UNAVAILABLE", "RESTORE_FAILED",
+        "SUCCESS", "TOO_MANY_REQUESTS", "TRANSIENT", "TRANSPORT_ERROR", "UNKNOWN", "UNREADABLE_RESULT",
+        "is_transient",
+    ]  # fmt: skip

@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from ..plumbing import first_error
 from ._connect import EXIT_REDIS, Connection, RunFailure, UsageError, check_writable
 from ._credits import CreditWatch, credits_out_message
 from ._input import InputError, InputSource, open_input, read_input
-from ._journal import TRANSIENT_FAILURES, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
+from ._journal import Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._operations import Operation
 from ._output import Output, counted
 from ._plan import show_plan
@@ -403,7 +403,7 @@ async def send_batch(
                 redis.kept(line, result.message)
                 continue
             outcomes.append(
-                Outcome(line, result.code, result.status, result.message, result.attempts, _is_transient(result))
+                Outcome(line, result.code, result.status, result.message, result.attempts, result.transient)
             )
         if outcomes:
             into.extend(outcomes)
@@ -420,21 +420,6 @@ async def send_batch(
     items = [operation.item(item.fields, item.previous_deal_id) for item in batch]
     result = await operation.send(crm.emails, items, record, deals_module_id, before_unlink)
     record(result.results)  # anything a progress callback did not see
-
-
-def _is_transient(result: ItemResult[Any]) -> bool:
-    """Whether a failure's cause is transient (no response, 429, 5xx, an unreadable answer): a rerun tries again.
-
-    So is a relink's failure that left the email on no deal (it was taken off a deal and could not be put back):
-    the rerun finds it unlinked and, with the deal the journal kept, puts it back."""
-    if result.ok:
-        return False
-    details = result.details if isinstance(result.details, Mapping) else {}
-    status = details.get("http_status")
-    stranded = "restore_failed" in details
-    return (
-        result.code in TRANSIENT_FAILURES or (isinstance(status, int) and (status == 429 or status >= 500)) or stranded
-    )
 
 
 async def reconcile(crm: ZohoCRM, journal: Journal, operation: Operation, tracker: Tracker) -> int:

@@ -54,6 +54,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..outcomes import TRANSIENT
 from ._input import FIELDS, Row, duplicate_of
 from ._journal_file import COLUMNS, SCHEMA_VERSION, JournalBusy, JournalMismatch, Transaction, exclusive, prepare
 
@@ -62,11 +63,8 @@ __all__ = ["Journal", "JournalBusy", "JournalItem", "JournalMismatch", "Outcome"
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
 _STATE_CODES = {PENDING: 0, IN_FLIGHT: 1, DONE: 2}
 _STATE_NAMES = {code: name for name, code in _STATE_CODES.items()}
-#: Failures a later run may cure: the item's request may or may not have taken effect, so it is read back first.
-TRANSIENT_FAILURES = (
-    "TRANSPORT_ERROR", "TOO_MANY_REQUESTS", "INTERNAL_ERROR", "NO_RESULT", "UNREADABLE_RESULT", "NO_CONTENT",
-    "LINK_UNVERIFIED",
-)  # fmt: skip
+#: The library's transient codes, in a fixed order for SQL parameters (journals written before the flag).
+_TRANSIENT = tuple(sorted(TRANSIENT))
 #: The code of a row refused before sending (bad fields, a duplicate).
 INVALID_ROW = "INVALID_ROW"
 #: Rows recorded per transaction while reading the input.
@@ -393,9 +391,9 @@ class Journal:
         return int(count)
 
     def _transient_outcome_ids(self) -> list[int]:
-        codes = ", ".join("?" * len(TRANSIENT_FAILURES))
+        codes = ", ".join("?" * len(_TRANSIENT))
         return self._outcome_ids_where(
-            f"status != 'success' AND (transient = 1 OR code IN ({codes}))", TRANSIENT_FAILURES
+            f"status != 'success' AND (transient = 1 OR code IN ({codes}))", _TRANSIENT
         )
 
     def _outcome_id(self, code: str, status: str, message: str, transient: bool) -> int:
