@@ -20,7 +20,8 @@ import pytest
 
 from tests.cli_helpers import connection_args, make_world, write_csv
 from zcrm_async.cli._backfill import EXIT_CREDITS, EXIT_JOURNAL
-from zcrm_async.cli._journal import TRANSIENT_FAILURES, Journal
+from zcrm_async.cli._journal import Journal
+from zcrm_async.outcomes import TRANSIENT
 from zcrm_async.testing._fake import FakeConfig, FakeZoho
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -65,7 +66,7 @@ def _check_nothing_done_that_did_not_happen(
         if state == "done" and code == "SUCCESS":
             assert linked, f"line {line} is done but its email is not linked"
         elif state == "done":  # a 429 the client gave up on before the run stopped: the rerun tries it again
-            assert code in TRANSIENT_FAILURES, (line, state, code)
+            assert code in TRANSIENT, (line, state, code)
         elif state == "pending":
             assert not linked, f"line {line} is pending but its email was linked"
 
