@@ -35,6 +35,9 @@ LATENCY = 0.03
 PLENTY = 1_000_000
 #: The runs, in order: five killed at a random moment, one stopped by the credits, then one to the end.
 RUNS = ("kill", "kill", "kill", "credits", "kill", "kill")
+#: Kills added after RUNS only while no stop has yet landed between an unlink and its link: the random moments
+#: sometimes all miss that window (seen once in a loaded run), and a test whose stops strand nothing proves nothing.
+EXTRA_KILLS = 6
 
 
 class Clock:
@@ -112,7 +115,9 @@ async def test_a_relink_killed_five_times_and_stopped_by_credits_leaves_no_email
         seed = random.randrange(1 << 30)
         rng = random.Random(seed)
         kills = stranded_after_a_stop = 0
-        for step in RUNS:
+        for number, step in enumerate((*RUNS, *("kill",) * EXTRA_KILLS)):
+            if number >= len(RUNS) and stranded_after_a_stop > 0:
+                break
             before = _done(journal)
             if step == "credits":  # the org has a few hundred credits left today
                 fake.set_daily_credits(fake.credits_used + rng.randrange(150, 400))
@@ -132,7 +137,7 @@ async def test_a_relink_killed_five_times_and_stopped_by_credits_leaves_no_email
         assert await _ended(_relink(fake, path, tmp_path, final_log)) == 1, final_log.read_text()[-3000:]
         where = {message_id: fake.link_of(message_id) for message_id in expected}
 
-    assert kills == 5, f"seed {seed}: only {kills} runs were still going when their kill came"
+    assert kills >= 5, f"seed {seed}: only {kills} runs were still going when their kill came"
     # The stops did land between unlinks and links (else the test would prove nothing)...
     assert stranded_after_a_stop > 0, f"seed {seed}: no stop left an email on no deal"
     # ...and in the end no email is on no deal, and each is where it should be.
