@@ -252,6 +252,7 @@ class ZohoCRM:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         target: Target | None = None,
+        units: int = 1,
     ) -> Response:
         """Send one API request through auth, retries and the budget; return the final response.
 
@@ -264,13 +265,17 @@ class ZohoCRM:
             operation: the operation's name in the budget's cost table, e.g. ``"emails.link"``.
             target: another path prefix (the Bulk APIs' ``/crm/bulk/{version}``), another of Zoho's API hosts
                 (the upload server), or a sink for a large body (see ``Target``).
+            units: how many of the operation's priced units the call carries: it costs the table's credits times
+                this (a record write is priced per 10 records: "API Limits").
         """
         if self._closed:
             raise RuntimeError("this ZohoCRM client is closed; create a new one")
         if target is not None and target.origin is not None and not is_zoho_api_domain(target.origin):
             # The token goes wherever the request goes: never to a server that is not one of Zoho's API hosts.
             raise ValueError(f"{target.origin!r} is not one of Zoho's API hosts; no token is sent there")
-        return await self._send_handling_auth(method, path, operation, params, content, headers, target)
+        if units < 1:
+            raise ValueError("units must be at least 1")
+        return await self._send_handling_auth(method, path, operation, params, content, headers, target, units)
 
     async def _send_handling_auth(
         self,
@@ -281,14 +286,17 @@ class ZohoCRM:
         content: bytes | None,
         headers: Mapping[str, str] | None,
         target: Target | None,
+        units: int,
     ) -> Response:
         response, token = await self._send_handling_retries(
-            method, path, operation, params, content, headers, target
+            method, path, operation, params, content, headers, target, units
         )
         if response.status == 401 and any(code in response.content for code in _INVALID_TOKEN_CODES):
             # Expired or revoked early: one refresh (shared with concurrent callers) and one replay.
             await self._tokens.invalidate(token)
-            replay, _ = await self._send_handling_retries(method, path, operation, params, content, headers, target)
+            replay, _ = await self._send_handling_retries(
+                method, path, operation, params, content, headers, target, units
+            )
             replay.attempts += response.attempts
             replay.replayed = replay.replayed or response.replayed
             response = replay
@@ -303,6 +311,7 @@ class ZohoCRM:
         content: bytes | None,
         extra_headers: Mapping[str, str] | None,
         target: Target | None = None,
+        units: int = 1,
     ) -> tuple[Response, AccessToken]:
         """The final response after retries, and the token its last try was sent with."""
         headers: dict[str, str] = {"Content-Type": "application/json"} if content is not None else {}
@@ -315,7 +324,7 @@ class ZohoCRM:
             attempt += 1
             try:
                 response, token = await self._send_single_request(
-                    method, path, params, headers, content, operation, target
+                    method, path, params, headers, content, operation, target, units
                 )
             except RedisUnavailable as exc:
                 # Nothing was sent this time (the shared budget is unreachable): one clear error now, not a retry
@@ -361,9 +370,10 @@ class ZohoCRM:
         content: bytes | None,
         operation: str,
         target: Target | None = None,
+        units: int = 1,
     ) -> tuple[Response, AccessToken]:
         budget = self.budget
-        cost = budget.cost_of(operation)
+        cost = budget.cost_of(operation) * units
         await self._limiter.acquire_credits(cost)
         counters, events = self.counters, self.events
         async with self._limiter.slot(heavy=budget.is_heavy(operation)) as permit:

@@ -116,10 +116,13 @@ DEFAULT_COSTS: Mapping[str, float] = MappingProxyType(
 )
 
 #: Operations that count against Zoho's sub-concurrency of 10 for "complex" APIs ("Zoho CRM API Limits"). None of the
-#: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself; COQL is.
+#: Emails endpoints is one; Get Records with cvid or sort_by is, and the client marks that itself; COQL is; so are
+#: Insert, Update and Upsert Records of more than 10 records (their ``.bulk`` names; each call of them is priced 1
+#: credit per 10 records: the table's cost times the call's ``units``).
 DEFAULT_HEAVY: frozenset[str] = frozenset(
-    {"records.list.sorted", "coql.up_to_200", "coql.up_to_1000", "coql.up_to_2000"}
-)
+    {"records.list.sorted", "coql.up_to_200", "coql.up_to_1000", "coql.up_to_2000", "records.insert.bulk",
+     "records.update.bulk", "records.upsert.bulk"}
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,8 +138,9 @@ class Budget:
             ``records.list``, ``records.related.update``, ``records.get``, ``records.search``, ``records.count``,
             ``coql.up_to_200``, ``coql.up_to_1000``, ``coql.up_to_2000`` (a COQL call by its LIMIT),
             ``bulk.read.create``, ``bulk.read.status``, ``bulk.read.download``, ``bulk.write.upload``,
-            ``bulk.write.create``, ``bulk.write.status``, ``bulk.write.download``, ``org.get``. Zoho's published
-            costs (``DEFAULT_COSTS``) apply to operations not named here.
+            ``bulk.write.create``, ``bulk.write.status``, ``bulk.write.download``, ``org.get``, ``records.insert``,
+            ``records.update``, ``records.upsert`` (per 10 records; ``.bulk`` over 10 records), ``records.delete``.
+            Zoho's published costs (``DEFAULT_COSTS``) apply to operations not named here.
         heavy: operation names that count against ``heavy_concurrency``.
         default_cost: credits of an operation not named in ``costs``.
     """

@@ -18,6 +18,8 @@ from ._client import raise_for_status
 from ._cursors import CursorChain
 from ._decode import decode_or_raise
 from ._fanout import first_error
+from ._record_writes import MAX_IDS, RecordWrite, checked_trigger, run_list, run_stream
+from ._record_writes import MAX_RECORDS as MAX_WRITE
 from ._related_update import related_update_op
 from ._runner import BulkRunner
 from ._streaming import BulkStream
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from ._client import ZohoCRM
 
 __all__ = ["Records"]
+
+Rows = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+Progress = Callable[[Sequence[ItemResult[Any]]], None]
 
 MAX_PER_PAGE = 200
 MAX_RECORDS = 100_000  # Zoho's ceiling for one page_token chain
@@ -201,6 +206,107 @@ class Records:
             raise ValueError("limit must be 1-2,000 and offset + limit at most 100,000 (Zoho's reach)")
         return await _coql_read.page(self._crm, query.text(limit=limit, offset=offset), limit=limit)
 
+    # -- Insert, Update, Upsert and Delete Records (``_record_writes`` says how each settles a lost answer) ------
+
+    async def insert(
+        self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, lookup_field: str | None = None,
+        concurrency: int | None = None, on_progress: Progress | None = None,
+    ) -> BulkResult[dict[str, Any]]:  # fmt: skip
+        """Insert Records: ``POST /{module}``, 100 records a request; one result per record, in input order.
+
+        Args:
+            records: field API names to values, any iterable or async iterable; each is checked before the
+                first request (``ValueError``/``TypeError``).
+            trigger: the automations to run (``workflow``, ``approval``, ``blueprint``, ``pathfinder``,
+                ``orchestration``); None runs all (Zoho's default), ``[]`` none.
+            lookup_field: a field whose value identifies each new record (an external id, a unique email): a
+                record whose answer was lost is looked up by it and sent again only if not found. Without it a
+                lost insert is reported in doubt (``details["in_doubt"]``), never sent twice.
+        """
+        write = RecordWrite(self._crm, module, checked_trigger(trigger))
+        unique = None if lookup_field is None else _value_of(lookup_field)
+        return await run_list(records, write.insert_checker(lookup_field), write.insert_sender(lookup_field),
+                              MAX_WRITE, concurrency=self._workers(concurrency), on_progress=on_progress,
+                              unique=unique)  # fmt: skip
+
+    def insert_stream(
+        self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, lookup_field: str | None = None,
+        concurrency: int | None = None,
+    ) -> AbstractAsyncContextManager[BulkStream[dict[str, Any]]]:  # fmt: skip
+        """``insert`` in constant memory: ``(index, result)`` as each request completes; a bad record comes out
+        as ``INVALID_ITEM`` with nothing sent for it."""
+        write = RecordWrite(self._crm, module, checked_trigger(trigger))
+        unique = None if lookup_field is None else _value_of(lookup_field)
+        return run_stream(records, write.insert_checker(lookup_field), write.insert_sender(lookup_field),
+                          MAX_WRITE, concurrency=self._workers(concurrency), unique=unique)  # fmt: skip
+
+    async def update(
+        self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, concurrency: int | None = None,
+        on_progress: Progress | None = None,
+    ) -> BulkResult[dict[str, Any]]:  # fmt: skip
+        """Update Records: ``PUT /{module}``, 100 records a request, each naming its record by ``id``; results are
+        matched by that id. A lost answer is resent (the same values twice leave the record as once)."""
+        write = RecordWrite(self._crm, module, checked_trigger(trigger))
+        return await run_list(records, write.check_update, write.update_sender(), MAX_WRITE,
+                              concurrency=self._workers(concurrency), on_progress=on_progress)  # fmt: skip
+
+    def update_stream(
+        self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, concurrency: int | None = None
+    ) -> AbstractAsyncContextManager[BulkStream[dict[str, Any]]]:
+        """``update`` in constant memory (see ``insert_stream``)."""
+        write = RecordWrite(self._crm, module, checked_trigger(trigger))
+        return run_stream(records, write.check_update, write.update_sender(), MAX_WRITE,
+                          concurrency=self._workers(concurrency))  # fmt: skip
+
+    async def upsert(
+        self, module: str, records: Rows, *, duplicate_check_fields: Sequence[str] | None = None,
+        trigger: Sequence[str] | None = None, concurrency: int | None = None, on_progress: Progress | None = None,
+    ) -> BulkResult[dict[str, Any]]:  # fmt: skip
+        """Upsert Records: ``POST /{module}/upsert``, 100 a request: Zoho updates the record the
+        ``duplicate_check_fields`` find (in their order; None: the module's system field, then its unique
+        fields) and inserts the rest. Each result's ``details`` carries Zoho's ``action`` (``insert`` or
+        ``update``), ``duplicate_field`` and the record's ``id``. Every record must hold a value for one of the
+        fields (checked before any request): that is what makes a replay after a lost answer update the record
+        the lost try made instead of inserting a second one."""
+        write = RecordWrite(self._crm, module, checked_trigger(trigger))
+        fields = write.check_fields(duplicate_check_fields)
+        asked = None if duplicate_check_fields is None else fields
+        return await run_list(records, write.upsert_checker(fields), write.upsert_sender(asked), MAX_WRITE,
+                              concurrency=self._workers(concurrency), on_progress=on_progress)  # fmt: skip
+
+    def upsert_stream(
+        self, module: str, records: Rows, *, duplicate_check_fields: Sequence[str] | None = None,
+        trigger: Sequence[str] | None = None, concurrency: int | None = None,
+    ) -> AbstractAsyncContextManager[BulkStream[dict[str, Any]]]:  # fmt: skip
+        """``upsert`` in constant memory (see ``insert_stream``)."""
+        write = RecordWrite(self._crm, module, checked_trigger(trigger))
+        fields = write.check_fields(duplicate_check_fields)
+        asked = None if duplicate_check_fields is None else fields
+        return run_stream(records, write.upsert_checker(fields), write.upsert_sender(asked), MAX_WRITE,
+                          concurrency=self._workers(concurrency))  # fmt: skip
+
+    async def delete(
+        self, module: str, ids: Iterable[str] | AsyncIterable[str], *, wf_trigger: bool | None = None,
+        concurrency: int | None = None, on_progress: Progress | None = None,
+    ) -> BulkResult[str]:  # fmt: skip
+        """Delete Records: ``DELETE /{module}?ids=...``, 100 ids a request; results matched by id. ``wf_trigger``
+        False skips workflows (None: Zoho's default, true). A replay's "record not deleted" is read back."""
+        write = RecordWrite(self._crm, module)
+        return await run_list(ids, write.check_id, write.delete_sender(wf_trigger), MAX_IDS,
+                              concurrency=self._workers(concurrency), on_progress=on_progress)  # fmt: skip
+
+    def delete_stream(
+        self, module: str, ids: Iterable[str] | AsyncIterable[str], *, wf_trigger: bool | None = None,
+        concurrency: int | None = None,
+    ) -> AbstractAsyncContextManager[BulkStream[str]]:  # fmt: skip
+        """``delete`` in constant memory (see ``insert_stream``)."""
+        write = RecordWrite(self._crm, module)
+        return run_stream(ids, write.check_id, write.delete_sender(wf_trigger), MAX_IDS,
+                          concurrency=self._workers(concurrency), unique=str)  # fmt: skip
+
+    def _workers(self, concurrency: int | None) -> int:
+        return concurrency or self._crm.budget.concurrency
+
     async def update_related_by_external_id(
         self,
         module: str,
@@ -261,3 +367,7 @@ def _more(page: RecordsPage, per_page: int) -> bool:
     the page came full (a short page is the last)."""
     more = page.info.more_records
     return more if more is not None else len(page.data) >= per_page
+
+
+def _value_of(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: str(record.get(name))
