@@ -34,7 +34,7 @@ from ..plumbing import first_error
 from ._connect import EXIT_REDIS, Connection, RunFailure, UsageError, check_writable
 from ._credits import CreditWatch, credits_out_message
 from ._input import InputError, InputSource, open_input, read_input
-from ._journal import Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
+from ._journal import IN_FLIGHT, Journal, JournalBusy, JournalItem, JournalMismatch, Outcome
 from ._operations import Operation
 from ._output import Output, counted
 from ._plan import show_plan
@@ -432,9 +432,13 @@ async def reconcile(crm: ZohoCRM, journal: Journal, operation: Operation, tracke
     Items are read a window of ``RECONCILE_WINDOW`` at a time.
     """
     unknown = after = 0
-    while window := journal.in_flight(after, RECONCILE_WINDOW):
-        after = window[-1].line
-        unknown += await _reconcile_window(crm, journal, operation, window, tracker)
+    stuck = journal.states().get(IN_FLIGHT, 0)
+    if not stuck:
+        return 0
+    with tracker.during(f"reading back {counted(stuck, 'item')} an earlier run left in flight"):
+        while window := journal.in_flight(after, RECONCILE_WINDOW):
+            after = window[-1].line
+            unknown += await _reconcile_window(crm, journal, operation, window, tracker)
     return unknown
 
 

@@ -7,8 +7,8 @@ move, not only when items finish.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -27,17 +27,31 @@ PLAIN_EVERY = 2.0
 class Tracker:
     """What a run reports progress to; ``advance`` is cheap and safe to call from any progress callback."""
 
-    __slots__ = ("done", "failed", "started", "total")
+    __slots__ = ("_announce", "done", "failed", "phase", "started", "total")
 
     def __init__(self, total: int | None, done: int = 0, failed: int = 0) -> None:
         self.total = total
         self.done = done
         self.failed = failed
         self.started = time.monotonic()
+        #: What the run is doing when it is not sending (e.g. reading back items in flight); None: sending.
+        self.phase: str | None = None
+        self._announce: Callable[[str], None] | None = None
 
     def advance(self, items: int, failed: int = 0) -> None:
         self.done += items
         self.failed += failed
+
+    @contextmanager
+    def during(self, phase: str) -> Iterator[None]:
+        """Name a phase in which no item is sent, so the bar says why it stands still (e.g. at 0/s)."""
+        self.phase = phase
+        if self._announce is not None:
+            self._announce(phase)
+        try:
+            yield
+        finally:
+            self.phase = None
 
     def describe(self, snapshot: Snapshot, base: int) -> str:
         """One plain line: done/total, rate, ETA, and the snapshot's figures."""
@@ -71,11 +85,12 @@ async def track(
 @asynccontextmanager
 async def _plain(output: Output, label: str, tracker: Tracker, snapshot: Snapshot) -> AsyncIterator[None]:
     base = tracker.done
+    tracker._announce = lambda phase: output.line(f"{label}: {phase}")
 
     async def tick() -> None:
         while True:
             await anyio.sleep(PLAIN_EVERY)
-            output.line(f"{label}: {tracker.describe(snapshot, base)}")
+            output.line(f"{label}: {tracker.phase or tracker.describe(snapshot, base)}")
 
     async with _ticking(tick):
         yield
@@ -101,8 +116,8 @@ async def _rich(output: Output, label: str, tracker: Tracker, snapshot: Snapshot
         elapsed = max(time.monotonic() - tracker.started, 1e-6)
         figures = " ".join(f"{name} {value:g}" for name, value in snapshot().items())
         progress.update(
-            task_id, completed=tracker.done, rate=f"{(tracker.done - base) / elapsed:.0f}/s",
-            figures=f"failed {tracker.failed} {figures}",
+            task_id, description=tracker.phase or label, completed=tracker.done,
+            rate=f"{(tracker.done - base) / elapsed:.0f}/s", figures=f"failed {tracker.failed} {figures}",
         )
 
     async def tick() -> None:
