@@ -12,7 +12,8 @@ windowed memory, cancellation and the minimum number of requests are written onc
 
 Most writes are one request per part and ``RequestOp`` declares them: the request builder, how the answer's
 per-item statuses are matched to the items sent (``match``: the id Zoho echoes, else ``json_path``, else order),
-the read-back verifier for answers in doubt (``verify``), and how outcomes are classified (``classify``). An op
+the read-back verifier for answers in doubt (``verify``, and ``unanswered`` for a request that got no answer at
+all), and how outcomes are classified (``classify``). An op
 whose part takes several requests (relink) implements ``write`` itself by composing ``RequestOp`` s.
 """
 
@@ -29,7 +30,17 @@ from ._transport import Response
 from ._window import Window
 from ._write_results import fail_transport, results_from_response
 
-__all__ = ["API_VERSION", "BulkOp", "Pipeline", "PlannedRequest", "RequestOp", "Settle", "write_in_order"]
+__all__ = [
+    "API_VERSION",
+    "BulkOp",
+    "Pipeline",
+    "PlannedRequest",
+    "Reader",
+    "RequestOp",
+    "Settle",
+    "SettleUnanswered",
+    "write_in_order",
+]
 
 T = TypeVar("T")
 
@@ -50,6 +61,9 @@ class PlannedRequest(Generic[T]):
         body: the JSON body, if any.
         api_version: the CRM API version in the URL.
         headers: extra request headers (``X-EXTERNAL``), if any.
+        units: how many of the operation's priced units it carries (a record write: 1 per 10 records).
+        resend_unanswered: False for a write the pipeline must not resend after no answer or a 5xx (an insert:
+            the op reads back what it cannot tell was applied).
     """
 
     method: str
@@ -60,6 +74,8 @@ class PlannedRequest(Generic[T]):
     body: bytes | None = None
     api_version: str = API_VERSION
     headers: Mapping[str, str] | None = None
+    units: int = 1
+    resend_unanswered: bool = True
 
     @property
     def target(self) -> str:
@@ -72,6 +88,10 @@ class PlannedRequest(Generic[T]):
 Pipeline = Callable[[PlannedRequest[T]], Awaitable[Response]]
 #: A step over one request's results, with its response: reading back what is in doubt, or reclassifying.
 Settle = Callable[[list[ItemResult[T]], Response], Awaitable[list[ItemResult[T]]]]
+#: A step over the results of a request that got no answer (``TRANSPORT_ERROR``): reading back what it did.
+SettleUnanswered = Callable[[list[ItemResult[T]]], Awaitable[list[ItemResult[T]]]]
+#: Reads one request's answer into one result per item, in the order sent (``_write_results``, ``_record_answers``).
+Reader = Callable[[list[T], Response], list[ItemResult[T]]]
 
 
 class BulkOp(Protocol[T]):
@@ -103,6 +123,10 @@ class RequestOp(Generic[T]):
         verify: reads back the items an answer leaves in doubt (a replayed request, an item not accounted for).
         classify: turns Zoho's answers into the op's own outcomes (an unlink of an unlinked email: NOT_LINKED).
         pending_key: what must not be in flight twice at once.
+        read: reads the answer into results, for an endpoint whose answer is not the bulk writes' (Insert
+            Records' ``data``, matched by ``$.data[i]`` and ``id``); None: ``results_from_response`` by ``match``.
+        unanswered: reads back the items of a request that got no answer after the pipeline's retries (an
+            insert, a delete); None: they stay ``TRANSPORT_ERROR``.
     """
 
     request: Callable[[list[T]], Awaitable[PlannedRequest[T]]]
@@ -114,6 +138,8 @@ class RequestOp(Generic[T]):
     verify: Settle[T] | None = None
     classify: Settle[T] | None = None
     pending_key: Callable[[T], Hashable] | None = None
+    read: Reader[T] | None = None
+    unanswered: SettleUnanswered[T] | None = None
 
     def window(self, capacity: int | None) -> Window[T]:
         return self.grouping(capacity)
@@ -130,8 +156,12 @@ class RequestOp(Generic[T]):
         try:
             response = await self.pipeline(planned)
         except TransportError as exc:
-            return fail_transport(part, exc)
-        results = results_from_response(part, response, key=self.match)
+            failures = fail_transport(part, exc)
+            return failures if self.unanswered is None else await self.unanswered(failures)
+        if self.read is not None:
+            results = self.read(part, response)
+        else:
+            results = results_from_response(part, response, key=self.match)
         if self.verify is not None:
             results = await self.verify(results, response)
         if self.classify is not None:

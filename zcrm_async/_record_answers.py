@@ -27,7 +27,7 @@ from msgspec import UNSET, UnsetType
 
 from ._bulk import ItemResult
 from ._transport import Response
-from ._write_results import NO_RESULT, UNREADABLE_RESULT, _fail_all, failed
+from ._write_results import NO_RESULT, UNREADABLE_RESULT, Positions, fail_all, failed, place
 
 __all__ = ["RecordEntry", "WriteBody", "encode_write_body", "match", "results_of"]
 
@@ -72,26 +72,10 @@ def match(
     items: Sequence[T], entries: Sequence[RecordEntry], key: Callable[[T], str] | None
 ) -> list[RecordEntry | None]:
     """Each item's entry, by the rules in the module docstring."""
-    placed: list[RecordEntry | None] = [None] * len(items)
-    unplaced_by_key: dict[str, list[int]] = {}
-    if key is not None:
-        for index, item in enumerate(items):
-            unplaced_by_key.setdefault(key(item), []).append(index)
-    unnamed: list[RecordEntry] = []
-    for entry in entries:
-        named = _named(entry, unplaced_by_key, len(items))
-        if named is None or placed[named] is not None:
-            unnamed.append(entry)
-        else:
-            placed[named] = entry
-    free = [index for index, entry in enumerate(placed) if entry is None]
-    if len(free) == len(unnamed):
-        for index, entry in zip(free, unnamed, strict=True):
-            placed[index] = entry
-    return placed
+    return place(items, entries, key, _named)
 
 
-def _named(entry: RecordEntry, unplaced_by_key: dict[str, list[int]], count: int) -> int | None:
+def _named(entry: RecordEntry, unplaced_by_key: Positions, count: int) -> int | None:
     """The item an entry names: by its json_path's index, else by its id (taken, so a repeat names the next)."""
     details = entry.details or {}
     path = details.get("json_path")
@@ -111,14 +95,14 @@ def results_of(items: Sequence[T], response: Response, key: Callable[[T], str] |
     """
     attempts = response.attempts
     if response.status >= 500 or response.status in (204, 401, 403, 404, 429):
-        return _fail_all(items, response)
+        return fail_all(items, response)
     try:
         entries = _decode_answer(response.content).data
     except (msgspec.DecodeError, msgspec.ValidationError):
         if response.status < 300:  # applied, but what happened to each record cannot be read: read back
             return [failed(item, UNREADABLE_RESULT, "Zoho's per-record results could not be read", attempts)
                     for item in items]  # fmt: skip
-        return _fail_all(items, response)
+        return fail_all(items, response)
     if len(entries) == 1 and len(items) > 1 and entries[0].code == "LIMIT_EXCEEDED":
         entries = list(entries) * len(items)  # the whole request was refused for its size
     return [_result(item, entry, attempts) for item, entry in zip(items, match(items, entries, key), strict=True)]

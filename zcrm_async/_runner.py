@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._bulk import BulkResult, ItemResult
+from ._client import Target
 from ._ops import BulkOp, PlannedRequest
 from ._streaming import DEFAULT_WINDOW, BulkStream, materialize, run_all, stream_chunks
 from ._transport import Response
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["BulkRunner", "ProgressCallback"]
 
 T = TypeVar("T")
+
+#: A write the pipeline must not resend after no answer or a 5xx; a 429 is still retried (Zoho applied nothing).
+_NO_BLIND_RESEND = Target(resend_unanswered=False)
 
 ProgressCallback = Callable[[Sequence[ItemResult[Any]]], None]
 
@@ -66,5 +70,6 @@ class BulkRunner:
         """The response to a planned request (``TransportError`` when none came after every retry)."""
         return await self._crm.request(
             planned.method, planned.path, operation=planned.operation, params=planned.params,
-            content=planned.body, headers=planned.headers,
+            content=planned.body, headers=planned.headers, units=planned.units,
+            target=None if planned.resend_unanswered else _NO_BLIND_RESEND,
         )  # fmt: skip

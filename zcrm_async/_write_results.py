@@ -7,7 +7,7 @@ a request-level error (a top-level ``code``) or no response at all fails every i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -22,12 +22,15 @@ __all__ = [
     "REDIS_UNAVAILABLE",
     "SUCCESS",
     "UNREADABLE_RESULT",
+    "fail_all",
     "fail_transport",
     "failed",
+    "place",
     "results_from_response",
 ]
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 SUCCESS = "SUCCESS"
 #: An item the response did not account for, or a 2xx whose per-item results could not be read: its fate is
@@ -60,14 +63,14 @@ def results_from_response(
     """
     attempts = response.attempts
     if response.status >= 500 or response.status in (204, 401, 403, 404, 429):
-        return _fail_all(items, response)
+        return fail_all(items, response)
     try:
         statuses = decode_item_statuses(response.content)
     except (msgspec.DecodeError, msgspec.ValidationError):
         if response.status < 300:  # accepted, but what happened to each item cannot be read: read back
             unreadable = "Zoho's per-item results could not be read"
             return [failed(item, UNREADABLE_RESULT, unreadable, attempts) for item in items]
-        return _fail_all(items, response)
+        return fail_all(items, response)
     if response.status < 300 and statuses and all(not status.code for status in statuses):
         # The single-message link echoes the input on success (the doc's sample), with no code at all.
         return [ItemResult(item, SUCCESS, "success", "", {}, attempts) for item in items]
@@ -95,29 +98,44 @@ _JSON_PATH_INDEX = re.compile(r"^(?:\$\.)?\w+\[(\d+)\]")
 def _match(
     items: Sequence[T], statuses: list[ItemStatus], key: Callable[[T], str | None] | None
 ) -> list[ItemStatus | None]:
-    """Each item's status. A status that names its item (``details.message_id``, or the index in
-    ``details.json_path`` such as ``$.Emails[2].owner``) goes to that item; the rest fill the remaining items in
-    order only when their numbers agree, else those items get none (NO_RESULT) rather than another's result."""
-    placed: list[ItemStatus | None] = [None] * len(items)
-    positions: dict[str | None, list[int]] = {}
+    """Each item's status: one that names its item (``details.message_id``, or the index in ``details.json_path``
+    such as ``$.Emails[2].owner``) goes to that item; the rest as ``place`` says."""
+    return place(items, statuses, key, _named_index)
+
+
+#: Where each key's items stand in a request, first unclaimed first: ``named`` pops the one an entry claims.
+Positions = dict[Any, list[int]]
+
+
+def place(
+    items: Sequence[T],
+    entries: Sequence[E],
+    key: Callable[[T], Hashable] | None,
+    named: Callable[[E, Positions, int], int | None],
+) -> list[E | None]:
+    """Each item's entry in a write's answer: an entry that names its item (``named``: by the id ``key`` gives
+    an item, or by an index in its ``json_path``) goes to that item; the rest fill the remaining items in order
+    only when their numbers agree, else those items get none (NO_RESULT) rather than another's result."""
+    placed: list[E | None] = [None] * len(items)
+    positions: Positions = {}
     if key is not None:
         for index, item in enumerate(items):
             positions.setdefault(key(item), []).append(index)
-    unnamed: list[ItemStatus] = []
-    for status in statuses:
-        named = _named_index(status, positions, len(items))
-        if named is None or placed[named] is not None:
-            unnamed.append(status)
+    unnamed: list[E] = []
+    for entry in entries:
+        claimed = named(entry, positions, len(items))
+        if claimed is None or placed[claimed] is not None:
+            unnamed.append(entry)
         else:
-            placed[named] = status
-    free = [index for index, status in enumerate(placed) if status is None]
+            placed[claimed] = entry
+    free = [index for index, entry in enumerate(placed) if entry is None]
     if len(unnamed) == len(free):
-        for index, status in zip(free, unnamed, strict=True):
-            placed[index] = status
+        for index, entry in zip(free, unnamed, strict=True):
+            placed[index] = entry
     return placed
 
 
-def _named_index(status: ItemStatus, positions: dict[str | None, list[int]], count: int) -> int | None:
+def _named_index(status: ItemStatus, positions: Positions, count: int) -> int | None:
     details = status.details or {}
     message_id = details.get("message_id")
     if isinstance(message_id, str) and positions.get(message_id):
@@ -129,7 +147,8 @@ def _named_index(status: ItemStatus, positions: dict[str | None, list[int]], cou
     return None
 
 
-def _fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
+def fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
+    """Every item of a request Zoho refused as a whole (a top-level code, a 5xx, 429, 204), with that cause."""
     if response.status == 204:
         return [failed(item, "NO_CONTENT", "Zoho answered 204 with no results", response.attempts) for item in items]
     error = error_from_response(response.status, response.content)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 
@@ -18,8 +18,7 @@ from ._client import raise_for_status
 from ._cursors import CursorChain
 from ._decode import decode_or_raise
 from ._fanout import first_error
-from ._record_writes import MAX_IDS, RecordWrite, checked_trigger, run_list, run_stream
-from ._record_writes import MAX_RECORDS as MAX_WRITE
+from ._record_writes import delete_op, insert_op, update_op, upsert_op
 from ._related_update import related_update_op
 from ._runner import BulkRunner
 from ._streaming import BulkStream
@@ -42,7 +41,8 @@ MAX_FIELDS = 50
 
 
 class Records:
-    """``crm.records``: read a module's records, update related records by external id."""
+    """``crm.records``: read a module's records (pages, by id, search, count, COQL); insert, update, upsert and
+    delete them; update related records by external id."""
 
     def __init__(self, crm: ZohoCRM) -> None:
         self._crm = crm
@@ -223,11 +223,8 @@ class Records:
                 record whose answer was lost is looked up by it and sent again only if not found. Without it a
                 lost insert is reported in doubt (``details["in_doubt"]``), never sent twice.
         """
-        write = RecordWrite(self._crm, module, checked_trigger(trigger))
-        unique = None if lookup_field is None else _value_of(lookup_field)
-        return await run_list(records, write.insert_checker(lookup_field), write.insert_sender(lookup_field),
-                              MAX_WRITE, concurrency=self._workers(concurrency), on_progress=on_progress,
-                              unique=unique)  # fmt: skip
+        op = insert_op(self._crm, module, trigger=trigger, lookup_field=lookup_field)
+        return await self._bulk.run(op, _rows(records), concurrency=concurrency, on_progress=on_progress)
 
     def insert_stream(
         self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, lookup_field: str | None = None,
@@ -235,10 +232,8 @@ class Records:
     ) -> AbstractAsyncContextManager[BulkStream[dict[str, Any]]]:  # fmt: skip
         """``insert`` in constant memory: ``(index, result)`` as each request completes; a bad record comes out
         as ``INVALID_ITEM`` with nothing sent for it."""
-        write = RecordWrite(self._crm, module, checked_trigger(trigger))
-        unique = None if lookup_field is None else _value_of(lookup_field)
-        return run_stream(records, write.insert_checker(lookup_field), write.insert_sender(lookup_field),
-                          MAX_WRITE, concurrency=self._workers(concurrency), unique=unique)  # fmt: skip
+        op = insert_op(self._crm, module, trigger=trigger, lookup_field=lookup_field)
+        return self._bulk.stream(op, _rows(records), concurrency=concurrency)
 
     async def update(
         self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, concurrency: int | None = None,
@@ -246,17 +241,14 @@ class Records:
     ) -> BulkResult[dict[str, Any]]:  # fmt: skip
         """Update Records: ``PUT /{module}``, 100 records a request, each naming its record by ``id``; results are
         matched by that id. A lost answer is resent (the same values twice leave the record as once)."""
-        write = RecordWrite(self._crm, module, checked_trigger(trigger))
-        return await run_list(records, write.check_update, write.update_sender(), MAX_WRITE,
-                              concurrency=self._workers(concurrency), on_progress=on_progress)  # fmt: skip
+        op = update_op(self._crm, module, trigger=trigger)
+        return await self._bulk.run(op, _rows(records), concurrency=concurrency, on_progress=on_progress)
 
     def update_stream(
         self, module: str, records: Rows, *, trigger: Sequence[str] | None = None, concurrency: int | None = None
     ) -> AbstractAsyncContextManager[BulkStream[dict[str, Any]]]:
         """``update`` in constant memory (see ``insert_stream``)."""
-        write = RecordWrite(self._crm, module, checked_trigger(trigger))
-        return run_stream(records, write.check_update, write.update_sender(), MAX_WRITE,
-                          concurrency=self._workers(concurrency))  # fmt: skip
+        return self._bulk.stream(update_op(self._crm, module, trigger=trigger), _rows(records), concurrency=concurrency)
 
     async def upsert(
         self, module: str, records: Rows, *, duplicate_check_fields: Sequence[str] | None = None,
@@ -268,22 +260,16 @@ class Records:
         ``update``), ``duplicate_field`` and the record's ``id``. Every record must hold a value for one of the
         fields (checked before any request): that is what makes a replay after a lost answer update the record
         the lost try made instead of inserting a second one."""
-        write = RecordWrite(self._crm, module, checked_trigger(trigger))
-        fields = write.check_fields(duplicate_check_fields)
-        asked = None if duplicate_check_fields is None else fields
-        return await run_list(records, write.upsert_checker(fields), write.upsert_sender(asked), MAX_WRITE,
-                              concurrency=self._workers(concurrency), on_progress=on_progress)  # fmt: skip
+        op = upsert_op(self._crm, module, duplicate_check_fields=duplicate_check_fields, trigger=trigger)
+        return await self._bulk.run(op, _rows(records), concurrency=concurrency, on_progress=on_progress)
 
     def upsert_stream(
         self, module: str, records: Rows, *, duplicate_check_fields: Sequence[str] | None = None,
         trigger: Sequence[str] | None = None, concurrency: int | None = None,
     ) -> AbstractAsyncContextManager[BulkStream[dict[str, Any]]]:  # fmt: skip
         """``upsert`` in constant memory (see ``insert_stream``)."""
-        write = RecordWrite(self._crm, module, checked_trigger(trigger))
-        fields = write.check_fields(duplicate_check_fields)
-        asked = None if duplicate_check_fields is None else fields
-        return run_stream(records, write.upsert_checker(fields), write.upsert_sender(asked), MAX_WRITE,
-                          concurrency=self._workers(concurrency))  # fmt: skip
+        op = upsert_op(self._crm, module, duplicate_check_fields=duplicate_check_fields, trigger=trigger)
+        return self._bulk.stream(op, _rows(records), concurrency=concurrency)
 
     async def delete(
         self, module: str, ids: Iterable[str] | AsyncIterable[str], *, wf_trigger: bool | None = None,
@@ -291,21 +277,15 @@ class Records:
     ) -> BulkResult[str]:  # fmt: skip
         """Delete Records: ``DELETE /{module}?ids=...``, 100 ids a request; results matched by id. ``wf_trigger``
         False skips workflows (None: Zoho's default, true). A replay's "record not deleted" is read back."""
-        write = RecordWrite(self._crm, module)
-        return await run_list(ids, write.check_id, write.delete_sender(wf_trigger), MAX_IDS,
-                              concurrency=self._workers(concurrency), on_progress=on_progress)  # fmt: skip
+        op = delete_op(self._crm, module, wf_trigger=wf_trigger)
+        return await self._bulk.run(op, ids, concurrency=concurrency, on_progress=on_progress)
 
     def delete_stream(
         self, module: str, ids: Iterable[str] | AsyncIterable[str], *, wf_trigger: bool | None = None,
         concurrency: int | None = None,
     ) -> AbstractAsyncContextManager[BulkStream[str]]:  # fmt: skip
         """``delete`` in constant memory (see ``insert_stream``)."""
-        write = RecordWrite(self._crm, module)
-        return run_stream(ids, write.check_id, write.delete_sender(wf_trigger), MAX_IDS,
-                          concurrency=self._workers(concurrency), unique=str)  # fmt: skip
-
-    def _workers(self, concurrency: int | None) -> int:
-        return concurrency or self._crm.budget.concurrency
+        return self._bulk.stream(delete_op(self._crm, module, wf_trigger=wf_trigger), ids, concurrency=concurrency)
 
     async def update_related_by_external_id(
         self,
@@ -362,12 +342,14 @@ def _params(fields: Sequence[str], per_page: int) -> dict[str, str]:
     return {"fields": ",".join(fields), "per_page": str(per_page)}
 
 
+def _rows(records: Rows) -> Iterable[dict[str, Any]] | AsyncIterable[dict[str, Any]]:
+    """The records as the write ops take them: each op's checker makes every mapping a dict of its own (or
+    refuses it), so any mapping may come in."""
+    return cast("Iterable[dict[str, Any]] | AsyncIterable[dict[str, Any]]", records)
+
+
 def _more(page: RecordsPage, per_page: int) -> bool:
     """Whether Zoho may have records after ``page``: its ``more_records``, or when a server sends null there, whether
     the page came full (a short page is the last)."""
     more = page.info.more_records
     return more if more is not None else len(page.data) >= per_page
-
-
-def _value_of(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda record: str(record.get(name))
