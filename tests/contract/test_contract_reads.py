@@ -150,6 +150,8 @@ def _param_problems(method: str, path: str, params: dict[str, str]) -> list[str]
         instance: Any = value
         if declared[name].get("type") == "integer":
             instance = int(value) if value.isdigit() else value
+        elif declared[name].get("type") == "boolean":  # a query string's true/false (anything else stays text)
+            instance = {"true": True, "false": False}.get(value, value)
         problems += [f"{method} {path} {name}: {p}" for p in oas.check(oas.validator_for(declared[name]), instance)]
     return problems
 

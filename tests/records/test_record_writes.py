@@ -154,6 +154,21 @@ async def test_upsert_reports_insert_or_update_and_the_matching_field() -> None:
         assert fake.world.record(known).name == "Person 1"
 
 
+@pytest.mark.parametrize(
+    ("count", "credits"), [(1, 1), (9, 1), (10, 1), (11, 2), (100, 10), (101, 10 + 1), (250, 10 + 10 + 5)]
+)
+async def test_the_budget_counts_zohos_price_for_an_upsert_1_credit_per_10_records(count: int, credits: int) -> None:
+    """"API Limits": Insert, Update and Upsert Records cost 1 credit per 10 records of a call (at least 1), 100
+    records a call; the client's own counter and the fake's agree with it."""
+    async with fake_and_client() as (fake, crm):
+        fake.add_contact("Known", "p0@example.net")
+        result = await crm.records.upsert("Contacts", people(count), duplicate_check_fields=["Email"])
+
+        assert result.ok and result[0].details["action"] == "update"
+        assert crm.counters.credits_spent == fake.credits_used == credits
+        assert fake.stats.requests["upsert_records"] == -(-count // 100)
+
+
 async def test_upsert_all_failed() -> None:
     async with fake_and_client() as (_, crm):
         result = await crm.records.upsert("Contacts", [{"Email": "a@example.net"}, {"Email": "b@example.net"}])
