@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,17 @@ from typing import Any
 
 from zcrm_async.testing import DEALS_MODULE_ID
 
-from .bench_harness import CLIENT_CPU, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeProcess, Options, Row
+from .bench_harness import (
+    CLIENT_CPU,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    FakeProcess,
+    Options,
+    Row,
+    baseline_tree,
+    compile_tree,
+)
 
 CAP = 25
 EMAILS_PER_CONTACT = 20
@@ -61,12 +70,11 @@ def sizes(options: Options) -> list[int]:
 
 def run(options: Options) -> list[Row]:
     counts = sizes(options)
-    with _baseline_tree(options.baseline or BASELINE) as (baseline, why_not):
+    with _peer_tree(options) as (baseline, why_not):
         groups = {str(n): [n // EMAILS_PER_CONTACT, EMAILS_PER_CONTACT] for n in counts}
         if baseline is not None:  # the baseline links its own emails: each run starts from none linked
             groups |= {f"{n}-baseline": [n // EMAILS_PER_CONTACT, EMAILS_PER_CONTACT] for n in counts}
-        for tree in (REPO, baseline):
-            _compile(tree)
+        compile_tree(REPO)
         results: list[dict[str, Any]] = []
         with FakeProcess(latency_ms=0, concurrency_cap=CAP, seed={"kind": "link", "even": groups}, timeout=900) as fake:
             for n in counts:
@@ -89,32 +97,14 @@ def _measure_size(fake: FakeProcess, n: int, tree: Path | None, *, group: str | 
     return result
 
 
-def _compile(tree: Path | None) -> None:
-    """Byte-compile a tree's package before its CLI is timed: where PYTHONDONTWRITEBYTECODE is set, every run
-    would compile it anew (a quarter of a 10,000-item run here), which no installed copy does."""
-    if tree is not None:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "zcrm_async")], check=False, timeout=300)
-
-
 @contextlib.contextmanager
-def _baseline_tree(ref: str) -> Iterator[tuple[Path | None, str]]:
-    """A temporary git worktree of ``ref`` (None and the reason when there is none), removed afterwards."""
-    if shutil.which("git") is None:
-        yield None, "BASELINE NOT RUN: no git"
+def _peer_tree(options: Options) -> Iterator[tuple[Path | None, str]]:
+    """The tree whose CLI ours runs beside: ``--baseline REF``'s, already checked out, or this figure's own."""
+    if options.baseline_tree is not None:
+        yield options.baseline_tree, ""
         return
-    with tempfile.TemporaryDirectory(prefix="zcrm-baseline-") as tmp:
-        tree = Path(tmp) / "tree"
-        added = subprocess.run(
-            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), ref],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if added.returncode != 0:
-            yield None, f"BASELINE NOT RUN: no commit {ref} here ({added.stderr.strip()[-200:]})"
-            return
-        try:
-            yield tree, ""
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+    with baseline_tree(options.baseline or BASELINE) as found:
+        yield found
 
 
 def _write_input(path: Path, contacts: list[dict[str, Any]], owner: str) -> Path:
@@ -222,8 +212,12 @@ def _rows(results: list[dict[str, Any]]) -> list[Row]:
         ok = result["link_requests"] == n // EMAILS_PER_CONTACT and result["report_lines"] == n
         if result is largest:
             fast = result["items_per_s"] >= GOAL_ITEMS_PER_S or (speedup is not None and speedup >= 1.0)
-            ok = ok and fast and (
-                result["peak_rss_mib"] < GOAL_PEAK_MIB and result["rerun_wall"] < GOAL_RERUN_S and flat >= GOAL_FLAT
+            ok = (
+                ok
+                and fast
+                and (
+                    result["peak_rss_mib"] < GOAL_PEAK_MIB and result["rerun_wall"] < GOAL_RERUN_S and flat >= GOAL_FLAT
+                )
             )
         rows.append(
             Row(

@@ -25,6 +25,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,8 @@ __all__ = [
     "FakeProcess",
     "Options",
     "Row",
+    "baseline_tree",
+    "compile_tree",
     "cpu_timer",
     "current_rss_kib",
     "fetch_token",
@@ -62,6 +65,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The fake on one core, the client on another: sharing a core makes every request a pair of
 #: context switches that inflates both processes' CPU time, and which runs shared a core varied from run to run.
 SERVER_CPU, CLIENT_CPU = 0, 1
+#: Set for a worker that runs another tree's library (``run_worker(library=)``): that tree goes first on its path.
+LIBRARY_ENV = "ZCRM_BENCH_LIBRARY"
 
 
 def pin_to(cpu: int) -> bool:
@@ -81,6 +86,8 @@ class Options:
     full: bool = False
     #: Figure 7's peer: the git commit whose CLI ours is measured beside (None: the figure's own default).
     baseline: str | None = None
+    #: ``--baseline REF`` checked out (``baseline_tree``): every figure runs its library beside ours.
+    baseline_tree: Path | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -167,6 +174,38 @@ def raw_session(limit: int = 100) -> Any:
     import aiohttp
 
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit), cookie_jar=aiohttp.DummyCookieJar())
+
+
+@contextlib.contextmanager
+def baseline_tree(ref: str | None) -> Iterator[tuple[Path | None, str]]:
+    """A temporary git worktree of ``ref``, byte-compiled (None and the reason when there is none), removed
+    afterwards. Without ``ref``: None, and no reason to give."""
+    if ref is None:
+        yield None, ""
+        return
+    if shutil.which("git") is None:
+        yield None, "BASELINE NOT RUN: no git"
+        return
+    with tempfile.TemporaryDirectory(prefix="zcrm-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        added = subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if added.returncode != 0:
+            yield None, f"BASELINE NOT RUN: no commit {ref} here ({added.stderr.strip()[-200:]})"
+            return
+        try:
+            compile_tree(tree)
+            yield tree, ""
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def compile_tree(tree: Path) -> None:
+    """Byte-compile a tree's package before it is timed: where PYTHONDONTWRITEBYTECODE is set, every run would
+    compile it anew (a quarter of a 10,000-item CLI run here), which no installed copy does."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "zcrm_async")], check=False, timeout=300)
 
 
 # -- the fake server process --------------------------------------------------------------------------------
@@ -344,11 +383,17 @@ def _say(line: str, stream: IO[str] = sys.stdout) -> None:
 # -- client worker processes --------------------------------------------------------------------------------
 
 
-def run_worker(module: str, spec: dict[str, Any], *, timeout: float, python: str | None = None) -> dict[str, Any]:
-    """Run ``benchmarks.<module>.worker(spec)`` in a fresh process; its JSON result, or ``{"error": ...}``."""
+def run_worker(
+    module: str, spec: dict[str, Any], *, timeout: float, python: str | None = None, library: Path | None = None
+) -> dict[str, Any]:
+    """Run ``benchmarks.<module>.worker(spec)`` in a fresh process; its JSON result, or ``{"error": ...}``.
+
+    ``library``: a tree whose ``zcrm_async`` the worker imports instead of this one's (the baseline of
+    ``--baseline REF``); the benchmark's own code stays this tree's, so both sides run the same measurement."""
     argv = [python or sys.executable, "-m", "benchmarks.bench_harness", "worker", module, json.dumps(spec)]
+    env = None if library is None else {**os.environ, LIBRARY_ENV: str(library)}
     try:
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"worker {module} did not finish in {timeout:.0f} s"}
     lines = done.stdout.strip().splitlines()
@@ -361,6 +406,8 @@ def run_worker(module: str, spec: dict[str, Any], *, timeout: float, python: str
 
 def _work(module: str, spec: dict[str, Any]) -> None:
     pin_to(CLIENT_CPU)
+    if library := os.environ.get(LIBRARY_ENV):  # before anything imports zcrm_async
+        sys.path.insert(0, library)
     target: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]] = importlib.import_module(
         f"benchmarks.{module}"
     ).worker

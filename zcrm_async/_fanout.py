@@ -2,11 +2,15 @@
 
 Memory stays constant however many keys there are (the buffer is the only queue), and leaving the ``async with``
 early (a ``break``, an exception, a cancellation) cancels every request still in flight.
+
+Producers yield batches (one page of a cursor chain) and the buffer carries batches: the caller still reads one
+value at a time, but the hand-off from producer to caller is paid once a page, not once an email (it was a
+tenth of the fan-out's CPU per request with 10 emails a page).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
@@ -36,15 +40,39 @@ class Stream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        return await _next(self._receive)
+
+
+async def _next(receive: MemoryObjectReceiveStream[T]) -> T:
+    """The next item: at once while any is buffered, else when one comes; ``StopAsyncIteration`` at the end."""
+    try:
+        return receive.receive_nowait()
+    except anyio.WouldBlock:
         try:
-            return self._receive.receive_nowait()
-        except anyio.WouldBlock:
-            try:
-                return await self._receive.receive()
-            except anyio.EndOfStream:
-                raise StopAsyncIteration from None
+            return await receive.receive()
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
+    except anyio.EndOfStream:
+        raise StopAsyncIteration from None
+
+
+class _Flattened(Stream[tuple[K, V]]):
+    """``(key, value)`` for each value of the ``(key, batch)`` pairs a fan-out's buffer holds."""
+
+    __slots__ = ("_batch", "_batches", "_key", "_position")
+
+    def __init__(self, batches: MemoryObjectReceiveStream[tuple[K, Sequence[V]]]) -> None:
+        self._batches = batches
+        self._batch: Sequence[V] = ()
+        self._position = 0
+
+    async def __anext__(self) -> tuple[K, V]:
+        position = self._position
+        while position >= len(self._batch):
+            self._key, self._batch = await _next(self._batches)
+            position = 0
+        self._position = position + 1
+        return self._key, self._batch[position]
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -75,29 +103,32 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 @asynccontextmanager
 async def fan_out(
     keys: Iterable[K],
-    produce: Callable[[K], AsyncIterator[V]],
+    produce: Callable[[K], AsyncIterator[Sequence[V]]],
     *,
     concurrency: int,
     buffer: int,
 ) -> AsyncIterator[Stream[tuple[K, V]]]:
-    """Stream ``(key, value)`` for every value ``produce(key)`` yields, with at most ``concurrency`` keys at once.
+    """Stream ``(key, value)`` for every value of every batch ``produce(key)`` yields, with at most
+    ``concurrency`` keys at once; ``buffer`` batches wait for the caller at most.
 
     Each key's producer runs sequentially (a cursor chain stays in order); keys run side by side.
     """
     if concurrency < 1 or buffer < 0:
         raise ValueError("concurrency must be at least 1 and buffer not negative")
-    send, receive = anyio.create_memory_object_stream[tuple[K, V]](buffer)
+    send, receive = anyio.create_memory_object_stream[tuple[K, Sequence[V]]](buffer)
     pending = iter(keys)
 
-    async def worker(out: MemoryObjectSendStream[tuple[K, V]]) -> None:
+    async def worker(out: MemoryObjectSendStream[tuple[K, Sequence[V]]]) -> None:
         async with out:
             for key in pending:  # shared iterator: each key is taken by exactly one worker
-                async for value in produce(key):
+                async for batch in produce(key):
+                    if not batch:
+                        continue
                     try:
                         try:
-                            out.send_nowait((key, value))  # no event-loop round trip while there is room
+                            out.send_nowait((key, batch))  # no event-loop round trip while there is room
                         except anyio.WouldBlock:
-                            await out.send((key, value))
+                            await out.send((key, batch))
                     except anyio.BrokenResourceError:
                         return  # the consumer left; the cancellation that follows stops the rest
 
@@ -107,7 +138,7 @@ async def fan_out(
                 workers.start_soon(worker, send.clone())
 
     async with producing(run_workers, receive):
-        yield Stream(receive)
+        yield _Flattened(receive)
 
 
 @asynccontextmanager

@@ -539,6 +539,21 @@ async def test_iterate_many_yields_every_records_emails() -> None:
     assert got == {"21": ["a", "b", "c"], "22": ["a", "b", "c"], "23": ["a", "b", "c"]}
 
 
+async def test_iterate_many_holds_at_most_buffer_emails_in_whole_pages_for_a_slow_reader() -> None:
+    ten = [f"m{i}" for i in range(10)]
+    crm, asked = pager({None: page(ten, "i1", True), "i1": page(ten, None, False)})
+    records = [str(21 + i) for i in range(20)]  # 40 pages, if nothing held the workers back
+    async with crm.emails.iterate_many("Contacts", records, concurrency=2, buffer=25) as stream:
+        first = await anext(stream)
+        for _ in range(20):  # the reader stalls: let the workers fill what they may
+            await anyio.lowlevel.checkpoint()
+        # 3 pages of 10 cover 25 emails in the buffer; 1 page being read; each of 2 workers holding 1 page
+        assert len(asked) <= 3 + 1 + 2
+        rest = [pair async for pair in stream]
+    assert first == ("21", first[1]) and first[1].message_id == "m0"
+    assert len(rest) == 20 * 20 - 1 and len(asked) == 40
+
+
 async def test_iterate_many_raises_one_failure_as_itself() -> None:
     crm = failing_pages()
     with pytest.raises(InvalidRequestError, match="mailbox syncing"):

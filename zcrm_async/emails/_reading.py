@@ -20,6 +20,8 @@ __all__ = ["EMAIL_TYPES", "MAX_EMAIL_PAGES", "EmailReader"]
 
 #: 10,000 pages of 10: a record with more than 100,000 emails is taken for a server that never stops paging.
 MAX_EMAIL_PAGES = 10_000
+#: Get Emails of a Record answers 10 emails a page.
+EMAILS_PER_PAGE = 10
 
 #: The ``type`` values Get Emails of a Record accepts.
 EMAIL_TYPES = frozenset(
@@ -96,12 +98,28 @@ class EmailReader:
             PaginationError: the server gave a cursor twice, or more than ``max_pages`` pages (10 emails each):
                 following it would never end, and what was read is incomplete.
         """
+        async with contextlib.aclosing(
+            self.pages(module, record_id, type=type, owner_id=owner_id, max_pages=max_pages)
+        ) as pages:
+            async for emails in pages:
+                for email in emails:
+                    yield email
+
+    async def pages(
+        self,
+        module: str,
+        record_id: str | int,
+        *,
+        type: str | None = None,
+        owner_id: str | int | None = None,
+        max_pages: int = MAX_EMAIL_PAGES,
+    ) -> AsyncGenerator[list[EmailSummary], None]:
+        """Each page's emails of a record, in order, as ``iterate`` follows the cursor chain."""
         index: str | None = None
         chain = CursorChain(f"Get Emails of {module} {record_id}", max_pages)
         while True:
             page = await self.page(module, record_id, index=index, type=type, owner_id=owner_id)
-            for email in page.Emails:
-                yield email
+            yield page.Emails
             next_index = page.info.next_index
             # more_records may be null (Zoho's schema): a cursor then says there is more.
             if page.info.more_records is False or not page.Emails or not next_index:
@@ -136,12 +154,15 @@ class EmailReader:
                 credits, an unreachable server) end it either way: every record would fail the same.
         """
         ids = [check_numeric_id(record_id, "record_id") for record_id in record_ids]  # all refused before any request
+        if buffer < 0:
+            raise ValueError("buffer must not be negative")
 
-        def produce(record_id: str) -> AsyncIterator[EmailSummary]:
-            emails = self.iterate(module, record_id, type=type, owner_id=owner_id)
-            return emails if on_refused is None else _skipping_refused(record_id, emails, on_refused)
+        def produce(record_id: str) -> AsyncIterator[list[EmailSummary]]:
+            pages = self.pages(module, record_id, type=type, owner_id=owner_id)
+            return pages if on_refused is None else _skipping_refused(record_id, pages, on_refused)
 
-        return fan_out(ids, produce, concurrency=concurrency, buffer=buffer)
+        # The buffer holds whole pages (10 emails each): ``buffer`` emails, rounded up to a page.
+        return fan_out(ids, produce, concurrency=concurrency, buffer=-(-buffer // EMAILS_PER_PAGE))
 
     async def lookup(self, module: str, record_id: str | int, message_ids: Iterable[str]) -> dict[str, EmailSummary]:
         """The record's emails among ``message_ids``, as Get Emails of a Record lists them (with ``linked_record``).
@@ -201,12 +222,12 @@ _RECORD_REFUSALS = (InvalidRequestError, NotFoundError, PermissionDeniedError)
 
 
 async def _skipping_refused(
-    record_id: str, emails: AsyncGenerator[EmailSummary, None], on_refused: Callable[[str, APIError], None]
-) -> AsyncGenerator[EmailSummary, None]:
-    async with contextlib.aclosing(emails):
+    record_id: str, pages: AsyncGenerator[list[EmailSummary], None], on_refused: Callable[[str, APIError], None]
+) -> AsyncGenerator[list[EmailSummary], None]:
+    async with contextlib.aclosing(pages):
         try:
-            async for email in emails:
-                yield email
+            async for emails in pages:
+                yield emails
         except _RECORD_REFUSALS as exc:
             on_refused(record_id, exc)
 
