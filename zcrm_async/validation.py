@@ -7,9 +7,13 @@ from __future__ import annotations
 import dataclasses
 import re
 
-__all__ = ["InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id", "is_numeric_id"]
+__all__ = [
+    "InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id", "is_message_id",
+    "is_numeric_id",
+]  # fmt: skip
 
 _NUMERIC = re.compile(r"[0-9]{1,30}")
+_MAX_ID_DIGITS = 30
 # Zoho's OpenAPI for Link Deal to Emails and Unlink Deal from Emails: message_id matches ^[a-zA-Z0-9]+$, at
 # most 500 characters.
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9]+")
@@ -50,7 +54,14 @@ class ItemProblem:
 
 def is_numeric_id(text: str) -> bool:
     """Whether ``text`` is a Zoho record/user id as ``check_numeric_id`` accepts it (no copy, no exception)."""
-    return _NUMERIC.fullmatch(text) is not None
+    # [0-9]{1,30} without the regex engine: an ASCII string of digits is exactly that (isdigit alone would take
+    # other scripts' digits); a third of the cost, and every item of a bulk write passes here three times.
+    return 0 < len(text) <= _MAX_ID_DIGITS and text.isascii() and text.isdigit()
+
+
+def is_message_id(text: str) -> bool:
+    """Whether ``text`` is a message id as ``check_message_id`` accepts it (no exception)."""
+    return 0 < len(text) <= MAX_MESSAGE_ID and text.isascii() and text.isalnum()  # [A-Za-z0-9]+, no regex
 
 
 def check_numeric_id(value: object, field: str, index: int | None = None) -> str:

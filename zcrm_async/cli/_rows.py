@@ -145,6 +145,9 @@ def csv_rows(stream: IO[bytes], required: Sequence[str], path: Path) -> Iterator
 
 
 def _csv_records(lines: _Lines, header: list[str]) -> Iterator[tuple[int, Parsed]]:
+    # Which columns are fields, and each one's bound: worked out once, not once a row.
+    columns = [(i, name, MAX_FIELD_CHARS[name]) for i, name in enumerate(header) if name in FIELDS]
+    width = len(header)
     reader = csv.reader(lines)
     while True:
         start = lines.mark()
@@ -167,7 +170,7 @@ def _csv_records(lines: _Lines, header: list[str]) -> Iterator[tuple[int, Parsed
             reader = csv.reader(lines)
             continue
         if values:  # a blank line is no row
-            yield start, _csv_fields(header, values)
+            yield start, _csv_fields(columns, width, values)
 
 
 def _quote_left_open(spans_lines: bool, values: list[str], header: list[str]) -> bool:
@@ -200,11 +203,18 @@ def _header(lines: _Lines, required: Sequence[str], path: Path) -> list[str]:
     return header
 
 
-def _csv_fields(header: list[str], values: list[str]) -> Parsed:
-    if len(values) > len(header):
-        return f"has {len(values)} columns; the header has {len(header)}"
-    fields = {name: (values[i].strip() if i < len(values) else "") for i, name in enumerate(header) if name in FIELDS}
-    return _too_long(fields) or fields
+def _csv_fields(columns: list[tuple[int, str, int]], width: int, values: list[str]) -> Parsed:
+    """A row's fields by the header's ``columns`` (index, name, longest allowed), or why the row is refused."""
+    count = len(values)
+    if count > width:
+        return f"has {count} columns; the header has {width}"
+    fields: dict[str, str] = {}
+    for i, name, limit in columns:  # in the header's order: the first field too long is the one named
+        value = values[i].strip() if i < count else ""
+        if len(value) > limit:
+            return _too_long_field(name, value, limit)
+        fields[name] = value
+    return fields
 
 
 def jsonl_rows(stream: IO[bytes]) -> Iterator[tuple[int, Parsed]]:
@@ -273,5 +283,9 @@ def _too_long(fields: Mapping[str, str]) -> str | None:
     for name, value in fields.items():
         limit = MAX_FIELD_CHARS[name]
         if len(value) > limit:
-            return f"has {name} of {len(value):,} characters; at most {limit} are allowed"
+            return _too_long_field(name, value, limit)
     return None
+
+
+def _too_long_field(name: str, value: str, limit: int) -> str:
+    return f"has {name} of {len(value):,} characters; at most {limit} are allowed"

@@ -13,12 +13,14 @@ from .._runner import ProgressCallback
 from .._window import Window
 from ..models import LinkedRecord, LinkItem, ModuleRef, Owner
 from ..validation import (
+    MAX_NAME,
     InvalidItemError,
     ItemProblem,
     check_message_id,
     check_name,
     check_not_empty,
     check_numeric_id,
+    is_message_id,
     is_numeric_id,
 )
 
@@ -141,6 +143,32 @@ def _normalised(index: int, item: Any) -> Any:
     The item itself when its ids are already strings (the usual case): every item passes here once or twice on
     its way out, so a copy of each would cost more than the checks.
     """
+    if type(item) is DealLink and _is_plain_good_link(item):
+        return item
+    return _normalised_slowly(index, item)
+
+
+def _is_plain_good_link(item: DealLink) -> bool:
+    """Whether a link passes every check of ``_normalised_slowly`` as it is: the usual case, tested field by
+    field without a loop, a lookup or an exception (half the cost per item)."""
+    contact, deal, owner, name = item.contact_id, item.deal_id, item.owner_id, item.deal_name
+    return (
+        type(contact) is str
+        and type(deal) is str
+        and type(owner) is str
+        and type(item.message_id) is str
+        and is_numeric_id(contact)
+        and is_numeric_id(deal)
+        and is_numeric_id(owner)
+        and is_message_id(item.message_id)
+        and item.module == "Deals"
+        and (name is None or (type(name) is str and len(name) <= MAX_NAME))
+        and item.previous_deal_id is None
+    )
+
+
+def _normalised_slowly(index: int, item: Any) -> Any:
+    """``_normalised`` for any item: refuses the bad, turns int ids into their digits."""
     ints: dict[str, str] = {}
     for field in _ID_FIELDS[type(item)]:
         value = getattr(item, field)
