@@ -96,6 +96,8 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
         return group
     first = leaves[0]
     for other in leaves[1:]:
+        if other is first:  # one error several tasks were handed (a shared lookup's): said once
+            continue
         first.add_note(f"also failed at the same time: {type(other).__name__}: {other}")
     return first
 

@@ -10,6 +10,8 @@ the id instead.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio
@@ -18,6 +20,7 @@ import msgspec
 from ._client import raise_for_status
 from ._decode import decode_or_raise
 from ._errors import MissingScopeError, ResponseDecodeError
+from ._fanout import first_error
 
 if TYPE_CHECKING:
     from ._client import ZohoCRM
@@ -48,6 +51,8 @@ class Modules:
         self._crm = crm
         self._ids: dict[str, str] = {}
         self._lock: anyio.Lock | None = None
+        #: Why a lookup made ahead (``learning``) failed, for the first ``id_of`` that waited for it.
+        self._failed: dict[str, Exception] = {}
         #: Calls this client made to Get Module by API name.
         self.lookups = 0
 
@@ -72,11 +77,46 @@ class Modules:
         if self._lock is None:
             self._lock = anyio.Lock()
         async with self._lock:
+            failed = self._failed.get(api_name)
+            if failed is not None:
+                raise failed  # the lookup made ahead for this block failed: its callers get that, not a second call
             known = self._ids.get(api_name)
             if known is None:
                 known = await self._fetch(api_name)
                 self._ids[api_name] = known
             return known
+
+    @asynccontextmanager
+    async def learning(self, api_name: str) -> AsyncIterator[None]:
+        """The module's id looked up in the background while the block runs, when it is not known yet.
+
+        Its ``id_of`` calls wait for that lookup (one call in all) and raise its error if it failed. Leaving the
+        block cancels a lookup still in flight and forgets its error (a later ``id_of`` asks again).
+        """
+        if api_name in self._ids:
+            yield
+            return
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._learn, api_name)
+                await anyio.lowlevel.checkpoint()  # the lookup takes the lock before the block can ask
+                try:
+                    yield
+                finally:
+                    tg.cancel_scope.cancel()
+                    self._failed.pop(api_name, None)
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
+
+    async def _learn(self, api_name: str) -> None:
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:  # the failure is kept before any waiting id_of can take the lock
+            if api_name not in self._ids:
+                try:
+                    self._ids[api_name] = await self._fetch(api_name)
+                except Exception as exc:  # for the block's own id_of, which raises it where it is understood
+                    self._failed[api_name] = exc
 
     async def api_names(self) -> list[str]:
         """The API name of every module of the org, with one Get Modules call (``GET /settings/modules``); the

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 from .._bulk import BulkResult, ItemResult
 from .._errors import APIError
@@ -31,6 +31,8 @@ from ._requests import PlannedRequest, plan_link_deal, plan_relink, plan_unlink_
 
 if TYPE_CHECKING:
     from .._client import ZohoCRM
+
+T = TypeVar("T")
 
 __all__ = ["Emails"]
 
@@ -108,7 +110,12 @@ class Emails:
                 credits, an unreachable server) end it either way: every record would fail the same.
         """
         return self._reader.iterate_many(
-            module, record_ids, concurrency=concurrency, buffer=buffer, type=type, owner_id=owner_id,
+            module,
+            record_ids,
+            concurrency=concurrency,
+            buffer=buffer,
+            type=type,
+            owner_id=owner_id,
             on_refused=on_refused,
         )
 
@@ -204,12 +211,15 @@ class Emails:
         with nothing sent for it, as does an email repeated while its first is still being sent. Leaving the block
         early cancels every request in flight; their items' outcomes are unknown (a write may have reached Zoho).
         Other arguments as ``link_deal``; an ``AuthenticationError`` or ``MissingScopeError`` (the Deals module's
-        id is learned before the first request) stops the stream and is raised from the ``async with``.
+        id, when not given nor known, is looked up from the moment the stream is entered, while the first items are
+        read and grouped, and before any link is sent) stops the stream and is raised from the ``async with``.
         """
         op = link_op(
             self._crm, chunk_size=chunk_size, deals_module_id=deals_module_id, already_linked_ok=already_linked_ok
         )
-        return self._bulk.stream(op, items, concurrency=concurrency, window=window)
+        return self._learning_deals_id(
+            deals_module_id, self._bulk.stream(op, items, concurrency=concurrency, window=window)
+        )
 
     async def link(
         self,
@@ -348,7 +358,17 @@ class Emails:
         again if asked again), so memory stays bounded whatever the number of deals.
         """
         op = RelinkOp(self._crm, deals_module_id=deals_module_id, before_unlink=before_unlink)
-        return self._bulk.stream(op, items, concurrency=concurrency, window=window)
+        return self._learning_deals_id(
+            deals_module_id, self._bulk.stream(op, items, concurrency=concurrency, window=window)
+        )
+
+    def _learning_deals_id(
+        self, given: str | None, stream: AbstractAsyncContextManager[BulkStream[DealLink]]
+    ) -> AbstractAsyncContextManager[BulkStream[DealLink]]:
+        """A link stream that, when no Deals module id was given and none is known, looks it up from the moment it
+        is entered, while the first items are read and grouped (``Modules.learning``). The list forms cannot: they
+        send nothing at all, not even that lookup, until the whole input has passed its checks."""
+        return stream if given else _inside(self._crm.modules.learning("Deals"), stream)
 
     def plan_relink(
         self, items: Iterable[DealLink], *, deals_module_id: str | None = None
@@ -392,3 +412,10 @@ class Emails:
         order; a bad one comes out as ``INVALID_ITEM`` with nothing sent for it."""
         op = associate_op(self._crm, module, record_id, chunk_size=chunk_size)
         return self._bulk.stream(op, emails, concurrency=concurrency)
+
+
+@asynccontextmanager
+async def _inside(outer: AbstractAsyncContextManager[None], inner: AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
+    """``inner`` entered within ``outer``, as one context."""
+    async with outer, inner as value:
+        yield value
