@@ -30,6 +30,9 @@ BENCHMARKS = {
     "sdk": "bench_sdk",
     "memory": "bench_memory",
     "backfill": "bench_backfill_scale",
+    "export": "bench_export",
+    "record_writes": "bench_record_writes",
+    "sdk_records": "bench_sdk_records",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
 

@@ -214,8 +214,12 @@ def compile_tree(tree: Path) -> None:
 class FakeProcess:
     """A FakeZoho in its own process. Use as ``with FakeProcess(spec) as fake:``; ``fake.seed`` is what it made."""
 
-    def __init__(self, *, latency_ms: float, concurrency_cap: int, seed: dict[str, Any], timeout: float = 300.0):
-        self._spec = {"latency_ms": latency_ms, "concurrency_cap": concurrency_cap, "seed": seed}
+    def __init__(
+        self, *, latency_ms: float, concurrency_cap: int, seed: dict[str, Any], timeout: float = 300.0,
+        bulk_job_seconds: float = 10.0,
+    ):  # fmt: skip
+        self._spec = {"latency_ms": latency_ms, "concurrency_cap": concurrency_cap, "seed": seed,
+                      "bulk_job_seconds": bulk_job_seconds}  # fmt: skip
         self._timeout = timeout
         self._proc: subprocess.Popen[str] | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="zcrm-bench-")
@@ -316,6 +320,10 @@ def _seed(fake: Any, spec: dict[str, Any]) -> dict[str, Any]:
                 contacts.append({"contact_id": contact, "deal_id": deal, "message_ids": messages})
             groups[group] = contacts
         return {"owner_id": owner, "groups": groups}
+    if kind == "records":
+        for i in range(spec["count"]):
+            fake.world.add_record(spec["module"], f"Record {i}", email=f"r{i}@example.net")
+        return {"records": spec["count"]}
     raise ValueError(f"unknown seed kind {kind!r}")
 
 
@@ -333,6 +341,7 @@ async def _serve(spec: dict[str, Any]) -> None:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         refresh_token=REFRESH_TOKEN,
+        bulk_job_seconds=spec.get("bulk_job_seconds", 10.0),
     )
     fake = FakeZoho(config)
     started = time.perf_counter()

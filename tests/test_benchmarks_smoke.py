@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ("1. ", "2. ", "3. ", "4. ", "5. ", "6. ", "7. ")
+FIGURES = ("1. ", "2. ", "3. ", "4. ", "5. ", "6. ", "7. ", "8. ", "9. ", "10. ")
 
 
 @pytest.mark.slow
@@ -45,3 +45,49 @@ def test_quick_run_prints_the_table_and_writes_every_row(tmp_path: Path) -> None
         assert set(row) >= {"figure", "ours", "peer", "ratio", "goal", "verdict", "data"}
         assert not row["verdict"].startswith("ERROR"), row
         assert row["verdict"] in {"PASS", "FAIL"} or row["verdict"].startswith("SDK NOT RUN"), row
+
+
+# -- the record figures, run small: every way reads or writes every record, with the requests it should ------
+
+
+def test_the_export_figure_reads_every_record_by_each_way() -> None:
+    from benchmarks import bench_export
+
+    (row,) = bench_export.figure(3_000)
+
+    assert row.verdict in {"PASS", "FAIL"}, row
+    for way in bench_export.WAYS:
+        result = row.data[way]
+        assert result["rows"] == 3_000 and not result["stopped"], (way, result)
+        assert result["peak_kib"] > 0 and result["requests"] > 0 and result["credits"] > 0
+    assert row.data["bulk_read"]["credits"] >= 50  # one job, Zoho's price for it
+
+
+def test_the_record_writes_figure_sends_the_minimum_requests_and_every_record_lands() -> None:
+    from benchmarks import bench_record_writes
+
+    insert, upsert = bench_record_writes.figure(300)
+
+    for row in (insert, upsert):
+        assert row.verdict in {"PASS", "FAIL"}, row
+    data = upsert.data
+    assert data["minimum_requests"] == 3
+    for run in ("ours_insert", "ours_upsert", "raw_insert", "raw_upsert"):
+        assert data[run]["server_requests"] == 3 and data[run]["ok"] == 300, (run, data[run])
+    assert data["ours_upsert"]["actions"] == {"update": 150, "insert": 150}
+    assert data["ours_insert"]["credits"] == data["ours_upsert"]["credits"] == 30  # 1 per 10 records
+
+
+@pytest.mark.slow  # its first run makes the SDK's venv from PyPI (benchmarks/sdk_env.py), as figure 5's does
+@pytest.mark.timeout(300)
+def test_the_sdk_records_figure_runs_the_official_sdk_beside_ours() -> None:
+    from benchmarks import bench_sdk_records
+
+    coql, insert = bench_sdk_records.figure(500, 200)
+
+    for row in (coql, insert):
+        assert row.verdict in {"PASS", "FAIL"}, row  # the SDK ran: its venv is made as figure 5's is
+    data = insert.data
+    assert data["ours"]["coql"]["rows"] == data["sdk"]["coql"]["rows"] == 500
+    assert data["ours"]["insert"]["ok"] == data["sdk"]["insert"]["ok"] == 200
+    assert data["ours"]["insert"]["requests"] == data["sdk"]["insert"]["requests"] == 2
