@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .outcomes import INTERNAL_ERROR, TOO_MANY_REQUESTS
+
 if TYPE_CHECKING:
     from ._bulk import ItemResult
 
@@ -213,8 +215,8 @@ _BY_CODE: Mapping[str, type[APIError]] = {
     "UNAUTHORIZED": AuthenticationError,
     "NO_PERMISSION": PermissionDeniedError,
     "INVALID_URL_PATTERN": NotFoundError,
-    "TOO_MANY_REQUESTS": RateLimitError,
-    "INTERNAL_ERROR": ServerError,
+    TOO_MANY_REQUESTS: RateLimitError,
+    INTERNAL_ERROR: ServerError,
 }
 
 

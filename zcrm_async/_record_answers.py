@@ -27,7 +27,8 @@ from msgspec import UNSET, UnsetType
 
 from ._bulk import ItemResult
 from ._transport import Response
-from ._write_results import NO_RESULT, UNREADABLE_RESULT, Positions, fail_all, failed, place
+from ._write_results import Positions, fail_all, failed, place
+from .outcomes import LIMIT_EXCEEDED, NO_RESULT, SUCCESS, UNKNOWN, UNREADABLE_RESULT
 
 __all__ = ["RecordEntry", "WriteBody", "encode_write_body", "match", "results_of"]
 
@@ -103,7 +104,7 @@ def results_of(items: Sequence[T], response: Response, key: Callable[[T], str] |
             return [failed(item, UNREADABLE_RESULT, "Zoho's per-record results could not be read", attempts)
                     for item in items]  # fmt: skip
         return fail_all(items, response)
-    if len(entries) == 1 and len(items) > 1 and entries[0].code == "LIMIT_EXCEEDED":
+    if len(entries) == 1 and len(items) > 1 and entries[0].code == LIMIT_EXCEEDED:
         entries = list(entries) * len(items)  # the whole request was refused for its size
     return [_result(item, entry, attempts) for item, entry in zip(items, match(items, entries, key), strict=True)]
 
@@ -116,6 +117,6 @@ def _result(item: T, entry: RecordEntry | None, attempts: int) -> ItemResult[T]:
         details["action"] = entry.action
     if entry.duplicate_field is not UNSET:
         details["duplicate_field"] = entry.duplicate_field
-    ok = entry.status == "success" or (entry.status is None and entry.code == "SUCCESS")
-    return ItemResult(item, entry.code or "UNKNOWN", "success" if ok else "error", entry.message or "", details,
+    ok = entry.status == "success" or (entry.status is None and entry.code == SUCCESS)
+    return ItemResult(item, entry.code or UNKNOWN, "success" if ok else "error", entry.message or "", details,
                       attempts)  # fmt: skip

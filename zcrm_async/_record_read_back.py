@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import error_from_response
 from .coql import Query, field
+from .outcomes import INVALID_DATA
 
 if TYPE_CHECKING:
     from ._client import ZohoCRM
@@ -40,7 +41,7 @@ async def gone(crm: ZohoCRM, module: str, record_ids: Sequence[str]) -> set[str]
     missing: set[str] = set()
     for record_id in record_ids:
         response = await crm.request("GET", f"/{module}/{record_id}", operation="records.get")
-        refused = response.status == 400 and error_from_response(400, response.content).code == "INVALID_DATA"
+        refused = response.status == 400 and error_from_response(400, response.content).code == INVALID_DATA
         if response.status in (204, 404) or refused:
             missing.add(record_id)
     return missing

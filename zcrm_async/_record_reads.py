@@ -29,6 +29,7 @@ from ._client import raise_for_status
 from ._errors import InvalidRequestError, PaginationError, ResponseDecodeError
 from ._fanout import first_error
 from .models import RecordsPage, decode_records_page
+from .outcomes import INVALID_DATA
 from .search import Criteria
 from .validation import check_numeric_id
 
@@ -86,7 +87,7 @@ async def get(crm: ZohoCRM, module: str, record_id: str, *, fields: Sequence[str
     try:
         page = _page(response, "Get Record")
     except InvalidRequestError as exc:
-        if exc.code == "INVALID_DATA" and exc.details.get("resource_path_index") == 1:
+        if exc.code == INVALID_DATA and exc.details.get("resource_path_index") == 1:
             return None
         raise
     return page.data[0] if page.data else None

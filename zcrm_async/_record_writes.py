@@ -40,7 +40,7 @@ from ._record_read_back import find_by_field, gone
 from ._runner import BulkRunner
 from ._transport import Response
 from ._window import Window
-from ._write_results import NO_RESULT, REDIS_UNAVAILABLE, SUCCESS, UNREADABLE_RESULT
+from .outcomes import INVALID_DATA, NO_RESULT, REDIS_UNAVAILABLE, SUCCESS, TRANSPORT_ERROR, UNREADABLE_RESULT
 
 if TYPE_CHECKING:
     from ._client import ZohoCRM
@@ -71,7 +71,7 @@ SYSTEM_DUPLICATE_CHECK = {
     "Vendors": "Vendor_Name", "Price_Books": "Price_Book_Name",
 }  # fmt: skip
 _ID = re.compile(r"[0-9]{1,30}")
-_IN_DOUBT = frozenset({"TRANSPORT_ERROR", NO_RESULT, UNREADABLE_RESULT})
+_IN_DOUBT = frozenset({TRANSPORT_ERROR, NO_RESULT, UNREADABLE_RESULT})
 Record = Mapping[str, Any]
 Row = dict[str, Any]
 Results = list[ItemResult[T]]
@@ -333,7 +333,7 @@ def delete_op(crm: ZohoCRM, module: str, *, wf_trigger: bool | None = None) -> R
 async def _settle_deletes(crm: ZohoCRM, module: str, answered: Results[str], *, replayed: bool) -> Results[str]:
     """The deletes in doubt (and, after a replay, those Zoho says it cannot find) read back: gone is deleted."""
     results = list(answered)
-    doubt = [i for i, r in enumerate(results) if _in_doubt(r) or (replayed and r.code == "INVALID_DATA")]
+    doubt = [i for i, r in enumerate(results) if _in_doubt(r) or (replayed and r.code == INVALID_DATA)]
     if not doubt:
         return results
     try:

@@ -28,16 +28,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from ._bulk import BulkResult, Chunk, ItemResult
 from ._fanout import Stream, first_error, producing
 from ._window import Window
+from .outcomes import INVALID_ITEM
 
-__all__ = ["DEFAULT_WINDOW", "INVALID_ITEM", "BulkStream", "materialize", "run_all", "stream_chunks"]
+__all__ = ["DEFAULT_WINDOW", "BulkStream", "materialize", "run_all", "stream_chunks"]
 
 T = TypeVar("T")
 
 #: Items a streaming form holds while grouping them into requests (about a megabyte of links).
 DEFAULT_WINDOW = 2_000
-
-#: An input item refused before any request (bad id, wrong type, an email already pending in the stream).
-INVALID_ITEM = "INVALID_ITEM"
 
 Sender = Callable[[list[T]], Awaitable[list[ItemResult[T]]]]
 #: ``check(index, item)``: the item as it will be sent, or an exception (``ValueError``, ``TypeError``) saying why not.

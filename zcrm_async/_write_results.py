@@ -16,12 +16,10 @@ from ._bulk import ItemResult
 from ._errors import AuthenticationError, RedisUnavailable, TransportError, error_from_response
 from ._transport import Response
 from .models import ItemStatus, decode_item_statuses
+from .outcomes import NO_CONTENT, NO_RESULT, REDIS_UNAVAILABLE, SUCCESS, TRANSPORT_ERROR, UNKNOWN, UNREADABLE_RESULT
 
 __all__ = [
-    "NO_RESULT",
-    "REDIS_UNAVAILABLE",
-    "SUCCESS",
-    "UNREADABLE_RESULT",
+    "REDIS_UNAVAILABLE",  # the CLI's import until it reads zcrm_async.outcomes (the codes' one home)
     "fail_all",
     "fail_transport",
     "failed",
@@ -31,12 +29,6 @@ __all__ = [
 
 T = TypeVar("T")
 E = TypeVar("E")
-
-SUCCESS = "SUCCESS"
-#: An item the response did not account for, or a 2xx whose per-item results could not be read: its fate is
-#: unknown, so writes read it back before reporting it.
-NO_RESULT = "NO_RESULT"
-UNREADABLE_RESULT = "UNREADABLE_RESULT"
 
 
 def failed(
@@ -76,7 +68,7 @@ def results_from_response(
         return [ItemResult(item, SUCCESS, "success", "", {}, attempts) for item in items]
     ordered = _match(items, statuses, key)
     return [
-        ItemResult(item, status.code or "UNKNOWN", _status_of(status), status.message or "", status.details or {},
+        ItemResult(item, status.code or UNKNOWN, _status_of(status), status.message or "", status.details or {},
                    attempts)
         if status is not None
         else failed(item, NO_RESULT, "Zoho returned no result for this item", attempts)
@@ -150,7 +142,7 @@ def _named_index(status: ItemStatus, positions: Positions, count: int) -> int | 
 def fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
     """Every item of a request Zoho refused as a whole (a top-level code, a 5xx, 429, 204), with that cause."""
     if response.status == 204:
-        return [failed(item, "NO_CONTENT", "Zoho answered 204 with no results", response.attempts) for item in items]
+        return [failed(item, NO_CONTENT, "Zoho answered 204 with no results", response.attempts) for item in items]
     error = error_from_response(response.status, response.content)
     if isinstance(error, AuthenticationError):
         raise error
@@ -160,12 +152,8 @@ def fail_all(items: Sequence[T], response: Response) -> list[ItemResult[T]]:
     return [failed(item, error.code, error.message, response.attempts, details) for item in items]
 
 
-#: ``details["cause"]`` of an item that Redis (a shared budget or token store) kept from being sent.
-REDIS_UNAVAILABLE = "RedisUnavailable"
-
-
 def fail_transport(items: Sequence[T], exc: TransportError) -> list[ItemResult[T]]:
     """Every item of a chunk that got no response after all retries, or was never sent because Redis failed
     (``details["cause"]`` says so: a runner can stop, rather than fail every item left the same way)."""
     details = {"cause": REDIS_UNAVAILABLE} if isinstance(exc, RedisUnavailable) else None
-    return [failed(item, "TRANSPORT_ERROR", str(exc), details=details) for item in items]
+    return [failed(item, TRANSPORT_ERROR, str(exc), details=details) for item in items]

@@ -17,10 +17,12 @@ from typing import Any
 
 __all__ = [
     "ALREADY_LINKED",
+    "BULK_JOB_FAILED",
     "DUPLICATE_DATA",
     "INTERNAL_ERROR",
     "INVALID_DATA",
     "INVALID_ITEM",
+    "LIMIT_EXCEEDED",
     "LINK_UNVERIFIED",
     "NOT_ALLOWED",
     "NOT_LINKED",
@@ -29,11 +31,13 @@ __all__ = [
     "NO_RESULT",
     "REDIS_UNAVAILABLE",
     "RESTORE_FAILED",
+    "SKIPPED",
     "SUCCESS",
     "TOO_MANY_REQUESTS",
     "TRANSIENT",
     "TRANSPORT_ERROR",
     "UNKNOWN",
+    "UNPROCESSED",
     "UNREADABLE_RESULT",
     "is_transient",
 ]
@@ -53,6 +57,8 @@ NOT_ALLOWED = "NOT_ALLOWED"
 TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
 #: A 5xx that failed every item of its request after the retries.
 INTERNAL_ERROR = "INTERNAL_ERROR"
+#: Insert, Update or Upsert Records: the request held more records than Zoho takes (every record gets it).
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
 # -- The library's own -------------------------------------------------------------------------------------
 #: No answer came after every retry (or Redis kept the request from being sent: ``details["cause"]``).
@@ -73,6 +79,12 @@ INVALID_ITEM = "INVALID_ITEM"
 NOT_SENT = "NOT_SENT"
 #: A per-item status with no code at all.
 UNKNOWN = "UNKNOWN"
+#: A Bulk Write job's row that the job skipped (its result file's STATUS says so, with no error of its own).
+SKIPPED = "SKIPPED"
+#: A Bulk Write job's row that the job did not get to (STATUS ``unprocessed``).
+UNPROCESSED = "UNPROCESSED"
+#: A Bulk Write job that ended FAILED: every row it was given gets this (``details["job_id"]``).
+BULK_JOB_FAILED = "BULK_JOB_FAILED"
 
 # -- Keys and values in ``details`` ------------------------------------------------------------------------
 #: ``details["cause"]`` of an item that Redis (a shared budget or token store) kept from being sent.

@@ -15,8 +15,9 @@ import pytest
 
 from zcrm_async._bulk import ItemResult
 from zcrm_async._errors import AuthenticationError
-from zcrm_async._streaming import INVALID_ITEM, run_all, stream_chunks
+from zcrm_async._streaming import run_all, stream_chunks
 from zcrm_async._window import Window
+from zcrm_async.outcomes import INVALID_ITEM
 
 pytestmark = pytest.mark.anyio
 

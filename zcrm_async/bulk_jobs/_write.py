@@ -29,6 +29,7 @@ from .._bulk import BulkResult, ItemResult
 from .._client import Target
 from .._errors import BulkJobFailed, ResponseDecodeError, TransportError
 from .._origins import checked_pinned_url, is_zoho_api_domain
+from ..outcomes import BULK_JOB_FAILED, SKIPPED, SUCCESS, UNPROCESSED
 from ._calls import bulk_target, decoded
 from ._download import DEFAULT_MAX_DOWNLOAD_BYTES, download
 from ._models import (
@@ -195,7 +196,7 @@ class BulkWrite:
             try:
                 job = await self.wait(job_id, notices=notices)
             except BulkJobFailed as failed:
-                return [ItemResult(row, "BULK_JOB_FAILED", "error", str(failed), {"job_id": job_id}) for row in rows]
+                return [ItemResult(row, BULK_JOB_FAILED, "error", str(failed), {"job_id": job_id}) for row in rows]
             url = job.download_url
             if not url:
                 raise ResponseDecodeError(f"bulk write job {job_id} is COMPLETED without a result", status=200)
@@ -238,12 +239,12 @@ def _outcome(row: Mapping[str, Any], line: Mapping[str, str]) -> ItemResult[Mapp
     status = line.get("STATUS", "").strip().lower()
     record_id = line.get("RECORD_ID", "").strip()
     if status in _OUTCOMES:
-        return ItemResult(row, "SUCCESS", "success", f"record {status}", {"id": record_id, "action": _OUTCOMES[status]})
+        return ItemResult(row, SUCCESS, "success", f"record {status}", {"id": record_id, "action": _OUTCOMES[status]})
     errors = _errors(line.get("ERRORS", ""))
     if errors:
         first = errors[0]
         return ItemResult(row, first["code"], "error", line.get("ERRORS", ""), {"errors": errors, "id": record_id})
-    code = "UNPROCESSED" if status == "unprocessed" else "SKIPPED"
+    code = UNPROCESSED if status == "unprocessed" else SKIPPED
     return ItemResult(row, code, "error", f"record {status or 'not processed'}", {"id": record_id})
 
 

@@ -18,6 +18,7 @@ To see what a bulk call would send without sending it, and to check input first:
 from __future__ import annotations
 
 from ..models import AssociateEmail
+from ..outcomes import LINK_UNVERIFIED, NOT_LINKED
 from ..validation import InvalidItemError, ItemProblem
 from ._facade import Emails
 from ._items import (
@@ -32,7 +33,6 @@ from ._items import (
     ProgressCallback,
     find_problems,
 )
-from ._read_back import LINK_UNVERIFIED, NOT_LINKED
 from ._reading import EMAIL_TYPES
 from ._requests import API_VERSION, PlannedRequest, plan_link_deal, plan_relink, plan_unlink_deal
 

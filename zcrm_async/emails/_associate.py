@@ -15,8 +15,8 @@ from .._ops import PlannedRequest, RequestOp
 from .._runner import BulkRunner
 from .._transport import Response
 from .._window import Window
-from .._write_results import SUCCESS
 from ..models import AssociateEmail, encode_associate_body
+from ..outcomes import DUPLICATE_DATA, SUCCESS
 from ..validation import check_not_empty, check_numeric_id
 from ._items import ASSOCIATE_CHUNK, MAX_ASSOCIATE_ITEMS, check_chunk_size
 
@@ -73,6 +73,6 @@ async def _duplicate_on_replay(
 
 
 def _duplicate_as_success(result: ItemResult[AssociateEmail]) -> ItemResult[AssociateEmail]:
-    if result.code != "DUPLICATE_DATA":
+    if result.code != DUPLICATE_DATA:
         return result
     return dataclasses.replace(result, code=SUCCESS, status="success", message="associated by an earlier try")

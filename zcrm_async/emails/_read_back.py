@@ -15,14 +15,12 @@ from .._bulk import ItemResult
 from .._errors import APIError, ResponseDecodeError, TransportError
 from .._ops import Settle
 from .._transport import Response
-from .._write_results import NO_RESULT, SUCCESS, UNREADABLE_RESULT
 from ..models import LinkedRecord
+from ..outcomes import ALREADY_LINKED, INVALID_DATA, LINK_UNVERIFIED, NO_RESULT, NOT_LINKED, SUCCESS, UNREADABLE_RESULT
 from ._items import DealLink, DealUnlink
 
 __all__ = [
-    "ALREADY_LINKED",
-    "LINK_UNVERIFIED",
-    "NOT_LINKED",
+    "ALREADY_LINKED_CODES",
     "EmailItem",
     "WhereLinked",
     "in_doubt",
@@ -46,12 +44,9 @@ class EmailItem(Protocol):
 
 E = TypeVar("E", bound=EmailItem)
 
-#: ALREADY_LINKED, but the deal it is linked to could not be read: neither done nor safe to unlink.
-LINK_UNVERIFIED = "LINK_UNVERIFIED"
-#: An unlink of an email that was not linked: the state asked for, so a success (Zoho answers INVALID_DATA).
-NOT_LINKED = "NOT_LINKED"
 UNKNOWN_OUTCOME = frozenset({NO_RESULT, UNREADABLE_RESULT})
-ALREADY_LINKED = frozenset({"ALREADY_LINKED"})
+#: The answers a link's classification reads back (``codes=``): the email is on some deal already.
+ALREADY_LINKED_CODES = frozenset({ALREADY_LINKED})
 
 #: ``where_linked(contact_id, message_ids)``: the deal each email is linked to (None: none), for those read.
 WhereLinked = Callable[[str, Iterable[str]], Awaitable[dict[str, LinkedRecord | None]]]
@@ -133,7 +128,7 @@ def settle_already_linked(where_linked: WhereLinked) -> Settle[DealLink]:
 
     async def classify(results: list[ItemResult[DealLink]], _: Response) -> list[ItemResult[DealLink]]:
         return await read_back(
-            where_linked, results, is_linked_as_intended, why="already linked to this deal", codes=ALREADY_LINKED,
+            where_linked, results, is_linked_as_intended, why="already linked to this deal", codes=ALREADY_LINKED_CODES,
             unread=LINK_UNVERIFIED,
         )  # fmt: skip
 
@@ -146,7 +141,7 @@ def not_linked(where_linked: WhereLinked) -> Settle[DealUnlink]:
     reported NOT_LINKED (a success); the others keep Zoho's answer."""
 
     async def classify(results: list[ItemResult[DealUnlink]], _: Response) -> list[ItemResult[DealUnlink]]:
-        refused = [i for i, result in enumerate(results) if result.code == "INVALID_DATA"]
+        refused = [i for i, result in enumerate(results) if result.code == INVALID_DATA]
         if not refused:
             return results
         contact = results[refused[0]].item.contact_id  # a chunk is one contact's

@@ -12,26 +12,21 @@ from typing import TYPE_CHECKING
 from .._bulk import ItemResult
 from .._ops import write_in_order
 from .._window import Window
-from .._write_results import SUCCESS
 from ..models import LinkedRecord
+from ..outcomes import ALREADY_LINKED, LINK_UNVERIFIED, NOT_ALLOWED, NOT_SENT, RESTORE_FAILED, SUCCESS
 from ._deal_contacts import DealContacts
 from ._items import MAX_LINK_ITEMS, BeforeUnlink, DealLink, DealUnlink, check_link, email_key, link_window, validated
 from ._link_ops import link_op, unlink_op
-from ._read_back import ALREADY_LINKED, LINK_UNVERIFIED, is_linked_as_intended, read_back
+from ._read_back import ALREADY_LINKED_CODES, is_linked_as_intended, read_back
 from ._reading import EmailReader
 
 if TYPE_CHECKING:
     from .._client import ZohoCRM
 
-__all__ = ["NOT_ALLOWED", "RelinkOp"]
+__all__ = ["RelinkOp"]
 
-#: Zoho's code for a link to a deal not associated with the email's contact; relink gives it, unsent, to an
-#: email it does not move for that reason.
-NOT_ALLOWED = "NOT_ALLOWED"
 #: A first link's answers that mean the email is on a deal now: nothing to put back.
-_LINKED_SOMEWHERE = frozenset({"ALREADY_LINKED", LINK_UNVERIFIED})
-#: A first link's answers that mean the email is on a deal now: nothing to put back.
-_LINKED_SOMEWHERE = frozenset({"ALREADY_LINKED", LINK_UNVERIFIED})
+_LINKED_SOMEWHERE = frozenset({ALREADY_LINKED, LINK_UNVERIFIED})
 
 
 class RelinkOp:
@@ -71,7 +66,7 @@ class RelinkOp:
         old: dict[tuple[str, str], LinkedRecord | None] = {}  # where the read-back found each ALREADY_LINKED email
         final = await self._link_settled(part, old)
         await self._put_back_stranded(part, final)
-        retry_at = [i for i, result in enumerate(final) if result.code == "ALREADY_LINKED"]
+        retry_at = [i for i, result in enumerate(final) if result.code == ALREADY_LINKED]
         retry_at = await _allowed(part, retry_at, final, old, self._deals)
         if not retry_at:
             return final
@@ -136,7 +131,7 @@ class RelinkOp:
         """Link, reading back every ALREADY_LINKED (as ``already_linked_ok=True``); links read go to ``seen``."""
         return await read_back(
             self._where_linked, await self._link.write(links), is_linked_as_intended,
-            why="already linked to this deal", codes=ALREADY_LINKED, unread=LINK_UNVERIFIED, seen=seen,
+            why="already linked to this deal", codes=ALREADY_LINKED_CODES, unread=LINK_UNVERIFIED, seen=seen,
         )  # fmt: skip
 
     async def _put_back(
@@ -231,9 +226,9 @@ def _with_restore(
         note = f"its link to deal {old.id} was put back"
         extra = {"restored_deal_id": str(old.id), "previous_deal_id": str(old.id)}
     else:
-        code = restore.code if restore is not None else "NOT_SENT"
+        code = restore.code if restore is not None else NOT_SENT
         note = f"putting back its link to deal {old.id} failed too ({code}): it is linked to no deal"
-        extra = {"restore_failed": code, "previous_deal_id": str(old.id)}
+        extra = {RESTORE_FAILED: code, "previous_deal_id": str(old.id)}
     message = f"{failed.message}; {note}".lstrip("; ")
     attempts = failed.attempts + (restore.attempts if restore is not None else 0)
     return dataclasses.replace(failed, message=message, details={**failed.details, **extra}, attempts=attempts)
