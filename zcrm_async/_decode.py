@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-import msgspec
-
 from ._errors import ResponseDecodeError
 from ._transport import Response
 
@@ -20,10 +18,14 @@ T = TypeVar("T")
 
 
 def decode_or_raise(decoder: Callable[[bytes], T], response: Response, what: str = "Zoho's response") -> T:
-    """``decoder(response.content)``, or ``ResponseDecodeError`` saying ``what`` could not be read."""
+    """``decoder(response.content)``, or ``ResponseDecodeError`` saying ``what`` could not be read.
+
+    A ``ValueError`` from ``decoder`` is a body that is not what Zoho documents: msgspec's ``DecodeError`` and
+    ``ValidationError`` are ``ValueError``s, and so is a decoder's own check of a value (a count that is no number).
+    """
     try:
         return decoder(response.content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except ValueError as exc:
         raise ResponseDecodeError(
             f"{what} could not be read: {exc}", status=response.status, body_prefix=response.content
         ) from None

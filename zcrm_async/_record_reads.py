@@ -26,7 +26,8 @@ import anyio
 import msgspec
 
 from ._client import raise_for_status
-from ._errors import InvalidRequestError, PaginationError, ResponseDecodeError
+from ._decode import decode_or_raise
+from ._errors import InvalidRequestError, PaginationError
 from ._fanout import first_error
 from .models import RecordsPage, decode_records_page
 from .outcomes import INVALID_DATA
@@ -52,6 +53,10 @@ class _Count(msgspec.Struct, frozen=True):
 _decode_count = msgspec.json.Decoder(_Count).decode
 
 
+def _count_of(content: bytes) -> int:
+    return int(_decode_count(content).count)  # a count Zoho sends as text that is no number: ValueError
+
+
 def _fields_param(fields: Sequence[str] | None, *, required: bool) -> dict[str, str]:
     if fields is None and not required:
         return {}
@@ -67,13 +72,7 @@ def _fields_param(fields: Sequence[str] | None, *, required: bool) -> dict[str, 
 def _page(response: Response, what: str) -> RecordsPage:
     if response.status == 204:
         return RecordsPage()
-    raise_for_status(response)
-    try:
-        return decode_records_page(response.content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ResponseDecodeError(
-            f"Zoho's {what} answer could not be read: {exc}", status=response.status, body_prefix=response.content
-        ) from None
+    return decode_or_raise(decode_records_page, raise_for_status(response), f"Zoho's {what} answer")
 
 
 # -- Get Record ------------------------------------------------------------------------------------------
@@ -218,14 +217,7 @@ async def count(crm: ZohoCRM, module: str, params: dict[str, str]) -> int:
     response = await crm.request("GET", f"/{_module(module)}/actions/count", operation="records.count", params=params)
     if response.status == 204:
         return 0
-    raise_for_status(response)
-    try:
-        value = _decode_count(response.content).count
-        return int(value)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-        raise ResponseDecodeError(
-            f"Zoho's record count could not be read: {exc}", status=response.status, body_prefix=response.content
-        ) from None
+    return decode_or_raise(_count_of, raise_for_status(response), "Zoho's record count")
 
 
 def _module(module: str) -> str:

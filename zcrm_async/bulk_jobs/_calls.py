@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from .._client import Target, raise_for_status
-from .._errors import ResponseDecodeError, error_from_response
+from .._decode import decode_or_raise
+from .._errors import error_from_response
 from .._transport import Response
 
 if TYPE_CHECKING:
@@ -47,10 +48,4 @@ def raise_for_bulk(response: Response) -> Response:
 
 def decoded(decode: Callable[[bytes], T], response: Response, what: str) -> T:
     """``decode(response.content)`` after ``raise_for_bulk``, or a ``ResponseDecodeError`` naming ``what``."""
-    raise_for_bulk(response)
-    try:
-        return decode(response.content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ResponseDecodeError(
-            f"Zoho's {what} could not be read: {exc}", status=response.status, body_prefix=response.content
-        ) from None
+    return decode_or_raise(decode, raise_for_bulk(response), f"Zoho's {what}")
