@@ -132,7 +132,7 @@ class ZohoCRM:
             transport=self._transport,
             store=token_store,
             retry=RetryPolicy(attempts=1_000, initial=5.0, maximum=120.0, max_time=max(0.0, token_wait)),
-            on_event=self._emit,
+            on_event=self._token_refreshed,
             sleep=sleep,
         )
         self._closed = False
@@ -234,9 +234,8 @@ class ZohoCRM:
         """Calls this client made to the token endpoint."""
         return self._tokens.refreshes
 
-    def _emit(self, event: Event) -> None:
-        """Count an event, and hand it to subscribers (the rare events; requests and responses count inline)."""
-        self.counters.observe(event)
+    def _token_refreshed(self, event: Event) -> None:
+        self.counters.refreshed()
         if self.events:
             self.events.emit(event)
 
@@ -337,7 +336,9 @@ class ZohoCRM:
             except ResponseTooLarge:
                 raise  # the same answer would come back
             except TransportError as exc:
-                self._emit(Event("error", method=method, path=path, attempt=attempt))
+                self.counters.unanswered()
+                if self.events:
+                    self.events.emit(Event("error", method=method, path=path, attempt=attempt))
                 delay = self._retry.delay(attempt=attempt, status=None, waited=waited, rand=self._rand)
                 if delay is None or (target is not None and not target.resend_unanswered):
                     raise
@@ -356,7 +357,9 @@ class ZohoCRM:
                 if delay is None or (status >= 500 and target is not None and not target.resend_unanswered):
                     return response, token
                 replayed = replayed or status >= 500
-            self._emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
+            self.counters.retried()
+            if self.events:
+                self.events.emit(Event("retry", method=method, path=path, attempt=attempt, delay=delay))
             # Backoff happens here, outside the concurrency slot, so waiting never blocks other calls.
             await self._sleep(delay)
             waited += delay
@@ -394,32 +397,32 @@ class ZohoCRM:
                 method, url, params=params, headers={**headers, "Authorization": f"Zoho-oauthtoken {token.value}"},
                 content=content, sink=target.sink if target is not None else None,
             )  # fmt: skip
-            counters.requests += 1
-            counters.credits_spent += cost
+            counters.sent(cost)
             if events:  # the per-request events are built only when someone listens: this is the hot path
                 events.emit(Event("request", method=method, path=url))
             started = time.perf_counter()
-            counters.in_flight += 1
             try:
                 response = await self._transport.send(request)
             finally:
-                counters.in_flight -= 1
+                counters.returned()
             elapsed = time.perf_counter() - started
         status = response.status
         remaining = _credits_remaining(response.header(_CREDITS_HEADER))
         self._limiter.on_response(permit, throttled=status == 429, credits_remaining=remaining)
-        counters.responses += 1
+        counters.answered(status, remaining)
         if events:
-            events.emit(Event("response", method=method, path=url, status=status, elapsed=elapsed))
-        if status >= 500:
-            counters.server_errors += 1
-        elif status == 429:
-            self._emit(Event("throttled", method=method, path=url, status=status))
-        if remaining is not None:
-            self._emit(Event("credits", credits_remaining=remaining))
+            self._publish_answer(method, url, status, elapsed, remaining)
         logger.debug("HTTP Request: %s %s -> %d (%.1f ms)", method, url, status, elapsed * 1e3)
         return response, token
 
+
+    def _publish_answer(self, method: str, url: str, status: int, elapsed: float, remaining: int | None) -> None:
+        """The events of one answer, for subscribers (the counters took it already)."""
+        self.events.emit(Event("response", method=method, path=url, status=status, elapsed=elapsed))
+        if status == 429:
+            self.events.emit(Event("throttled", method=method, path=url, status=status))
+        if remaining is not None:
+            self.events.emit(Event("credits", credits_remaining=remaining))
 
     def _url_of(self, path: str, target: Target | None) -> str:
         if target is None:

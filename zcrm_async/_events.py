@@ -34,7 +34,12 @@ class Event:
 
 @dataclasses.dataclass(slots=True)
 class Counters:
-    """Running totals, kept by the client for every request it makes."""
+    """Running totals, kept by the client for every request it makes.
+
+    The client calls one method for each thing that happens (``sent``, ``returned``, ``answered``, ``retried``,
+    ``unanswered``, ``refreshed``), whether or not anyone subscribed to its events: these methods are the only
+    place a total changes, and events are built only for subscribers (the request path stays allocation-free).
+    """
 
     requests: int = 0
     responses: int = 0
@@ -48,24 +53,37 @@ class Counters:
     #: Requests sent and not answered yet (nor failed, nor cancelled): a gauge, not a total.
     in_flight: int = 0
 
-    def observe(self, event: Event) -> None:
-        match event.kind:
-            case "request":
-                self.requests += 1
-            case "response":
-                self.responses += 1
-                if event.status is not None and event.status >= 500:
-                    self.server_errors += 1
-            case "retry":
-                self.retries += 1
-            case "throttled":
-                self.throttled += 1
-            case "token_refreshed":
-                self.token_refreshes += 1
-            case "credits":
-                self.credits_remaining = event.credits_remaining
-            case "error":
-                self.transport_errors += 1
+    def sent(self, credits: float) -> None:
+        """A request left for the transport, spending ``credits`` of the budget."""
+        self.requests += 1
+        self.credits_spent += credits
+        self.in_flight += 1
+
+    def returned(self) -> None:
+        """The transport gave the request back: answered, failed or cancelled."""
+        self.in_flight -= 1
+
+    def answered(self, status: int, credits_remaining: int | None) -> None:
+        """A response came, with ``X-API-CREDITS-REMAINING`` read as ``credits_remaining`` (None: absent)."""
+        self.responses += 1
+        if status >= 500:
+            self.server_errors += 1
+        elif status == 429:
+            self.throttled += 1
+        if credits_remaining is not None:
+            self.credits_remaining = credits_remaining
+
+    def unanswered(self) -> None:
+        """A try got no response (a transport error)."""
+        self.transport_errors += 1
+
+    def retried(self) -> None:
+        """A try is to be sent again after a backoff."""
+        self.retries += 1
+
+    def refreshed(self) -> None:
+        """The access token was refreshed."""
+        self.token_refreshes += 1
 
 
 Subscriber = Callable[[Event], None]
