@@ -47,7 +47,7 @@ def test_every_python_block_is_run_by_a_test_here() -> None:
     markers = [
         'crm.records.iterate("Deals"', "anyio.run(main)", "link_deal_stream(links_from", "crm.records.coql(query)",
         "crm.bulk.read.export(", "RedisLimiter.from_url",
-        "async with audit(crm", "async with FakeZoho(",
+        "async with audit(crm", "async with FakeZoho(", "backfill.run(crm",
     ]  # fmt: skip
     assert len(blocks("python")) == len(markers)
     for marker in markers:
@@ -153,6 +153,23 @@ def test_streaming_links_from_a_csv(
     (line,) = out.splitlines()
     assert line.startswith(f"1 {other} ")  # the failed item, by its input position
     assert fake.link_of(ids["message"]) == ids["deal"]
+
+
+def test_a_resumable_backfill_from_your_own_code(
+    world: tuple[FakeZoho, str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, url, ids = world
+    monkeypatch.chdir(tmp_path)
+    code = python_block("backfill.run(crm")
+    names = {"contact_id": ids["contact"], "message_id": ids["message"], "deal_id": ids["deal"],
+             "owner_id": ids["owner"]}  # fmt: skip
+    out = run_with_crm(code, fake, url, **names)
+    assert out == "None {('SUCCESS', 'success'): 1}\n"  # as the comment shows
+    assert fake.link_of(ids["message"]) == ids["deal"]
+    assert (tmp_path / "migration-7.journal.sqlite").is_file()
+    fake.reset_stats()
+    assert run_with_crm(code, fake, url, **names) == out  # run again: the journal has it done
+    assert fake.stats.requests["link_emails"] == 0
 
 
 def test_sharing_a_budget_through_redis(world: tuple[FakeZoho, str, dict[str, str]], redis_port: int) -> None:

@@ -21,14 +21,16 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import anyio
 from aiolimiter import AsyncLimiter
 
 from ._config import Budget
 
-__all__ = ["AdaptiveConcurrency", "CreditBucket", "Limiter", "LocalLimiter", "Permit"]
+__all__ = [
+    "AdaptiveConcurrency", "CreditBucket", "CreditGauge", "Limiter", "LocalLimiter", "Permit", "credits_available",
+]  # fmt: skip
 
 DAY = 86_400.0
 
@@ -76,6 +78,23 @@ class Limiter(Protocol):
 
     async def aclose(self) -> None:
         """Release what the limiter holds outside this process (nothing for a local one)."""
+
+
+@runtime_checkable
+class CreditGauge(Protocol):
+    """A limiter that knows the credits it can spend now (``LocalLimiter``; a shared Redis budget does not say).
+
+    Optional beside ``Limiter``: a long run asks it whether one more call can be paid for before it waits hours.
+    """
+
+    @property
+    def credits_available(self) -> float:
+        """Credits that may be spent now without waiting."""
+
+
+def credits_available(limiter: Limiter) -> float | None:
+    """The credits ``limiter`` can spend now, or None when it does not say (it is no ``CreditGauge``)."""
+    return limiter.credits_available if isinstance(limiter, CreditGauge) else None
 
 
 class CreditBucket(AsyncLimiter):

@@ -1,5 +1,6 @@
 """The checks the library runs on input before any request: a bad item is refused by position and field, and
-nothing is sent. Public for callers who check input earlier, such as a tool reading ids from a file.
+nothing is sent; and which servers a URL the user gives may point at (``checked_pinned_url``). Public for callers
+who check input earlier, such as a tool reading ids from a file or a command line.
 """
 
 from __future__ import annotations
@@ -7,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from ._origins import checked_pinned_url
+
 __all__ = [
-    "InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id", "is_message_id",
-    "is_numeric_id",
+    "InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id", "checked_pinned_url",
+    "is_message_id", "is_numeric_id",
 ]  # fmt: skip
 
 _NUMERIC = re.compile(r"[0-9]{1,30}")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.cli.test_cli_kill import CREDENTIALS, _cli, _done, _server_links, _unlinked_rows, _wait_for_progress
 from tests.cli_helpers import write_csv
-from zcrm_async.cli._backfill import EXIT_UNREACHABLE
+from zcrm_async.cli._exit import EXIT_UNREACHABLE
 
 pytestmark = pytest.mark.timeout(120)
 

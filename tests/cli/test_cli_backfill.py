@@ -18,9 +18,9 @@ from tests.cli_helpers import (
     write_csv,
     write_jsonl,
 )
+from zcrm_async.backfill import EMAIL_LAYOUT, Journal
 from zcrm_async.cli import main
 from zcrm_async.cli._input import read_input
-from zcrm_async.cli._journal import Journal
 from zcrm_async.cli._operations import LINK
 from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
@@ -80,7 +80,7 @@ async def test_in_flight_items_are_reconciled_by_reading_back_not_resent(tmp_pat
         path = write_csv(tmp_path / "links.csv", rows)
         journal_path = tmp_path / "links.csv.journal.sqlite"
         # A run that died after marking everything in flight, when only the first link had reached Zoho.
-        with Journal(journal_path) as journal:
+        with Journal(journal_path, EMAIL_LAYOUT) as journal:
             journal.bind(read_input(path, LINK), "link")
             assert len(journal.take_pending(100)) == 3
         fake.world.link_code(rows[0]["contact_id"], rows[0]["message_id"], rows[0]["deal_id"], rows[0]["owner_id"])
@@ -216,7 +216,7 @@ async def test_a_second_run_on_a_busy_journal_is_refused(tmp_path: Path) -> None
     async with FakeZoho() as fake:
         rows = make_world(fake, contacts=1, emails=2)
         path = write_csv(tmp_path / "links.csv", rows)
-        with Journal(tmp_path / "links.csv.journal.sqlite"):  # another run holds it
+        with Journal(tmp_path / "links.csv.journal.sqlite", EMAIL_LAYOUT):  # another run holds it
             code = await run_cli(["backfill", "link", str(path), "-q", *connection_args(fake)])
         assert code == 2
         assert fake.stats.requests["link_emails"] == 0
@@ -224,12 +224,12 @@ async def test_a_second_run_on_a_busy_journal_is_refused(tmp_path: Path) -> None
 
 
 async def test_a_rerun_retries_items_that_failed_for_a_passing_cause(tmp_path: Path) -> None:
-    from zcrm_async.cli._journal import Outcome
+    from zcrm_async.backfill import Outcome
 
     async with FakeZoho() as fake:
         rows = make_world(fake, contacts=1, emails=3)
         path = write_csv(tmp_path / "links.csv", rows)
-        with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
+        with Journal(tmp_path / "links.csv.journal.sqlite", EMAIL_LAYOUT) as journal:
             journal.bind(read_input(path, LINK), "link")
             taken = journal.take_pending(100)
             # A run that ended with no response for two items (the first had reached Zoho) and a real refusal.
@@ -261,12 +261,12 @@ async def test_an_email_already_on_the_intended_deal_is_success_killed_or_not(tm
 
 
 async def test_a_429_with_an_html_body_is_retried_by_the_next_run(tmp_path: Path) -> None:
-    from zcrm_async.cli._journal import Outcome
+    from zcrm_async.backfill import Outcome
 
     async with FakeZoho() as fake:
         rows = make_world(fake, contacts=1, emails=1)
         path = write_csv(tmp_path / "links.csv", rows)
-        with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
+        with Journal(tmp_path / "links.csv.journal.sqlite", EMAIL_LAYOUT) as journal:
             journal.bind(read_input(path, LINK), "link")
             (taken,) = journal.take_pending(10)
             journal.finish([Outcome(taken.line, "HTTP_429", "error", "HTTP 429", 8, transient=True)])

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import connection_args, make_world, run_cli, write_csv
+from zcrm_async.backfill import EMAIL_LAYOUT, Journal
 from zcrm_async.cli._input import read_input
-from zcrm_async.cli._journal import Journal
 from zcrm_async.cli._operations import LINK
 from zcrm_async.testing import FakeConfig, FakeZoho
 
@@ -23,7 +23,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def _killed_with_three_in_flight(tmp_path: Path, fake: FakeZoho) -> Path:
     rows = make_world(fake, contacts=1, emails=3)
     path = write_csv(tmp_path / "links.csv", rows)
-    with Journal(tmp_path / "links.csv.journal.sqlite") as journal:
+    with Journal(tmp_path / "links.csv.journal.sqlite", EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, LINK), "link")
         assert len(journal.take_pending(100)) == 3  # a run killed after marking them in flight
     return path

@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from zcrm_async.cli import _journal
+from zcrm_async.backfill import EMAIL_LAYOUT, Journal, JournalMismatch, Outcome, Report, _journal
 from zcrm_async.cli._input import Row, open_input, read_input
-from zcrm_async.cli._journal import Journal, JournalMismatch, Outcome
 from zcrm_async.cli._operations import LINK, OPERATIONS, RELINK
-from zcrm_async.cli._summary import Report
 
 
 def _source(tmp_path: Path, extra: str = "") -> Path:
@@ -27,7 +25,7 @@ def _source(tmp_path: Path, extra: str = "") -> Path:
 
 def test_rows_are_recorded_when_read_and_bad_rows_are_final(tmp_path: Path) -> None:
     path = _source(tmp_path)
-    with Journal(tmp_path / "j.sqlite") as journal:
+    with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         assert journal.bind(read_input(path, LINK), "link") is True
         assert journal.states() == {"pending": 2, "done": 1}
         assert journal.outcomes() == {("INVALID_ROW", "error"): 1}
@@ -38,7 +36,7 @@ def test_rows_are_recorded_when_read_and_bad_rows_are_final(tmp_path: Path) -> N
 def test_in_flight_is_committed_before_items_are_handed_out(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, LINK), "link")
         taken = journal.take_pending(1)
         assert [item.line for item in taken] == [2]
@@ -57,7 +55,7 @@ def test_in_flight_is_committed_before_items_are_handed_out(tmp_path: Path) -> N
 def test_the_last_batch_is_recorded_in_the_commit_that_takes_the_next(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, LINK), "link")
         first = journal.take_pending(1)
         answered = [Outcome(item.line, "SUCCESS", "success", "", 1) for item in first]
@@ -76,10 +74,10 @@ def test_the_last_batch_is_recorded_in_the_commit_that_takes_the_next(tmp_path: 
 def test_a_resume_finds_the_same_state(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, LINK), "link")
         journal.take_pending(5)
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         assert journal.bind(read_input(path, LINK), "link") is False
         assert [item.line for item in journal.in_flight()] == [2, 3]
 
@@ -87,12 +85,12 @@ def test_a_resume_finds_the_same_state(tmp_path: Path) -> None:
 def test_another_file_or_operation_is_refused(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, LINK), "link")
-    with Journal(db) as journal, pytest.raises(JournalMismatch, match="operation"):
+    with Journal(db, EMAIL_LAYOUT) as journal, pytest.raises(JournalMismatch, match="operation"):
         journal.bind(read_input(path, RELINK), "relink")
     _source(tmp_path, "111,aaa4,222,333\n")
-    with Journal(db) as journal, pytest.raises(JournalMismatch, match="input_sha256"):
+    with Journal(db, EMAIL_LAYOUT) as journal, pytest.raises(JournalMismatch, match="input_sha256"):
         journal.bind(read_input(path, LINK), "link")
 
 
@@ -130,7 +128,7 @@ def test_rows_are_recorded_in_batches_and_repeats_across_batches_are_refused(
 ) -> None:
     monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
     path = _many(tmp_path, 95, repeat_every=30)  # lines 32, 62 and 92 repeat line 2, batches later
-    with Journal(tmp_path / "j.sqlite") as journal:
+    with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         journal.bind(open_input(path, LINK), "link")
         refused = journal.refused(10)
         assert refused.count == 3
@@ -143,7 +141,7 @@ def test_a_hash_collision_is_not_taken_for_a_repeat(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(_journal, "INGEST_BATCH", 7)
     monkeypatch.setattr(_journal, "_key_hash", lambda contact_id, message_id: 42)  # every email collides
     path = _many(tmp_path, 40, repeat_every=25)
-    with Journal(tmp_path / "j.sqlite") as journal:
+    with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         journal.bind(open_input(path, LINK), "link")
         assert journal.refused(5).count == 1  # line 27 repeats line 2; the 38 others only share the hash
         assert journal.states() == {"pending": 39, "done": 1}
@@ -162,6 +160,7 @@ def test_a_run_killed_while_reading_continues_after_the_last_recorded_line(
     @dataclasses.dataclass
     class DiesWhileRead:
         path: Path = source.path
+        name: str = source.name
         size: int = source.size
         sha256: str = source.sha256
 
@@ -172,11 +171,11 @@ def test_a_run_killed_while_reading_continues_after_the_last_recorded_line(
                 yield row
 
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal, pytest.raises(Killed):
+    with Journal(db, EMAIL_LAYOUT) as journal, pytest.raises(Killed):
         journal.bind(DiesWhileRead(), "link")
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT MAX(line) FROM items").fetchone() == (21,)  # two whole batches committed
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         assert journal.bind(source, "link") is False
         with sqlite3.connect(db) as raw:
             lines = [line for (line,) in raw.execute("SELECT line FROM items ORDER BY line")]
@@ -187,7 +186,7 @@ def test_a_run_killed_while_reading_continues_after_the_last_recorded_line(
 def test_the_report_catches_up_only_to_the_first_unfinished_line(tmp_path: Path) -> None:
     path = _many(tmp_path, 6)
     report_path = tmp_path / "report.jsonl"
-    with Journal(tmp_path / "j.sqlite") as journal:
+    with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         journal.bind(open_input(path, LINK), "link")
         taken = journal.take_pending(4)  # lines 2-5
         journal.finish([Outcome(item.line, "SUCCESS", "success", "ok", 1) for item in taken if item.line != 3])
@@ -208,7 +207,7 @@ def test_the_report_catches_up_only_to_the_first_unfinished_line(tmp_path: Path)
 
 def test_the_lowest_open_line_is_an_index_seek_not_a_walk_over_done_rows(tmp_path: Path) -> None:
     # The runner asks after every batch; a walk over the done rows made a 1,000,000-item run quadratic.
-    with Journal(tmp_path / "j.sqlite") as journal:
+    with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         traced: list[str] = []
         journal._db.set_trace_callback(traced.append)
         journal.first_open_line()
@@ -221,14 +220,14 @@ def test_the_lowest_open_line_is_an_index_seek_not_a_walk_over_done_rows(tmp_pat
 def test_the_deal_a_relink_took_an_email_off_is_committed_and_handed_to_the_next_run(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, RELINK), "relink")
         taken = journal.take_pending(2)
         journal.remember_previous([(taken[0].line, "444")])
         other = sqlite3.connect(db)  # a later process sees it at once: it was committed before the unlink
         assert other.execute("SELECT previous_deal_id FROM items_readable WHERE line = 2").fetchone() == ("444",)
         other.close()
-    with Journal(db) as journal:  # the run was killed: the next one reads the item back with its old deal
+    with Journal(db, EMAIL_LAYOUT) as journal:  # the run was killed: the next one reads the item back with its old deal
         stuck = journal.in_flight()
         assert [(item.line, item.previous_deal_id) for item in stuck] == [(2, "444"), (3, None)]
         item = RELINK.item(stuck[0].fields, stuck[0].previous_deal_id)
@@ -246,14 +245,14 @@ def test_the_deal_a_relink_took_an_email_off_is_committed_and_handed_to_the_next
 def test_a_journal_of_schema_3_gains_the_column_and_resumes(tmp_path: Path) -> None:
     path = _source(tmp_path)
     db = tmp_path / "j.sqlite"
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         journal.bind(read_input(path, RELINK), "relink")
         journal.take_pending(1)
     with sqlite3.connect(db) as old:  # as the previous version left it
         old.execute("DROP VIEW items_readable")
         old.execute("ALTER TABLE items DROP COLUMN previous_deal_id")
         old.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    with Journal(db) as journal:
+    with Journal(db, EMAIL_LAYOUT) as journal:
         assert journal.bind(open_input(path, RELINK), "relink") is False  # a resume, not a mismatch
         assert [(item.line, item.previous_deal_id) for item in journal.in_flight()] == [(2, None)]
         journal.remember_previous([(2, "444")])
@@ -264,4 +263,4 @@ def test_a_journal_of_schema_3_gains_the_column_and_resumes(tmp_path: Path) -> N
     with sqlite3.connect(db) as newer:
         newer.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     with pytest.raises(JournalMismatch, match="schema 9"):
-        Journal(db)
+        Journal(db, EMAIL_LAYOUT)

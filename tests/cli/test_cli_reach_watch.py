@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from zcrm_async import ZohoCRM
-from zcrm_async.cli._reach_watch import ReachWatch
+from zcrm_async.backfill import Stop, StopReason
+from zcrm_async.backfill._reach import ReachWatch
+from zcrm_async.cli._stops import stop_message
 
 
 class Clock:
@@ -58,8 +60,10 @@ def test_one_failure_then_a_run_sending_nothing_is_not_stopped() -> None:
 
 
 def test_the_message_says_what_was_kept_and_what_to_do() -> None:
-    watch, _, _ = _watch()
-    said = watch.message({"pending": 7, "in_flight": 3, "done": 12}, transient=2)
+    _, crm, _ = _watch()  # the message is the CLI's, for the library's stop
+    stop = Stop(unreachable_after=60)
+    stop.request(StopReason.UNREACHABLE)
+    said = stop_message(stop, crm, {"pending": 7, "in_flight": 3, "done": 12}, transient=2)
     assert "127.0.0.1:9" in said and "7 items not sent stay pending" in said and "10 are done" in said
     assert "run the same command again" in said
 

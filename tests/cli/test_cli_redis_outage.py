@@ -24,7 +24,7 @@ from tests.cli_helpers import REFRESH, SECRET, connection_args, make_world, writ
 from tests.conftest import OwnRedis, _free_port
 from zcrm_async.cli import main
 from zcrm_async.cli._app import _ErrorHandler
-from zcrm_async.cli._backfill import EXIT_REDIS
+from zcrm_async.cli._exit import EXIT_REDIS
 from zcrm_async.cli._output import Output
 from zcrm_async.testing import FakeConfig, FakeZoho
 

@@ -25,7 +25,7 @@ import pytest
 from tests.cli.test_cli_kill import _done
 from tests.cli_helpers import make_world, write_csv
 from tests.fakes import NO_DEALS_READ
-from zcrm_async.cli._backfill import EXIT_CREDITS
+from zcrm_async.cli._exit import EXIT_CREDITS
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(240)]

@@ -19,8 +19,8 @@ import anyio
 import pytest
 
 from tests.cli_helpers import connection_args, make_world, write_csv
-from zcrm_async.cli._backfill import EXIT_CREDITS, EXIT_JOURNAL
-from zcrm_async.cli._journal import Journal
+from zcrm_async.backfill import EMAIL_LAYOUT, Journal
+from zcrm_async.cli._exit import EXIT_CREDITS, EXIT_JOURNAL
 from zcrm_async.outcomes import TRANSIENT
 from zcrm_async.testing._fake import FakeConfig, FakeZoho
 
@@ -160,7 +160,7 @@ async def test_a_symlink_to_a_running_runs_journal_is_refused(tmp_path: Path) ->
         alias = tmp_path / "alias.sqlite"
         alias.symlink_to(real)
         os.chdir(tmp_path)
-        with Journal(real):  # a running run holds the journal under its real name
+        with Journal(real, EMAIL_LAYOUT):  # a running run holds the journal under its real name
             refused = await _cli(["backfill", "link", str(path), "--journal", "alias.sqlite", *connection_args(fake)])
         assert refused.returncode == 2, refused.stderr
         _no_traceback(refused)

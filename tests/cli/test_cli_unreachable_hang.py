@@ -16,7 +16,7 @@ import pytest
 
 from tests.cli.test_cli_kill import _done
 from tests.cli_helpers import make_world, write_csv
-from zcrm_async.cli._backfill import EXIT_UNREACHABLE
+from zcrm_async.cli._exit import EXIT_UNREACHABLE
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(150)]

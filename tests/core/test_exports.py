@@ -102,7 +102,7 @@ def test_every_name_exists() -> None:
 def test_no_public_name_is_left_unexported() -> None:
     public = {name for name in vars(zcrm_async) if not name.startswith("_")}
     modules = {"emails", "models", "modules", "records", "testing", "cli", "redis", "plumbing", "audit", "validation"}
-    modules |= {"coql", "bulk_jobs", "search", "outcomes"}
+    modules |= {"coql", "bulk_jobs", "search", "outcomes", "backfill"}
     assert public - modules - {"PackageNotFoundError", "version"} - set(PLUMBING) <= set(zcrm_async.__all__)
 
 
@@ -154,4 +154,16 @@ def test_outcomes_names_are_pinned() -> None:
         "LIMIT_EXCEEDED", "LINK_UNVERIFIED", "NOT_ALLOWED", "NOT_LINKED", "NOT_SENT", "NO_CONTENT", "NO_RESULT",
         "REDIS_UNAVAILABLE", "RESTORE_FAILED", "SKIPPED", "SUCCESS", "TOO_MANY_REQUESTS", "TRANSIENT",
         "TRANSPORT_ERROR", "UNKNOWN", "UNPROCESSED", "UNREADABLE_RESULT", "is_transient",
+    ]  # fmt: skip
+
+
+def test_the_backfill_names_are_pinned() -> None:
+    import zcrm_async.backfill
+
+    assert zcrm_async.backfill.__all__ == [
+        "EMAIL_LAYOUT", "INVALID_ROW", "LINK", "RELINK", "UNLINK", "UNREACHABLE_AFTER", "Answered",
+        "BackfillOp", "EmailBackfill", "InputChanged", "Journal", "JournalBusy", "JournalItem", "JournalMismatch",
+        "Layout", "Outcome", "Progress", "Remember", "Report", "Row", "RowsSource", "RunResult", "Settlement",
+        "Source", "Stop", "StopReason", "Tally", "failed_rows_path", "rows_source", "run", "write_failed_rows",
+        "write_report",
     ]  # fmt: skip

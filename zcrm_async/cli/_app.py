@@ -1,12 +1,6 @@
 """The ``zcrm-async`` command line: argparse, dispatch, exit codes. The only place that calls ``anyio.run``.
 
-Exit codes: 0 every item succeeded; 1 some items failed (bad rows included) or the run failed (a server
-unreachable, the credentials refused); 2 bad usage (argparse errors, an unreadable input, a journal of another run,
-missing credentials, an unknown data centre, an unwritable output); 74 the journal failed after it was opened (a
-corrupt page, a full disk); 69 Redis (--redis-url) failed or did not answer within --redis-timeout, or Zoho's API
-stopped answering mid-run (--unreachable-after) (the same command continues once it is back); 75 the day's API
-credits ran out (the same command continues later); 130 interrupted.
-Every failure is one line on stderr.
+Exit codes: one per cause, defined in ``_exit`` (README's "Exit codes" lists them). Every failure is one line on stderr.
 """
 
 from __future__ import annotations
@@ -26,8 +20,8 @@ from typing import Any, NoReturn
 import anyio
 
 from .. import RedisUnavailable, ZohoError
+from ..backfill import UNREACHABLE_AFTER
 from ._connect import (
-    EXIT_REDIS,
     Connection,
     RedisFailure,
     RunFailure,
@@ -37,14 +31,12 @@ from ._connect import (
     connection_from,
     secrets_in,
 )
+from ._exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REDIS, EXIT_UNREACHABLE, EXIT_USAGE
 from ._help import HelpFormatter, examples, leaf_parser, unknown_flags_message
 from ._operations import OPERATIONS
 from ._output import Output
-from ._reach_watch import UNREACHABLE_AFTER
 
 __all__ = ["build_parser", "main"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,6 +162,11 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser, *, module_id: bool)
     parser.add_argument("--report", type=Path, help="write one JSON line per input item here")
     parser.add_argument("--dry-run", action="store_true", help="validate and show what would be sent; send nothing")
     parser.add_argument(
+        "--retry-failed", action="store_true",
+        help="send again the rows an earlier run on this journal failed for good (Zoho refused them: fix the cause "
+        "first, e.g. put the contact on the deal); bad rows stay refused, rows done stay done",
+    )  # fmt: skip
+    parser.add_argument(
         "--json", action="store_true",
         help="print the run's summary as one JSON object on stdout (items, outcomes, states, exit code); the "
         "rest goes to stderr",
@@ -178,8 +175,8 @@ def _add_backfill_arguments(parser: argparse.ArgumentParser, *, module_id: bool)
     parser.add_argument("--batches-in-flight", type=int, default=4, help="batches sent at once (default: 4)")
     parser.add_argument(
         "--unreachable-after", type=float, default=UNREACHABLE_AFTER, metavar="SECONDS",
-        help="stop the run (exit 69; the same command continues) when the API has answered nothing for this long "
-        "while requests fail (default: %(default)g)",
+        help=f"stop the run (exit {EXIT_UNREACHABLE}; the same command continues) when the API has answered nothing "
+        "for this long while requests fail (default: %(default)g)",
     )  # fmt: skip
     if not module_id:
         return
@@ -235,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         output.error(f"zcrm-async: interrupted; run the same command again to resume{_where_it_stopped(args)}")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _where_it_stopped(args: argparse.Namespace) -> str:
@@ -329,14 +326,15 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
 
         return lambda: auth_command(args, connection, output)
     if args.command == "backfill":
-        from ._backfill import BackfillOptions, backfill
+        from ._backfill import BackfillOptions, backfill_command
 
         options = BackfillOptions(
             operation=OPERATIONS[args.operation], path=args.file, journal=args.journal, report=args.report,
-            dry_run=args.dry_run, batch_size=args.batch_size, batches_in_flight=args.batches_in_flight,
-            deals_module_id=getattr(args, "deals_module_id", None), unreachable_after=args.unreachable_after,
+            dry_run=args.dry_run, retry_failed=args.retry_failed, batch_size=args.batch_size,
+            batches_in_flight=args.batches_in_flight, deals_module_id=getattr(args, "deals_module_id", None),
+            unreachable_after=args.unreachable_after,
         )  # fmt: skip
-        return lambda: backfill(options, connection, output)
+        return lambda: backfill_command(options, connection, output)
     if args.command == "audit":
         from ._audit_args import audit_from
 

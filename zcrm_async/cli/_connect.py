@@ -35,10 +35,10 @@ from .. import (
     ZohoCRM,
     read_env_file,
 )
-from .._origins import checked_pinned_url
+from ..validation import checked_pinned_url
+from ._exit import EXIT_FAILED, EXIT_REDIS
 
 __all__ = [
-    "EXIT_REDIS",
     "Connection",
     "RedisFailure",
     "RunFailure",
@@ -72,9 +72,6 @@ REACH_TIMEOUT = 10.0
 #: How long connecting to Redis, or one Redis command, may take before Redis counts as failed (--redis-timeout):
 #: a healthy Redis answers in milliseconds, and without a bound a paused one would hold the run forever.
 DEFAULT_REDIS_TIMEOUT = 10.0
-#: Redis (--redis-url) failed or stopped answering; nothing is lost and the same command continues once it is back
-#: (sysexits' EX_UNAVAILABLE).
-EXIT_REDIS = 69
 
 
 class UsageError(ValueError):
@@ -88,7 +85,7 @@ class RunFailure(Exception):
     their words ("wrong") is masked everywhere else, not in "the client secret is wrong".
     """
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, *, keep: tuple[str, ...] = ()) -> None:
         super().__init__(message)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..testing import FakeConfig, FakeZoho
-from ._backfill import BackfillOptions, backfill, default_journal
+from ._backfill import BackfillOptions, backfill_command, default_journal
 from ._connect import Connection, UsageError, check_writable
 from ._demo_audit import audit_demo
 from ._operations import RELINK
@@ -61,7 +61,7 @@ async def demo(options: DemoOptions, connection: Connection, output: Output) -> 
             refresh_token=config.refresh_token, api_domain=fake.url, accounts_url=fake.url, redis_url=None,
         )  # fmt: skip
         started = time.monotonic()
-        code = await backfill(
+        code = await backfill_command(
             BackfillOptions(
                 operation=RELINK, path=path, report=workdir / "demo-report.jsonl",
                 ideal_rps=options.concurrency_cap / options.latency if options.latency > 0 else None,

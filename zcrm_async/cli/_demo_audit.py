@@ -14,7 +14,7 @@ from pathlib import Path
 from ..audit import plan_files
 from ..testing import FakeConfig, FakeZoho
 from ._audit import AuditOptions, run_audit
-from ._backfill import BackfillOptions, backfill, default_journal
+from ._backfill import BackfillOptions, backfill_command, default_journal
 from ._connect import Connection
 from ._operations import OPERATIONS
 from ._output import Output
@@ -44,7 +44,7 @@ async def audit_demo(
         )  # fmt: skip
         first = await run_audit(AuditOptions(rule=RULE, plan=plan, report=workdir / "demo-audit.jsonl"), local, output)
         codes = [
-            await backfill(BackfillOptions(operation=OPERATIONS[kind], path=path), local, output)
+            await backfill_command(BackfillOptions(operation=OPERATIONS[kind], path=path), local, output)
             for kind, path in plan_files(plan).items() if path.exists()
         ]  # fmt: skip
         again = await run_audit(AuditOptions(rule=RULE, plan=workdir / "demo-audit-again.csv"), local, output)

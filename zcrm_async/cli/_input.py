@@ -15,6 +15,7 @@ from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .. import ItemProblem
+from ..backfill import Row
 from ._operations import Operation
 from ._rows import FIELDS, InputError, Parsed, csv_rows, jsonl_rows
 
@@ -26,19 +27,6 @@ _CHECKED_TOGETHER = 1_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Row:
-    """One input row: its line number, the item fields it gave, and why it is refused (None: it is good)."""
-
-    line: int
-    fields: dict[str, str]
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class InputSource:
     """An input file's identity, and its rows read on demand (never all at once)."""
 
@@ -47,6 +35,11 @@ class InputSource:
     sha256: str
     jsonl: bool
     operation: Operation
+
+    @property
+    def name(self) -> str:
+        """What the journal records of the input: its absolute path."""
+        return str(self.path.resolve())
 
     def rows(self, after_line: int = 0) -> Generator[Row]:
         """Every row past ``after_line``, validated but not checked for duplicates, in file order.
@@ -72,6 +65,10 @@ class InputFile:
     size: int
     sha256: str
     all_rows: list[Row]
+
+    @property
+    def name(self) -> str:
+        return str(self.path.resolve())
 
     def rows(self, after_line: int = 0) -> Iterator[Row]:
         return (row for row in self.all_rows if row.line > after_line)

@@ -1,4 +1,4 @@
-"""The end of a run: outcomes by code, the per-item report, and what the run cost in requests and credits."""
+"""The end of a run: outcomes by code, the journal's counts, and what the run cost in requests and credits."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import sqlite3
 from pathlib import Path
 
 from .. import ZohoCRM
-from ._journal import DONE, Journal
+from ..backfill import Journal
 from ._output import Output, counted
 
-__all__ = ["Report", "done_lines", "journal_counts", "json_summary", "print_budget", "print_outcomes", "write_report"]
+__all__ = ["done_lines", "journal_counts", "json_summary", "print_budget", "print_outcomes"]
+
+DONE = "done"
 
 
 def print_outcomes(output: Output, journal: Journal) -> tuple[int, int]:
@@ -97,47 +99,3 @@ def print_budget(output: Output, crm: ZohoCRM, elapsed: float, *, ideal_rps: flo
     if ideal_rps:
         rows.append(("ideal requests/s (cap / latency)", f"{ideal_rps:.0f} ({rate / ideal_rps:.0%} reached)"))
     output.table("budget", ["figure", "value"], rows)
-
-
-class Report:
-    """The per-item report (one JSON object per input item, in line order), written as results arrive.
-
-    Every line below the journal's first unfinished one is final, so ``catch_up`` writes up to there as the run
-    passes it; ``close`` writes the rest, items a stopped run left pending or in flight included. A resumed run
-    writes the whole report again, earlier runs' items first. Nothing is held but a window of the journal.
-    """
-
-    __slots__ = ("_journal", "_last", "_out", "path", "written")
-
-    def __init__(self, path: Path, journal: Journal) -> None:
-        self.path = path
-        self._journal = journal
-        self._out = path.open("w", encoding="utf-8")
-        self._last = 0
-        self.written = 0
-
-    def catch_up(self) -> None:
-        """Write every item not yet written whose outcome is final and all of whose predecessors are."""
-        self._write(self._journal.first_open_line())
-
-    def close(self) -> int:
-        """Write what is left and close the file; returns how many items the report holds."""
-        try:
-            self._write(None)
-        finally:
-            self._out.close()
-        return self.written
-
-    def _write(self, before_line: int | None) -> None:
-        out = self._out
-        for line, record in self._journal.report_lines(self._last, before_line):
-            out.write(record)
-            out.write("\n")
-            self._last = line
-            self.written += 1
-        out.flush()
-
-
-def write_report(path: Path, journal: Journal) -> int:
-    """The whole report at once; returns how many items were written."""
-    return Report(path, journal).close()

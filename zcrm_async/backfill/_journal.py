@@ -1,6 +1,7 @@
 """The backfill journal: a SQLite file that records every input item from the moment it is read to its outcome.
 
-Schema (``SCHEMA_VERSION`` 4, in ``_journal_file``), laid out for size: a 1,000,000-row backfill keeps one row
+Schema (``SCHEMA_VERSION`` 4, in ``_journal_file``; the item columns after ``key_hash`` are the op's ``Layout``,
+here the email ops'), laid out for size: a 1,000,000-row backfill keeps one row
 per item on disk and only a window of them in memory. What each byte of an item buys (Zoho ids of 19 digits,
 message ids of 64-96)::
 
@@ -13,8 +14,8 @@ message ids of 64-96)::
                                               --   the record header) or 1
           outcome INTEGER,                    -- outcomes.id once done: 1-2 bytes, NULL (0 bytes) before
           attempts INTEGER,                   -- requests it took, for the report: 0-1 bytes
-          key_hash INTEGER,                   -- 8 bytes of blake2b(contact_id, message_id): refuses a repeated
-                                              --   email in constant memory; NULL for a refused row
+          key_hash INTEGER,                   -- 8 bytes of blake2b of the layout's key (contact_id, message_id):
+                                              --   refuses a repeat in constant memory; NULL for a refused row
           contact_id, message_id, deal_id,    -- the row's fields as given (~140 bytes): what is sent and reported,
           owner_id, deal_name, owner_name,    --   so neither a resume nor the report re-reads the input
           previous_deal_id)                   -- relink: the deal the email was on, committed before its unlink
@@ -34,9 +35,10 @@ worker stops): one commit a batch, not one a request, the journal's largest cost
 moment leaves each item pending (never sent), done (outcome known) or in flight (sent or not: the next run reads
 the email back before deciding). WAL with ``synchronous=NORMAL`` survives a killed process; the in-flight marks are
 additionally fsynced (``synchronous=FULL`` for that one transaction) so that even a power cut cannot make a sent
-item look unsent. A relink's unlink takes an email off its deal before the link that moves it: the deal it was on
-is committed the same way (``remember_previous``) before the unlink can be sent, so a run stopped in between hands
-it to the next run, which puts the email back there if it cannot be linked.
+item look unsent. ``retry_failed`` puts items that ended in a final failure back to pending, for a rerun asked to
+send them again. A relink's unlink takes an email off its deal before the link that moves it: the deal it was on
+is committed the same way (``remember``, into the layout's note column) before the unlink can be sent, so a run
+stopped in between hands it to the next run, which puts the email back there if it cannot be linked.
 
 One run at a time: the journal file itself (the real file, whatever symlink or relative path names it) is locked
 with ``flock`` for the run's life. SQLite's own locks are POSIX record locks, which ``flock`` does not touch.
@@ -52,45 +54,30 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from ..outcomes import TRANSIENT
-from ._input import FIELDS, Row, duplicate_of
-from ._journal_file import COLUMNS, SCHEMA_VERSION, JournalBusy, JournalMismatch, Transaction, exclusive, prepare
+from ._journal_file import (
+    SCHEMA_VERSION,
+    InputChanged,
+    JournalBusy,
+    JournalMismatch,
+    Transaction,
+    exclusive,
+    prepare,
+)  # fmt: skip
+from ._layout import Layout, Row, Source
+from ._outcome_table import INVALID_ROW, Outcome, OutcomeTable
 
-__all__ = ["Journal", "JournalBusy", "JournalItem", "JournalMismatch", "Outcome"]
+__all__ = ["INVALID_ROW", "InputChanged", "Journal", "JournalBusy", "JournalItem", "JournalMismatch", "Outcome"]
 
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
 _STATE_CODES = {PENDING: 0, IN_FLIGHT: 1, DONE: 2}
 _STATE_NAMES = {code: name for name, code in _STATE_CODES.items()}
-#: The library's transient codes, in a fixed order for SQL parameters (journals written before the flag).
-_TRANSIENT = tuple(sorted(TRANSIENT))
-#: The code of a row refused before sending (bad fields, a duplicate).
-INVALID_ROW = "INVALID_ROW"
 #: Rows recorded per transaction while reading the input.
 INGEST_BATCH = 5_000
-#: Distinct outcomes remembered in memory (beyond it the table is asked): Zoho's messages are few, but a run of
-#: refused rows has one each.
-_OUTCOME_CACHE = 4_096
 #: SQLite's limit on ? parameters is 32,766; lookups stay well under it.
 _LOOKUP_CHUNK = 500
-
-_JSON_FIELDS = ", ".join(f"'{name}', {name}" for name in FIELDS)
-_COLUMNS = COLUMNS
-#: What take_pending and in_flight read of an item: its line, its fields, the deal a relink took it off.
-_OPEN_ITEM = f"line, {COLUMNS}, previous_deal_id"
-
-
-class Source(Protocol):
-    """What the journal is bound to: an input's identity, and its rows read on demand."""
-
-    @property
-    def path(self) -> Path: ...
-    @property
-    def size(self) -> int: ...
-    @property
-    def sha256(self) -> str: ...
-    def rows(self, after_line: int = 0) -> Iterator[Row]: ...
+_NO_LINE_AFTER = 1 << 62
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,21 +89,14 @@ class JournalItem:
     status: str | None = None
     message: str | None = None
     attempts: int = 0
-    #: relink: the deal the email was on when a run unlinked it (None: not known to have been moved).
-    previous_deal_id: str | None = None
+    #: What the op committed before a step a killed run must undo (relink: the deal the email was on when a run
+    #: unlinked it); None: nothing.
+    note: str | None = None
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Outcome:
-    """The final result of one item, to be written."""
-
-    line: int
-    code: str
-    status: str
-    message: str
-    attempts: int
-    #: Failed for a transient cause (no response, 429, 5xx, an answer that could not be read): a rerun tries again.
-    transient: bool = False
+    @property
+    def previous_deal_id(self) -> str | None:
+        """The email ops' name for ``note``."""
+        return self.note
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -127,22 +107,40 @@ class Refused:
     first: list[tuple[int, str]]
 
 
-def _key_hash(contact_id: str, message_id: str) -> int:
-    digest = hashlib.blake2b(f"{contact_id}\0{message_id}".encode(), digest_size=8).digest()
+def _key_hash(*key: str) -> int:
+    digest = hashlib.blake2b("\0".join(key).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Sql:
+    """The layout's parts of the statements, built once."""
+
+    fields: str  # the field columns, comma-separated
+    open_item: str  # what take_pending and in_flight read: line, the fields, the note
+    json_fields: str  # json_object's arguments for the fields
+    note: str  # the note column, or NULL
+
+    @classmethod
+    def of(cls, layout: Layout) -> _Sql:
+        fields = ", ".join(layout.fields)
+        note = layout.note or "NULL"
+        json_fields = ", ".join(f"'{name}', {name}" for name in layout.fields)
+        return cls(fields, f"line, {fields}, {note}", json_fields, note)
+
+
 class Journal:
-    """One journal file; every method is one short transaction."""
+    """One journal file for the rows of one ``Layout``; every method is one short transaction."""
 
-    __slots__ = ("_db", "_lock", "_outcome_ids", "path")
+    __slots__ = ("_db", "_lock", "_outcomes", "_sql", "layout", "path")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, layout: Layout) -> None:
         self.path = path
+        self.layout = layout
+        self._sql = _Sql.of(layout)
         # The real file: a symlink or another spelling of the path must find the same lock and the same WAL.
         real = Path(os.path.realpath(path))
         self._lock = exclusive(real)
-        self._outcome_ids: dict[tuple[str, str, str, int], int] = {}
         try:
             # isolation_level=None: no implicit transactions; each method says BEGIN/COMMIT itself.
             self._db = sqlite3.connect(real, isolation_level=None, timeout=30.0)
@@ -150,7 +148,8 @@ class Journal:
             self._db.execute("PRAGMA synchronous=NORMAL")
             # 16 MiB of pages (the default is 2): the duplicate index is written in hash order, all over the file.
             self._db.execute("PRAGMA cache_size=-16384")
-            prepare(self._db, self.path)
+            prepare(self._db, self.path, layout)
+            self._outcomes = OutcomeTable(self._db)
         except BaseException:
             self._lock.close()
             raise
@@ -168,18 +167,19 @@ class Journal:
     # -- binding to an input ----------------------------------------------------------------------------
 
     def bind(self, source: Source, operation: str) -> bool:
-        """Tie the journal to this file and operation and record its rows; True when it was new (False: a resume).
+        """Tie the journal to this input and operation and record its rows; True when it was new (False: a resume).
 
         Rows are recorded in batches of ``INGEST_BATCH``, one transaction each; a journal left half-read by a
         killed run is completed from the line after the last one recorded.
 
         Raises:
-            JournalMismatch: the journal was started for another file, content or operation.
+            InputChanged: the input's content changed since the journal was made.
+            JournalMismatch: the journal was started for another input or operation.
         """
         wanted = {
             "schema_version": SCHEMA_VERSION,
             "operation": operation,
-            "input_path": str(source.path.resolve()),
+            "input_path": source.name,
             "input_size": str(source.size),
             "input_sha256": source.sha256,
         }
@@ -188,11 +188,10 @@ class Journal:
         if stored:
             wrong = [key for key, value in wanted.items() if stored.get(key) != value]
             if wrong and set(wrong) <= {"input_size", "input_sha256"}:
-                raise JournalMismatch(
-                    f"{source.path} changed since its journal {self.path} was made: a journal resumes the file it "
-                    "was made for. Put the file back, or run the edited file with a new journal (--journal NEW); "
-                    "the earlier run's failed rows are in its --report's .failed.csv, to run on their own "
-                    f"({' and '.join(wrong)} differ)"
+                raise InputChanged(
+                    f"{source.name} changed since its journal {self.path} was made: a journal resumes the input it "
+                    f"was made for. Put it back, or start a new journal ({' and '.join(wrong)} differ)",
+                    wrong,
                 )
             if wrong:
                 shown = "; ".join(f"{key}: journal has {stored.get(key)!r}, now {wanted[key]!r}" for key in wrong)
@@ -218,24 +217,31 @@ class Journal:
                 batch = []
         self._record_batch(batch, complete=True)
 
+    def _key(self, row: Row) -> tuple[str, ...] | None:
+        """The row's key values (None: a refused row, or a layout whose rows never repeat)."""
+        if not row.ok or not self.layout.key:
+            return None
+        return tuple(row.fields.get(name, "") for name in self.layout.key)
+
     def _record_batch(self, rows: Sequence[Row], *, complete: bool) -> None:
-        """One transaction: the rows (a repeat of an earlier email refused), and how far the input was read."""
-        hashes = [_key_hash(row.fields["contact_id"], row.fields["message_id"]) if row.ok else None for row in rows]
+        """One transaction: the rows (a repeat of an earlier row's key refused), and how far the input was read."""
+        keys = [self._key(row) for row in rows]
+        hashes = [None if key is None else _key_hash(*key) for key in keys]
+        fields = self.layout.fields
         with self._transaction():
             earlier = self._earlier_lines({h for h in hashes if h is not None})
             records = []
-            for row, key in zip(rows, hashes, strict=True):
-                if key is not None:
-                    ids = (row.fields["contact_id"], row.fields["message_id"])
-                    first = earlier.setdefault(key, {}).setdefault(ids, row.line)
+            for row, key, hashed in zip(rows, keys, hashes, strict=True):
+                if key is not None and hashed is not None:
+                    first = earlier.setdefault(hashed, {}).setdefault(key, row.line)
                     if first != row.line:
-                        row, key = duplicate_of(row, first), None
-                outcome = None if row.ok else self._outcome_id(INVALID_ROW, "error", row.error or "", False)
+                        row, hashed = self._repeat(row, first), None
+                outcome = None if row.ok else self._outcomes.id_of(INVALID_ROW, "error", row.error or "", False)
                 state = _STATE_CODES[PENDING] if row.ok else _STATE_CODES[DONE]
-                records.append((row.line, state, outcome, key, *(row.fields.get(name) for name in FIELDS)))
+                records.append((row.line, state, outcome, hashed, *(row.fields.get(name) for name in fields)))
             self._db.executemany(
-                f"INSERT INTO items (line, state, outcome, attempts, key_hash, {_COLUMNS})"
-                f" VALUES (?, ?, ?, 0, ?, {', '.join('?' * len(FIELDS))})",
+                f"INSERT INTO items (line, state, outcome, attempts, key_hash, {self._sql.fields})"
+                f" VALUES (?, ?, ?, 0, ?, {', '.join('?' * len(fields))})",
                 records,
             )
             if rows:
@@ -243,27 +249,32 @@ class Journal:
             if complete:
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('input_complete', '1')")
 
-    def _earlier_lines(self, hashes: set[int]) -> dict[int, dict[tuple[str, str], int]]:
-        """key_hash -> {(contact_id, message_id): line} of recorded rows with these hashes (a hash may collide)."""
-        found: dict[int, dict[tuple[str, str], int]] = {}
+    def _repeat(self, row: Row, earlier: int) -> Row:
+        """``row`` refused as a repeat of line ``earlier``: the same work is never sent twice."""
+        same = " and ".join(self.layout.key)
+        return Row(row.line, row.fields, f"line {row.line}: duplicates line {earlier} (same {same})")
+
+    def _earlier_lines(self, hashes: set[int]) -> dict[int, dict[tuple[str, ...], int]]:
+        """key_hash -> {key values: line} of recorded rows with these hashes (a hash may collide)."""
+        found: dict[int, dict[tuple[str, ...], int]] = {}
         keys = list(hashes)
+        columns = ", ".join(self.layout.key)
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             part = keys[start : start + _LOOKUP_CHUNK]
             cursor = self._db.execute(
-                f"SELECT key_hash, contact_id, message_id, line FROM items"
-                f" WHERE key_hash IN ({', '.join('?' * len(part))})",
+                f"SELECT key_hash, line, {columns} FROM items WHERE key_hash IN ({', '.join('?' * len(part))})",
                 part,
             )
-            for key, contact_id, message_id, line in cursor:
-                found.setdefault(key, {}).setdefault((contact_id, message_id), line)
+            for hashed, line, *values in cursor:
+                found.setdefault(hashed, {}).setdefault(tuple(values), line)
         return found
 
     def refused(self, shown: int, *, by_zoho: bool = False) -> Refused:
         """The rows refused before sending (bad fields, repeats), or with ``by_zoho`` the items sent that did not
         succeed: their count and the first ``shown`` of them (line, "CODE message")."""
         ids = (
-            self._outcome_ids_where("code != ? AND status != 'success'", (INVALID_ROW,)) if by_zoho
-            else self._outcome_ids_where("code = ?", (INVALID_ROW,))
+            self._outcomes.where("code != ? AND status != 'success'", (INVALID_ROW,)) if by_zoho
+            else self._outcomes.where("code = ?", (INVALID_ROW,))
         )  # fmt: skip
         if not ids:  # the usual case: no need to look at a single item
             return Refused(0, [])
@@ -280,22 +291,21 @@ class Journal:
             count += 1
         return Refused(count, first)
 
-    def moved_off_a_deal(self, code: str) -> tuple[int, int]:
-        """Of the done items with ``code``: how many a relink took off a deal (their previous deal is recorded),
-        and how many of those failed for a transient cause (not put back yet: the next run does it)."""
-        ids = self._outcome_ids_where("code = ?", (code,))
-        if not ids:
+    def noted(self, code: str) -> tuple[int, int]:
+        """Of the done items with ``code``: how many carry a note (relink: were taken off a deal), and how many of
+        those failed for a transient cause (relink: not put back yet; the next run does it)."""
+        ids = self._outcomes.where("code = ?", (code,))
+        if not ids or self.layout.note is None:
             return (0, 0)
-        moved, transient = self._db.execute(
+        noted, transient = self._db.execute(
             "SELECT COUNT(*), TOTAL(o.transient) FROM items JOIN outcomes AS o ON o.id = items.outcome"
-            f" WHERE items.outcome IN ({', '.join('?' * len(ids))}) AND state = 2 AND previous_deal_id IS NOT NULL",
+            f" WHERE items.outcome IN ({', '.join('?' * len(ids))}) AND state = 2 AND {self.layout.note} IS NOT NULL",
             ids,
         ).fetchone()
-        return int(moved), int(transient)
+        return int(noted), int(transient)
 
-    def _outcome_ids_where(self, condition: str, args: Sequence[object]) -> list[int]:
-        """Ids of the recorded outcomes meeting ``condition``: the outcomes table is small, the items are not."""
-        return [row[0] for row in self._db.execute(f"SELECT id FROM outcomes WHERE {condition}", args)]
+    #: The email ops' name for ``noted``: relinks that took an email off a deal.
+    moved_off_a_deal = noted
 
     # -- state changes ----------------------------------------------------------------------------------
 
@@ -314,29 +324,35 @@ class Journal:
                 rows = self._db.execute(
                     "UPDATE items SET state = 1 WHERE line IN"
                     " (SELECT line FROM items WHERE state < 2 AND state = 0 ORDER BY line LIMIT ?)"
-                    f" RETURNING {_OPEN_ITEM}",
+                    f" RETURNING {self._sql.open_item}",
                     (limit,),
                 ).fetchall()
         finally:
             self._db.execute("PRAGMA synchronous=NORMAL")
         rows.sort()  # RETURNING's order is SQLite's to choose
-        return [_open_item(row) for row in rows]
+        return [self._open_item(row) for row in rows]
 
-    def remember_previous(self, moves: Iterable[tuple[int, str]]) -> None:
-        """Record (line, deal id) for in-flight items a relink is about to unlink: the deal each is on now.
+    def remember(self, notes: Iterable[tuple[int, str]]) -> None:
+        """Record (line, note) for in-flight items about to take a step a killed run must undo (relink: the deal
+        each email is on now, before it is unlinked).
 
-        Durable before it returns (``synchronous=FULL``, as the in-flight marks are): the unlink is sent only
-        after this commit, so a run killed before the email is linked again leaves the next run its old deal.
+        Durable before it returns (``synchronous=FULL``, as the in-flight marks are): the step is sent only
+        after this commit, so a run killed before it completes leaves the next run the note.
         """
+        if self.layout.note is None:
+            raise ValueError("this journal's layout has no note column")
         self._db.execute("PRAGMA synchronous=FULL")
         try:
             with self._transaction():
                 self._db.executemany(
-                    "UPDATE items SET previous_deal_id = ? WHERE line = ? AND state = 1",
-                    ((deal_id, line) for line, deal_id in moves),
+                    f"UPDATE items SET {self.layout.note} = ? WHERE line = ? AND state = 1",
+                    ((note, line) for line, note in notes),
                 )
         finally:
             self._db.execute("PRAGMA synchronous=NORMAL")
+
+    #: The email ops' name for ``remember``: the deal a relink is about to take each email off.
+    remember_previous = remember
 
     def finish(self, outcomes: Iterable[Outcome]) -> int:
         """Record final outcomes of in-flight items (one transaction); returns how many changed."""
@@ -348,7 +364,7 @@ class Journal:
         # One statement per distinct (outcome, attempts), usually one a batch: its lines as a JSON array.
         lines: dict[tuple[int, int], list[int]] = {}
         for o in outcomes:
-            outcome = self._outcome_id(o.code, o.status, o.message, o.transient)
+            outcome = self._outcomes.id_of(o.code, o.status, o.message, o.transient)
             lines.setdefault((outcome, o.attempts), []).append(o.line)
         changed = 0
         for (outcome, attempts), group in lines.items():
@@ -371,18 +387,27 @@ class Journal:
     def reopen_transient_failures(self) -> int:
         """Put items that failed for a transient cause (no response, 429, 5xx, an unreadable answer) back in
         flight, so a new run reads them back and sends them again if they did not take effect. Returns how many."""
-        ids = self._transient_outcome_ids()
-        if not ids:  # nothing failed that way: a finished journal's rerun reads no item
+        return self._reopen(self._outcomes.transient(), _STATE_CODES[IN_FLIGHT])
+
+    def retry_failed(self) -> int:
+        """Put items that ended in a final failure (a refusal by Zoho; not a refused row, which would fail the same
+        way) back to pending, for a run asked to send them again. Returns how many."""
+        return self._reopen(self._outcomes.final_failures(), _STATE_CODES[PENDING])
+
+    def _reopen(self, outcome_ids: Sequence[int], state: int) -> int:
+        if not outcome_ids:  # nothing failed that way: a finished journal's rerun reads no item
             return 0
         with self._transaction():
             cursor = self._db.execute(
-                f"UPDATE items SET state = 1 WHERE state = 2 AND outcome IN ({', '.join('?' * len(ids))})", ids
+                f"UPDATE items SET state = ?, outcome = NULL WHERE state = 2"
+                f" AND outcome IN ({', '.join('?' * len(outcome_ids))})",
+                (state, *outcome_ids),
             )
             return cursor.rowcount
 
     def transient_failures(self) -> int:
         """Done items that failed for a transient cause: the next run reads them back and tries them again."""
-        ids = self._transient_outcome_ids()
+        ids = self._outcomes.transient()
         if not ids:
             return 0
         (count,) = self._db.execute(
@@ -390,36 +415,16 @@ class Journal:
         ).fetchone()
         return int(count)
 
-    def _transient_outcome_ids(self) -> list[int]:
-        codes = ", ".join("?" * len(_TRANSIENT))
-        return self._outcome_ids_where(
-            f"status != 'success' AND (transient = 1 OR code IN ({codes}))", _TRANSIENT
-        )
-
-    def _outcome_id(self, code: str, status: str, message: str, transient: bool) -> int:
-        """The id of this outcome in ``outcomes``, added if new (inside the caller's transaction)."""
-        key = (code, status, message or "", int(transient))
-        known = self._outcome_ids.get(key)
-        if known is not None:
-            return known
-        self._db.execute("INSERT OR IGNORE INTO outcomes (code, status, message, transient) VALUES (?, ?, ?, ?)", key)
-        (found,) = self._db.execute(
-            "SELECT id FROM outcomes WHERE code = ? AND status = ? AND message = ? AND transient = ?", key
-        ).fetchone()
-        if len(self._outcome_ids) >= _OUTCOME_CACHE:
-            self._outcome_ids.clear()
-        self._outcome_ids[key] = found
-        return int(found)
-
     # -- reading ----------------------------------------------------------------------------------------
 
     def in_flight(self, after_line: int = 0, limit: int = -1) -> list[JournalItem]:
         """Items in flight past ``after_line``, in line order (at most ``limit``; -1: all)."""
         cursor = self._db.execute(
-            f"SELECT {_OPEN_ITEM} FROM items WHERE state < 2 AND state = 1 AND line > ? ORDER BY line LIMIT ?",
+            f"SELECT {self._sql.open_item} FROM items WHERE state < 2 AND state = 1 AND line > ?"
+            " ORDER BY line LIMIT ?",
             (after_line, limit),
         )
-        return [_open_item(row) for row in cursor]
+        return [self._open_item(row) for row in cursor]
 
     def first_open_line(self) -> int | None:
         """The lowest line not done yet (None: all done); every line below it is final."""
@@ -435,27 +440,31 @@ class Journal:
         """Items in line order from ``after_line`` (excluded) to ``before_line`` (excluded; None: the end),
         read a window at a time."""
         cursor = self._db.execute(
-            f"SELECT line, state, o.code, o.status, o.message, attempts, {_COLUMNS}"
+            f"SELECT line, state, o.code, o.status, o.message, attempts, {self._sql.note}, {self._sql.fields}"
             " FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome"
             " WHERE line > ? AND line < ? ORDER BY line",
-            (after_line, before_line if before_line is not None else 1 << 62),
+            (after_line, before_line if before_line is not None else _NO_LINE_AFTER),
         )
         while window := cursor.fetchmany(1_000):
-            for line, state, code, status, message, attempts, *fields in window:
-                yield JournalItem(line, _fields(fields), _STATE_NAMES[state], code, status, message, attempts)
+            for line, state, code, status, message, attempts, note, *fields in window:
+                yield JournalItem(
+                    line, self._fields(fields), _STATE_NAMES[state], code, status, message, attempts, note
+                )
 
     def report_lines(self, after_line: int = 0, before_line: int | None = None) -> Iterator[tuple[int, str]]:
         """(line, the item as one JSON object) in line order, between the lines given (both excluded): the
         report's lines, built by SQLite itself (a million items in about a second)."""
-        # json_patch drops a key patched with null: previous_deal_id appears only where a relink moved the email.
+        # json_patch drops a key patched with null: the note appears only where the op wrote one.
+        note = self.layout.note
+        patch = f"json_object('{note}', {note})" if note else "json_object()"
         cursor = self._db.execute(
-            f"SELECT line, json_patch(json_object('line', line, {_JSON_FIELDS},"
+            f"SELECT line, json_patch(json_object('line', line, {self._sql.json_fields},"
             " 'code', o.code,"
             " 'status', CASE state WHEN 2 THEN o.status WHEN 1 THEN 'in_flight' ELSE 'pending' END,"
-            " 'message', o.message, 'attempts', attempts), json_object('previous_deal_id', previous_deal_id))"
+            f" 'message', o.message, 'attempts', attempts), {patch})"
             " FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome"
             " WHERE line > ? AND line < ? ORDER BY line",
-            (after_line, before_line if before_line is not None else 1 << 62),
+            (after_line, before_line if before_line is not None else _NO_LINE_AFTER),
         )
         while window := cursor.fetchmany(1_000):
             yield from window
@@ -480,14 +489,12 @@ class Journal:
 
     def _transaction(self) -> Transaction:
         # A rolled-back transaction takes the outcome rows it added with it: forget their ids too.
-        return Transaction(self._db, self._outcome_ids.clear)
+        return Transaction(self._db, self._outcomes.forget)
 
+    def _open_item(self, row: Sequence[Any]) -> JournalItem:
+        """A JournalItem in flight from a row of ``_Sql.open_item``."""
+        line, *fields, note = row
+        return JournalItem(line, self._fields(fields), IN_FLIGHT, note=note)
 
-def _open_item(row: Sequence[Any]) -> JournalItem:
-    """A JournalItem in flight from a row of ``_OPEN_ITEM``."""
-    line, *fields, previous = row
-    return JournalItem(line, _fields(fields), IN_FLIGHT, previous_deal_id=previous)
-
-
-def _fields(values: Sequence[str | None]) -> dict[str, str]:
-    return {name: value for name, value in zip(FIELDS, values, strict=True) if value is not None}
+    def _fields(self, values: Sequence[str | None]) -> dict[str, str]:
+        return {name: value for name, value in zip(self.layout.fields, values, strict=True) if value is not None}

@@ -1,9 +1,10 @@
 """The journal's file: one run's lock on it, its tables (and bringing those of an earlier version up to date),
-and its transactions. ``_journal`` says what each column buys.
+and its transactions. ``_journal`` says what each column buys; the op's ``Layout`` names the item columns.
 
-Schema 4 adds ``items.previous_deal_id``: the deal a relink found an email on, committed before its unlink can be
-sent, so that a run stopped before the email is linked again can put it back (NULL, 0 bytes, everywhere else).
-A schema 3 journal gains the column in place and resumes; any other version is refused.
+Schema 4 adds the note column (``items.previous_deal_id`` for the email ops: the deal a relink found an email on,
+committed before its unlink can be sent, so that a run stopped before the email is linked again can put it back;
+NULL, 0 bytes, everywhere else). A schema 3 journal gains the column in place and resumes; any other version is
+refused, and so is a journal whose item columns are not the op's (a journal of another kind of backfill).
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from ._input import FIELDS
+from ._layout import Layout
 
-__all__ = ["COLUMNS", "SCHEMA_VERSION", "JournalBusy", "JournalMismatch", "Transaction", "exclusive", "prepare"]
+__all__ = ["SCHEMA_VERSION", "InputChanged", "JournalBusy", "JournalMismatch", "Transaction", "exclusive", "prepare"]
 
 SCHEMA_VERSION = "4"
 #: Versions this one brings up to date in place (the column it lacks is added, NULL for every item).
 _UPGRADABLE = frozenset({"3"})
 
-COLUMNS = ", ".join(FIELDS)
-_SCHEMA = f"""
+#: The journal's own columns of an item, before the op's.
+_OWN_COLUMNS = ("line", "state", "outcome", "attempts", "key_hash")
+
+
+def _schema(layout: Layout) -> str:
+    return f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outcomes (
     id INTEGER PRIMARY KEY,
@@ -40,14 +45,13 @@ CREATE TABLE IF NOT EXISTS items (
     outcome INTEGER REFERENCES outcomes (id),
     attempts INTEGER NOT NULL,
     key_hash INTEGER,
-    {", ".join(f"{name} TEXT" for name in FIELDS)},
-    previous_deal_id TEXT
+    {", ".join(f"{name} TEXT" for name in layout.columns)}
 );
 CREATE INDEX IF NOT EXISTS items_key ON items (key_hash) WHERE key_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_open ON items (state, line) WHERE state < 2;
 CREATE VIEW IF NOT EXISTS items_readable AS
     SELECT line, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'in_flight' ELSE 'done' END AS state,
-           o.code, o.status, o.message, o.transient, attempts, {COLUMNS}, previous_deal_id
+           o.code, o.status, o.message, o.transient, attempts, {', '.join(layout.columns)}
     FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome;
 """
 
@@ -60,28 +64,45 @@ class JournalMismatch(ValueError):
     """The journal belongs to another input file or operation, or to a version this one cannot read."""
 
 
-def prepare(db: sqlite3.Connection, path: Path) -> None:
-    """Create the tables of a new journal, or bring an upgradable one up to date; refuse any other version."""
+class InputChanged(JournalMismatch):
+    """The input's content changed since its journal was made (same name and operation): a journal resumes only
+    the rows it was made for, at the same lines. ``differ`` names what differs (``input_size``, ``input_sha256``)."""
+
+    def __init__(self, message: str, differ: Sequence[str]) -> None:
+        super().__init__(message)
+        self.differ = tuple(differ)
+
+
+def prepare(db: sqlite3.Connection, path: Path, layout: Layout) -> None:
+    """Create the tables of a new journal, or bring an upgradable one up to date; refuse any other version, and
+    item columns that are not ``layout``'s."""
     tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     found = None
     if "meta" in tables:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         found = None if row is None else row[0]
     if found in _UPGRADABLE:
-        _upgrade(db)
+        _upgrade(db, layout)
     elif found is not None and found != SCHEMA_VERSION:
         raise JournalMismatch(
             f"the journal {path} was written by another version (schema {found}, this one reads "
             f"{SCHEMA_VERSION}); finish it with that version, or use --journal to start a new journal"
         )
-    db.executescript(_SCHEMA)
+    db.executescript(_schema(layout))
+    columns = tuple(row[1] for row in db.execute("PRAGMA table_info(items)"))
+    if columns != (*_OWN_COLUMNS, *layout.columns):
+        raise JournalMismatch(
+            f"the journal {path} keeps other rows ({', '.join(columns[len(_OWN_COLUMNS):])}) than this backfill's "
+            f"({', '.join(layout.columns)}); use --journal to start a new journal"
+        )
 
 
-def _upgrade(db: sqlite3.Connection) -> None:
-    """Schema 3 to 4 in one transaction: the column, the view that shows it, the version."""
+def _upgrade(db: sqlite3.Connection, layout: Layout) -> None:
+    """Schema 3 to 4 in one transaction: the note column, the view that shows it, the version."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute("ALTER TABLE items ADD COLUMN previous_deal_id TEXT")
+        if layout.note is not None:
+            db.execute(f"ALTER TABLE items ADD COLUMN {layout.note} TEXT")
         db.execute("DROP VIEW IF EXISTS items_readable")
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         db.execute("COMMIT")

@@ -1,9 +1,10 @@
-"""A backfill stops cleanly when Zoho's API cannot be reached any more, instead of failing every item left.
+"""A backfill stops cleanly when Zoho's API cannot be reached any more, instead of failing every item left: the
+detector ``Stop`` asks (``StopReason.UNREACHABLE``).
 
 When the network or the API goes away mid-run, each request is retried and then fails with ``TRANSPORT_ERROR``:
 the run would go on taking batches and failing them, a few items a second, for hours on a large input. So when
 the API has answered nothing for ``patience`` seconds while requests kept failing without an answer, the run is
-cancelled, as when the day's credits run out. Items never taken stay pending; items whose requests were out stay
+stopped, as when the day's credits run out. Items never taken stay pending; items whose requests were out stay
 in flight and the next run reads them back before sending anything (so nothing is sent twice); items that already
 failed for want of an answer are transient failures, which the next run also reads back and tries again.
 
@@ -18,24 +19,22 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import anyio
-
-from .._client import ZohoCRM
+if TYPE_CHECKING:
+    from .._client import ZohoCRM
 
 __all__ = ["UNREACHABLE_AFTER", "ReachWatch"]
 
 #: Seconds without any answer, while requests fail, before a run gives up: longer than the client's own retries of
 #: one request, so a short outage is ridden out and only a lasting one stops the run.
 UNREACHABLE_AFTER = 60.0
-#: How often the client's counters are looked at (a few attribute reads).
-CHECK_EVERY = 0.2
 
 
 @dataclasses.dataclass(slots=True)
 class ReachWatch:
-    """Watches the client's answers while a run sends; ``run`` cancels its scope once the API is unreachable."""
+    """Watches the client's answers while a run sends; ``check`` says once the API is unreachable."""
 
     crm: ZohoCRM
     patience: float = UNREACHABLE_AFTER
@@ -73,23 +72,7 @@ class ReachWatch:
         self.unreachable = self.unreachable or failing or waiting
         return self.unreachable
 
-    async def run(self, scope: anyio.CancelScope) -> None:
+    def start(self) -> None:
+        """Count from now: what the client answered before the run is not this run's."""
         counters = self.crm.counters
         self._answers, self._failures = counters.responses, counters.transport_errors
-        # Polled, as CreditWatch is: the counters have no event for "nothing answered", and a check is cheap.
-        while True:
-            if self.check():
-                scope.cancel()
-                return
-            await anyio.sleep(CHECK_EVERY)
-
-    def message(self, states: Mapping[str, int], transient: int) -> str:
-        """What happened, what was kept, and what to do."""
-        pending, in_flight, done = states.get("pending", 0), states.get("in_flight", 0), states.get("done", 0)
-        return (
-            f"zcrm-async: the run stopped: Zoho's API ({self.crm.api_domain}) answered nothing for "
-            f"{self.patience:g} s while requests failed to reach it or waited for an answer. Nothing was lost: "
-            f"{pending} items not sent stay pending, {in_flight} in flight and {transient} that failed for want of "
-            f"an answer are read back and tried again next time, {done - transient} are done. Once the API can be "
-            "reached, run the same command again: it continues where this run stopped"
-        )
