@@ -21,7 +21,7 @@ async def main(url: str, rows: list[dict[str, str]], journal: Path) -> int:
         client_id="fake-client-id", client_secret="fake-client-secret", refresh_token="fake-refresh-token",
         api_domain=url, accounts_url=url, budget=Budget(concurrency=10),
     ) as crm:  # fmt: skip
-        result = await backfill.run(crm, backfill.LINK, source, journal=journal, batch_size=10, batches_in_flight=3)
+        result = await backfill.run(crm, backfill.LINK, source, journal=journal, batch_size=10, batches_in_flight=2)
     outcomes = {f"{code} {status}": n for (code, status), n in result.outcomes.items()}
     print(json.dumps({"stopped": None if result.stopped is None else result.stopped.value, "outcomes": outcomes}))
     return 0 if result.failed == 0 else 1
