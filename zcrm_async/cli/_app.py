@@ -21,20 +21,16 @@ import anyio
 
 from .. import RedisUnavailable, ZohoError
 from ..backfill import UNREACHABLE_AFTER
-from ._connect import (
-    Connection,
-    RedisFailure,
-    RunFailure,
-    UsageError,
-    add_connection_arguments,
-    check_writable,
-    connection_from,
-    secrets_in,
-)
+from ._args import add_connection_arguments
+from ._connect import Connection
+from ._env import connection_from
 from ._exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REDIS, EXIT_UNREACHABLE, EXIT_USAGE
+from ._failures import RedisFailure, RunFailure, UsageError
+from ._files import check_writable
 from ._help import HelpFormatter, examples, leaf_parser, unknown_flags_message
 from ._operations import OPERATIONS
 from ._output import Output
+from ._secrets import secrets_in
 
 __all__ = ["build_parser", "main"]
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from .. import ZohoCRM
 from ..audit import Audit, PlanWriter, ReportWriter, RuleError, Tally, audit, load_rule, plan_files
-from ._connect import Connection, UsageError, check_writable
+from ._connect import Connection
 from ._export import RefusedRecords, read_ids
+from ._failures import UsageError
+from ._files import check_writable
 from ._output import Output, counted
 from ._progress import track
 from ._summary import print_budget

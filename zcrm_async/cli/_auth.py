@@ -25,19 +25,15 @@ from .. import (
     exchange_grant_code,
     write_env_file,
 )
-from ._connect import (
-    ENV,
-    Connection,
-    RunFailure,
-    UsageError,
-    add_connection_arguments,
-    default_env_file,
-    own_words,
-    reach,
-)
+from ._args import add_connection_arguments
+from ._connect import Connection
+from ._failures import RunFailure, UsageError
 from ._help import examples
 from ._output import Output
+from ._preflight import reach
 from ._scopes import COMMAND_SCOPES, NEEDED_UNLESS, OPTIONAL, RECOMMENDED_SCOPES, missing_scopes, parse_scopes
+from ._secrets import own_words
+from ._settings import ENV, default_env_file
 
 __all__ = ["add_auth_commands", "auth_command", "default_env_file"]
 

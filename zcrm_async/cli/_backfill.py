@@ -14,9 +14,11 @@ from pathlib import Path
 
 from .. import AuthenticationError, MissingScopeError, ZohoCRM, backfill
 from ._backfill_end import Printed, explain_not_allowed, failed_rows_written, show_failed
-from ._connect import Connection, RunFailure, UsageError, check_writable
+from ._connect import Connection
 from ._dry_run import dry_run
 from ._exit import EXIT_FAILED, EXIT_JOURNAL, EXIT_OK
+from ._failures import RunFailure, UsageError
+from ._files import check_writable
 from ._input import InputError, InputSource, open_input
 from ._operations import Operation
 from ._output import Output, counted

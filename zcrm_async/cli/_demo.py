@@ -21,8 +21,10 @@ from pathlib import Path
 
 from ..testing import FakeConfig, FakeZoho
 from ._backfill import BackfillOptions, backfill_command, default_journal
-from ._connect import Connection, UsageError, check_writable
+from ._connect import Connection
 from ._demo_audit import audit_demo
+from ._failures import UsageError
+from ._files import check_writable
 from ._operations import RELINK
 from ._output import Output
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ._connect import UsageError
+from ._failures import UsageError
 from ._input import InputError, open_input, read_input
 from ._operations import Operation
 from ._output import Output, counted

@@ -10,7 +10,9 @@ import msgspec
 
 from .. import APIError, EmailSummary, MissingScopeError, ZohoCRM
 from ..validation import InvalidItemError, check_numeric_id
-from ._connect import Connection, UsageError, check_writable
+from ._connect import Connection
+from ._failures import UsageError
+from ._files import check_writable
 from ._output import Output, counted
 from ._progress import Tracker, track
 

@@ -40,9 +40,13 @@ EXAMPLES: Mapping[str, tuple[str, ...]] = {
     "backfill link": (
         "zcrm-async backfill link links.csv --dry-run",
         "zcrm-async backfill link links.csv --report report.jsonl",
+        "zcrm-async backfill link links.csv --retry-failed   # the rows Zoho refused, once their cause is fixed",
     ),
     "backfill unlink": ("zcrm-async backfill unlink plan.unlink.csv",),
-    "backfill relink": ("zcrm-async backfill relink plan.relink.csv --report moved.jsonl",),
+    "backfill relink": (
+        "zcrm-async backfill relink plan.relink.csv --report moved.jsonl",
+        "zcrm-async backfill relink plan.relink.csv --retry-failed   # NOT_ALLOWED rows, once on their deal",
+    ),
     "emails export": (
         "zcrm-async emails export --out emails.jsonl",
         "zcrm-async emails export --ids contact-ids.txt --out emails.jsonl",

@@ -30,7 +30,9 @@ import msgspec
 
 from .. import ZohoCRM
 from ..coql import Condition, Query, field
-from ._connect import Connection, UsageError, check_writable
+from ._connect import Connection
+from ._failures import UsageError
+from ._files import check_writable
 from ._output import Output
 from ._progress import track
 
