@@ -83,12 +83,13 @@ def run(options: Options) -> list[Row]:
     seed = {"kind": "world", "contacts": contacts, "emails_per_contact": EMAILS_PER_CONTACT}
     results: dict[str, dict[str, Any]] = {}
     with FakeProcess(latency_ms=LATENCY_MS, concurrency_cap=CAP, seed=seed) as fake:
-        for kind in ("sdk", "ours"):
+        kinds = ("sdk", "ours", "ours@baseline") if options.baseline_tree is not None else ("sdk", "ours")
+        for kind in kinds:
             fake.reset()
-            if kind == "ours":
-                result = run_worker(
-                    "bench_sdk", fake.worker_spec(seed_file=fake.seed_file, contacts=contacts), timeout=180
-                )
+            if kind.startswith("ours"):
+                library = options.baseline_tree if kind == "ours@baseline" else None
+                spec = fake.worker_spec(seed_file=fake.seed_file, contacts=contacts)
+                result = run_worker("bench_sdk", spec, timeout=180, library=library)
             else:
                 result = _run_sdk(fake, contacts)
             stats = fake.stats()
@@ -106,6 +107,12 @@ def run(options: Options) -> list[Row]:
         f"{ours['wall']:.2f} s, {ours['requests']} requests, {ours['throttled_server']} x 429, "
         f"{ours['cpu'] / ours['requests'] * 1e6:.0f} µs CPU/request, {ours['emails']}/{expected} emails"
     )
+    before = results.get("ours@baseline", {})
+    if "requests" in before:
+        ours_cell += (
+            f"; before ({options.baseline}): {before['wall']:.2f} s, "
+            f"{before['cpu'] / before['requests'] * 1e6:.0f} µs CPU/request"
+        )
     if "error" in sdk:
         return [Row(figure, ours_cell, "SDK: not run", "n/a", "", "SDK NOT RUN: " + sdk["error"], data)]
     sdk_cell = (
