@@ -115,13 +115,23 @@ def open_input(path: Path, operation: Operation) -> InputSource:
     if jsonl and text.startswith("["):
         raise InputError(f"{path} is a JSON array: give JSONL, one JSON object per line (no enclosing [ ])")
     source = InputSource(path=path, size=size, sha256=digest.hexdigest(), jsonl=jsonl, operation=operation)
-    if not jsonl:
-        rows = source.rows()
-        first = next(rows, None)  # the header is checked as the first row is read
-        rows.close()
-        if first is None:
-            raise InputError(f"{path} has a header but no rows")
+    if not jsonl and not _has_a_row(source):
+        raise InputError(f"{path} has a header but no rows")
     return source
+
+
+def _has_a_row(source: InputSource) -> bool:
+    """Whether a CSV file's header names the columns (``InputError`` if not) and a row follows it. The first row
+    is only parsed: checking it would take the library's check of the first thousand."""
+    try:
+        with source.path.open("rb") as data:
+            raw = csv_rows(data, source.operation.required, source.path)
+            try:
+                return next(raw, None) is not None
+            finally:
+                raw.close()
+    except OSError as exc:
+        raise InputError(f"cannot read {source.path}: {exc.strerror or exc}") from None
 
 
 def read_input(path: Path, operation: Operation) -> InputFile:

@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -131,7 +131,7 @@ class _Lines:
                 return
 
 
-def csv_rows(stream: IO[bytes], required: Sequence[str], path: Path) -> Iterator[tuple[int, Parsed]]:
+def csv_rows(stream: IO[bytes], required: Sequence[str], path: Path) -> Generator[tuple[int, Parsed]]:
     """The rows after a CSV header naming every ``required`` column, each with the line it starts on.
 
     Raises:
