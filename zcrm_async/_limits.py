@@ -177,8 +177,11 @@ class AdaptiveConcurrency:
         await _acquire(self._limiter, borrower)
         return Permit(self._generation, self._limiter.borrowed_tokens)
 
-    def release(self, borrower: object) -> None:
+    def release(self, borrower: object) -> bool:
+        """Give the place back; whether a queued call was handed it."""
+        queued = bool(self._limiter.statistics().tasks_waiting)
         self._limiter.release_on_behalf_of(borrower)
+        return queued
 
     def on_throttled(self, permit: Permit) -> None:
         self._last_throttle = self._clock()
@@ -231,9 +234,15 @@ class _Slot:
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._normal.release(self)
+        handed_on = self._normal.release(self)
         if self._heavy is not None:
             self._heavy.release_on_behalf_of(self)
+        if handed_on:
+            # Let the call that was handed the place leave first, then decode this one's answer: with calls
+            # queued, every answer's work done before the next request goes out is time its place sits idle
+            # (at the cap, 20 answers land together and their work adds up before the 20th place is used again).
+            # Shielded: this call's answer is in hand and must not be lost to a cancellation here.
+            await anyio.lowlevel.cancel_shielded_checkpoint()
 
 
 class LocalLimiter:

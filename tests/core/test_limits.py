@@ -232,3 +232,34 @@ async def test_credits_header_resyncs_the_bucket() -> None:
     with anyio.move_on_after(0.01) as scope:
         await limiter.acquire_credits(1)
     assert scope.cancelled_caught
+
+
+async def _hand_off_order(queued: bool) -> list[str]:
+    limiter = LocalLimiter(Budget(concurrency=1, daily_credits=10**6))
+    order: list[str] = []
+    entered = anyio.Event()
+
+    async def first() -> None:
+        async with limiter.slot(heavy=False):
+            order.append("first in")
+            entered.set()
+            for _ in range(5):  # the second call queues meanwhile
+                await anyio.lowlevel.checkpoint()
+        order.append("first goes on")
+
+    async def second() -> None:
+        await entered.wait()
+        async with limiter.slot(heavy=False):
+            order.append("second in")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        if queued:
+            tg.start_soon(second)
+    return order
+
+
+async def test_a_released_place_lets_the_queued_call_go_out_before_the_releaser_goes_on() -> None:
+    # The releaser's own work after the slot (decoding its answer) waits for the queued call to leave.
+    assert await _hand_off_order(queued=True) == ["first in", "second in", "first goes on"]
+    assert await _hand_off_order(queued=False) == ["first in", "first goes on"]  # nobody queued: no extra step
