@@ -37,6 +37,10 @@ def test_refused_rows_are_sent_again_with_retry_failed_once_fixed(
     assert again.returncode == 1 and fake.stats.requests["link_emails"] == 0  # final: nothing sent again
 
     fake.associate(rows[0]["contact_id"], other_deal)  # the cause fixed: the contact is on that deal now
+    planned = cli("backfill", "link", str(path), "--dry-run", *pointed_at(url, fake))
+    assert "the journal holds 4 rows as done" in planned.stdout, planned.stdout
+    planned = cli("backfill", "link", str(path), "--dry-run", "--retry-failed", *pointed_at(url, fake))
+    assert "the journal holds 3 rows as done" in planned.stdout and "1 item would go in" in planned.stdout
     retried = cli("backfill", "link", str(path), "--retry-failed", *pointed_at(url, fake))
     assert "1 item that failed before is tried again" in retried.stdout + retried.stderr, retried.stderr
     assert fake.stats.requests["link_emails"] == 1  # only the refused row went out

@@ -69,7 +69,10 @@ async def backfill_command(options: BackfillOptions, connection: Connection, out
     except ValueError:
         raise UsageError("--unreachable-after must be between 1 and 86400 seconds") from None
     if options.dry_run:
-        return dry_run(output, options.operation, options.path, options.journal_path, options.deals_module_id)
+        return dry_run(
+            output, options.operation, options.path, options.journal_path, options.deals_module_id,
+            retry_failed=options.retry_failed,
+        )  # fmt: skip
     try:
         source = open_input(options.path, options.operation)
     except InputError as exc:

@@ -23,7 +23,10 @@ SHOWN_BAD_ROWS = 20
 DEALS_MODULE_ID_SHOWN = "<the Deals module's id>"
 
 
-def dry_run(output: Output, operation: Operation, path: Path, journal: Path, deals_module_id: str | None) -> int:
+def dry_run(
+    output: Output, operation: Operation, path: Path, journal: Path, deals_module_id: str | None, *,
+    retry_failed: bool = False,
+) -> int:  # fmt: skip
     try:
         source = read_input(path, operation)
     except InputError as exc:
@@ -31,7 +34,7 @@ def dry_run(output: Output, operation: Operation, path: Path, journal: Path, dea
     bad = source.bad
     show_bad_rows(output, len(bad), [(row.line, row.error or "") for row in bad[:SHOWN_BAD_ROWS]])
     good = source.good
-    done = _done_in_journal(operation, path, journal)
+    done = _done_in_journal(operation, path, journal, retry_failed)
     if done:
         good = [row for row in good if row.line not in done]
         output.result(f"the journal holds {counted(len(done), 'row')} as done: a run sends none of them again")
@@ -46,11 +49,11 @@ def dry_run(output: Output, operation: Operation, path: Path, journal: Path, dea
     return 0 if not bad else 1
 
 
-def _done_in_journal(operation: Operation, path: Path, journal: Path) -> set[int]:
+def _done_in_journal(operation: Operation, path: Path, journal: Path, retry_failed: bool) -> set[int]:
     """The lines the file's journal holds as done; a journal the real run would refuse is refused here too."""
     try:
         identity = open_input(path, operation)
-        done = done_lines(journal, identity.sha256, operation.name)
+        done = done_lines(journal, identity.sha256, operation.name, retry_failed=retry_failed)
     except InputError as exc:
         raise UsageError(str(exc)) from None
     except ValueError as exc:

@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from .. import ZohoCRM
-from ..backfill import Journal
+from ..backfill import INVALID_ROW, Journal
+from ..outcomes import TRANSIENT
 from ._output import Output, counted
 
 __all__ = ["done_lines", "journal_counts", "json_summary", "print_budget", "print_outcomes"]
@@ -41,8 +42,9 @@ def journal_counts(path: Path) -> dict[str, int] | None:
     return {str(state): int(count) for state, count in rows}
 
 
-def done_lines(path: Path, input_sha256: str, operation: str) -> set[int] | None:
+def done_lines(path: Path, input_sha256: str, operation: str, *, retry_failed: bool = False) -> set[int] | None:
     """The lines a journal holds as done, read without opening it for a run; None: no journal there.
+    ``retry_failed``: without the rows Zoho refused for good, which such a run sends again.
 
     Raises:
         ValueError: the journal was made for another content of the file, or another operation.
@@ -55,7 +57,15 @@ def done_lines(path: Path, input_sha256: str, operation: str) -> set[int] | None
             raise ValueError("changed")
         if meta.get("operation") != operation:
             raise ValueError(f"is the journal of a {meta.get('operation')} backfill")
-        return {line for (line,) in db.execute("SELECT line FROM items WHERE state = 2")}
+        if not retry_failed:
+            return {line for (line,) in db.execute("SELECT line FROM items WHERE state = 2")}
+        transient = sorted(TRANSIENT)
+        again = (
+            "status != 'success' AND code != ? AND NOT transient"
+            f" AND code NOT IN ({', '.join('?' * len(transient))})"
+        )
+        query = f"SELECT line FROM items_readable WHERE state = 'done' AND NOT ({again})"
+        return {line for (line,) in db.execute(query, (INVALID_ROW, *transient))}
 
 
 def json_summary(journal: Journal, exit_code: int, *, report: Path | None) -> dict[str, object]:
