@@ -15,12 +15,12 @@ message ids of 64-96)::
           outcome INTEGER,                    -- outcomes.id once done: 1-2 bytes, NULL (0 bytes) before
           attempts INTEGER,                   -- requests it took, for the report: 0-1 bytes
           key_hash INTEGER,                   -- 8 bytes of blake2b of the layout's key (contact_id, message_id):
-                                              --   refuses a repeat in constant memory; NULL for a refused row
+                                              --   once the input is read, one sort of them finds every
+                                              --   repeat (no index kept while reading); NULL for a refused row
           contact_id, message_id, deal_id,    -- the row's fields as given (~140 bytes): what is sent and reported,
           owner_id, deal_name, owner_name,    --   so neither a resume nor the report re-reads the input
           previous_deal_id)                   -- relink: the deal the email was on, committed before its unlink
                                               --   can be sent; NULL (0 bytes) for every other item
-    INDEX items_key ON items(key_hash)        -- ~14 bytes an item: finds an earlier row with the same email
     INDEX items_open ON items(state, line)    -- only rows not done (partial index): the next pending window and
           WHERE state < 2                     --   the in-flight rows are found without a scan, and the index
                                               --   empties as the run finishes
@@ -75,8 +75,6 @@ _STATE_CODES = {PENDING: 0, IN_FLIGHT: 1, DONE: 2}
 _STATE_NAMES = {code: name for name, code in _STATE_CODES.items()}
 #: Rows recorded per transaction while reading the input.
 INGEST_BATCH = 5_000
-#: SQLite's limit on ? parameters is 32,766; lookups stay well under it.
-_LOOKUP_CHUNK = 500
 _NO_LINE_AFTER = 1 << 62
 
 
@@ -105,6 +103,10 @@ class Refused:
 
     count: int
     first: list[tuple[int, str]]
+
+
+def _repeat(line: int, earlier: int, same: str) -> str:
+    return f"line {line}: duplicates line {earlier} (same {same})"
 
 
 def _key_hash(*key: str) -> int:
@@ -224,18 +226,13 @@ class Journal:
         return tuple(row.fields.get(name, "") for name in self.layout.key)
 
     def _record_batch(self, rows: Sequence[Row], *, complete: bool) -> None:
-        """One transaction: the rows (a repeat of an earlier row's key refused), and how far the input was read."""
-        keys = [self._key(row) for row in rows]
-        hashes = [None if key is None else _key_hash(*key) for key in keys]
+        """One transaction: the rows, and how far the input was read; with the last batch, every repeat of an
+        earlier row's key refused (``_refuse_repeats``) before the input counts as read."""
         fields = self.layout.fields
+        hashes = [None if (key := self._key(row)) is None else _key_hash(*key) for row in rows]
         with self._transaction():
-            earlier = self._earlier_lines({h for h in hashes if h is not None})
             records = []
-            for row, key, hashed in zip(rows, keys, hashes, strict=True):
-                if key is not None and hashed is not None:
-                    first = earlier.setdefault(hashed, {}).setdefault(key, row.line)
-                    if first != row.line:
-                        row, hashed = self._repeat(row, first), None
+            for row, hashed in zip(rows, hashes, strict=True):
                 outcome = None if row.ok else self._outcomes.id_of(INVALID_ROW, "error", row.error or "", False)
                 state = _STATE_CODES[PENDING] if row.ok else _STATE_CODES[DONE]
                 records.append((row.line, state, outcome, hashed, *(row.fields.get(name) for name in fields)))
@@ -247,27 +244,35 @@ class Journal:
             if rows:
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'rows_read'", (str(rows[-1].line),))
             if complete:
+                self._refuse_repeats()
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('input_complete', '1')")
 
-    def _repeat(self, row: Row, earlier: int) -> Row:
-        """``row`` refused as a repeat of line ``earlier``: the same work is never sent twice."""
-        same = " and ".join(self.layout.key)
-        return Row(row.line, row.fields, f"line {row.line}: duplicates line {earlier} (same {same})")
+    def _refuse_repeats(self) -> None:
+        """Every row whose key an earlier line has, refused as its repeat (inside the last batch's transaction:
+        the input is not read, and nothing is sent, until it has run).
 
-    def _earlier_lines(self, hashes: set[int]) -> dict[int, dict[tuple[str, ...], int]]:
-        """key_hash -> {key values: line} of recorded rows with these hashes (a hash may collide)."""
-        found: dict[int, dict[tuple[str, ...], int]] = {}
-        keys = list(hashes)
+        Once over the whole input rather than a lookup per batch: the rows go in without a second index kept in
+        hash order (a random write a row, the largest cost of reading the input), and one sort finds the hashes
+        that repeat; only those rows are read, and their key values compared (two keys may share a hash)."""
+        if not self.layout.key:
+            return
         columns = ", ".join(self.layout.key)
-        for start in range(0, len(keys), _LOOKUP_CHUNK):
-            part = keys[start : start + _LOOKUP_CHUNK]
-            cursor = self._db.execute(
-                f"SELECT key_hash, line, {columns} FROM items WHERE key_hash IN ({', '.join('?' * len(part))})",
-                part,
-            )
-            for hashed, line, *values in cursor:
-                found.setdefault(hashed, {}).setdefault(tuple(values), line)
-        return found
+        cursor = self._db.execute(
+            f"SELECT line, key_hash, {columns} FROM items WHERE key_hash IN (SELECT key_hash FROM items"
+            " WHERE key_hash IS NOT NULL GROUP BY key_hash HAVING COUNT(*) > 1) ORDER BY line"
+        )
+        first: dict[tuple[Any, ...], int] = {}
+        repeats: list[tuple[int, int]] = []
+        for line, hashed, *key in cursor.fetchall():
+            earliest = first.setdefault((hashed, *key), line)
+            if earliest != line:
+                repeats.append((line, earliest))
+        same = " and ".join(self.layout.key)
+        refused = [
+            (_STATE_CODES[DONE], self._outcomes.id_of(INVALID_ROW, "error", _repeat(line, earlier, same), False), line)
+            for line, earlier in repeats
+        ]
+        self._db.executemany("UPDATE items SET state = ?, outcome = ?, key_hash = NULL WHERE line = ?", refused)
 
     def refused(self, shown: int, *, by_zoho: bool = False) -> Refused:
         """The rows refused before sending (bad fields, repeats), or with ``by_zoho`` the items sent that did not

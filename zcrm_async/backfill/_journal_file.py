@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS items (
     key_hash INTEGER,
     {", ".join(f"{name} TEXT" for name in layout.columns)}
 );
-CREATE INDEX IF NOT EXISTS items_key ON items (key_hash) WHERE key_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_open ON items (state, line) WHERE state < 2;
 CREATE VIEW IF NOT EXISTS items_readable AS
     SELECT line, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'in_flight' ELSE 'done' END AS state,
