@@ -18,7 +18,7 @@ from ._client import raise_for_status
 from ._cursors import CursorChain
 from ._decode import decode_or_raise
 from ._fanout import first_error
-from ._record_writes import delete_op, insert_op, update_op, upsert_op
+from ._record_writes import SYSTEM_DUPLICATE_CHECK, delete_op, insert_op, update_op, upsert_op
 from ._related_update import related_update_op
 from ._runner import BulkRunner
 from ._streaming import BulkStream
@@ -29,7 +29,7 @@ from .search import Criteria
 if TYPE_CHECKING:
     from ._client import ZohoCRM
 
-__all__ = ["Records"]
+__all__ = ["Records", "system_duplicate_check_field"]
 
 Rows = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 Progress = Callable[[Sequence[ItemResult[Any]]], None]
@@ -330,6 +330,13 @@ class Records:
         ``INVALID_ITEM`` with nothing sent for it."""
         op = related_update_op(self._crm, module, record, related_list, external)
         return self._bulk.stream(op, rows, concurrency=concurrency)
+
+
+def system_duplicate_check_field(module: str) -> str:
+    """The field Zoho's Upsert Records checks first in ``module`` when no ``duplicate_check_fields`` are given
+    (its system duplicate-check field: Contacts and Leads ``Email``, Accounts ``Account_Name``, ...; a custom
+    module's ``Name``), as the "Upsert Records" page lists them."""
+    return SYSTEM_DUPLICATE_CHECK.get(module, "Name")
 
 
 def _params(fields: Sequence[str], per_page: int) -> dict[str, str]:

@@ -271,3 +271,11 @@ async def test_writes_over_ten_records_hold_the_heavy_sub_concurrency() -> None:
         assert result.ok
         assert fake.stats.max_in_flight <= 2
         assert fake.stats.throttled_429 == 0
+
+
+def test_the_system_duplicate_check_field_is_the_one_zohos_upsert_page_names() -> None:
+    from zcrm_async.records import system_duplicate_check_field
+
+    assert [system_duplicate_check_field(m) for m in ("Contacts", "Leads", "Accounts", "Deals", "Products")] == [
+        "Email", "Email", "Account_Name", "Deal_Name", "Product_Name"]  # fmt: skip
+    assert system_duplicate_check_field("Custom_Module") == "Name"

@@ -93,7 +93,7 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
 
     add_audit_parser(commands, common)
 
-    records = commands.add_parser("records", help="read a module's records")
+    records = commands.add_parser("records", help="read a module's records, or import them from a CSV")
     record_commands = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
     records_text = "a module's records to CSV or JSONL, by COQL or Get Records"
     records_export = record_commands.add_parser(
@@ -112,6 +112,13 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
         "--by", choices=["auto", "coql", "records", "bulk"], default="auto",
         help="COQL, Get Records or Bulk Read (default: by the filter and the count)",
     )  # fmt: skip
+
+    from ._records_import import IMPORT_TEXT, add_import_arguments
+
+    records_import = record_commands.add_parser(
+        "import", parents=[common], help=IMPORT_TEXT, description=IMPORT_TEXT, epilog=examples("records import")
+    )
+    add_import_arguments(records_import)
 
     demo_text = "a relink backfill, then an audit and its plan, on an in-process FakeZoho (no credentials)"
     demo = commands.add_parser(
@@ -340,6 +347,11 @@ def _command(args: argparse.Namespace, connection: Connection, output: Output) -
 
         export_options = ExportOptions(module=args.module, ids=args.ids, out=args.out, concurrency=args.concurrency)
         return lambda: export(export_options, connection, output)
+    if args.command == "records" and args.records_command == "import":
+        from ._records_import import import_records, options_from
+
+        import_options = options_from(args)
+        return lambda: import_records(import_options, connection, output)
     if args.command == "records":
         from ._records_export import RecordsExportOptions, export_records, format_of
 

@@ -52,6 +52,10 @@ EXAMPLES: Mapping[str, tuple[str, ...]] = {
         "zcrm-async emails export --ids contact-ids.txt --out emails.jsonl",
         "zcrm-async emails export --module Leads --ids lead-ids.txt --out emails.jsonl",
     ),
+    "records import": (
+        "zcrm-async records import Contacts people.csv --upsert --duplicate-check-fields Email --report people.jsonl",
+        "zcrm-async records import Deals changes.csv --update",
+    ),
     "records export": (
         "zcrm-async records export Contacts --fields Last_Name,Email --out contacts.csv",
         "zcrm-async records export Deals --fields Deal_Name,Stage --where \"Stage = Closed Lost\" --out lost.jsonl",
