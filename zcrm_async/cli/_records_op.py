@@ -13,7 +13,8 @@ can go out) and ``settle``, which reads back the rows a killed run left in fligh
   rest are sent again (writing the same values twice leaves the record as once).
 
 A row that cannot be read back now (no answer, 429, 5xx) stays in flight for the next run. Values are compared
-as text (the CSV's); an empty cell is not sent (it would clear the field).
+as text (the CSV's); an empty cell is not sent (it would clear the field). A row of more fields than one read
+returns (50) cannot be compared: an upsert or update found is sent again, which leaves the record as once.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ Kind = Literal["insert", "update", "upsert"]
 _IN_VALUES = 50
 _MAIN_CALL = {"insert": "records.insert.bulk", "update": "records.update.bulk", "upsert": "records.upsert.bulk"}
 _RESUMED = "(read back after an interrupted run)"
+#: Fields one COQL query or Get Records call returns at most (Zoho's limit), ``id`` among them.
+_MAX_FIELDS = 50
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -139,16 +142,24 @@ class RecordsImport:
             for row in window:
                 record = self.columns.record(row.fields)
                 held = records.get(record[self.key])
-                if held is not None and (self.kind == "insert" or _holds(held, record)):
+                if held is not None and (self.kind == "insert" or (self._comparable and _holds(held, record))):
                     message = f"record {'added' if self.kind == 'insert' else 'written'} {_RESUMED}"
                     found.outcomes.append(backfill.Outcome(row.line, "SUCCESS", "success", message, row.attempts))
                 else:
                     found.resend.append(row.line)
         return found
 
+    @property
+    def _comparable(self) -> bool:
+        """Whether a record read back can show every field of a row: COQL and Get Records take 50 fields."""
+        return len(self.columns.names) < _MAX_FIELDS
+
     async def _read_back(self, crm: ZohoCRM, records: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
-        """The module's records holding the rows' key values, by that value (as text)."""
+        """The module's records holding the rows' key values, by that value (as text); with every field of the
+        rows when they fit in one read (else the key alone: an update or upsert found is then sent again)."""
         names = sorted({name for record in records for name in record if name != "id"} | {self.key} - {"id"})
+        if not self._comparable:
+            names = [name for name in (self.key,) if name != "id"]
         values = [record[self.key] for record in records]
         if self.kind == "update":
             held = crm.records.get_many(self.module, values, fields=names or ["id"])
