@@ -1,6 +1,15 @@
-"""The public names: exported on purpose, sorted, and pinned; the plumbing in its own submodule."""
+"""The public names: exported on purpose, sorted, and pinned; the plumbing in its own submodule.
+
+Every public module (no leading underscore anywhere in its dotted name, in any package) has its ``__all__``
+pinned in ``SUBMODULES``; a new public module fails here until its names are pinned too.
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
 
 import zcrm_async
 import zcrm_async.coql
@@ -75,6 +84,62 @@ EXPECTED = [
     "write_env_file",
 ]
 
+#: Every public submodule's ``__all__``, exactly. ``__main__`` modules are entry points (``python -m``), no API.
+SUBMODULES = {
+    "zcrm_async.audit": [
+        "BACKFILL_OF", "DEAL_FIELDS", "LEAVE", "RULES", "Action", "Audit", "ContactDeals", "Deal", "DealIndex",
+        "EmailView", "Judgement", "Leave", "MappingRule", "Outcome", "PlanWriter", "ReportWriter", "Rule", "RuleAnswer",
+        "RuleError", "StageOutcomes", "Tally", "Verdict", "action_for", "as_verdict", "audit", "deal_from_record",
+        "judge", "load_rule", "no_closed_lost", "plan_files", "prediction", "read_deals", "read_stage_outcomes",
+        "single_open_deal",
+    ],
+    "zcrm_async.backfill": [
+        "EMAIL_LAYOUT", "INVALID_ROW", "LINK", "RELINK", "UNLINK", "UNREACHABLE_AFTER", "Answered",
+        "BackfillOp", "EmailBackfill", "InputChanged", "Journal", "JournalBusy", "JournalItem", "JournalMismatch",
+        "Layout", "Outcome", "Progress", "Remember", "Report", "Row", "RowsSource", "RunResult", "Settlement",
+        "Source", "Stop", "StopReason", "Tally", "failed_rows_path", "rows_source", "run", "write_failed_rows",
+        "write_report",
+    ],
+    "zcrm_async.bulk_jobs": [
+        "MAX_ROWS_PER_JOB", "MAX_ZIP_BYTES", "BulkJobs", "BulkRead", "BulkReadJob", "BulkReadResult", "BulkWrite",
+        "BulkWriteFile", "BulkWriteJob", "BulkWriteResource", "JobNotices", "Poll",
+    ],
+    "zcrm_async.cli": ["main"],
+    "zcrm_async.coql": ["Condition", "CoqlInfo", "CoqlPage", "Field", "Query", "field", "quote"],
+    "zcrm_async.emails": [
+        "API_VERSION", "ASSOCIATE_CHUNK", "EMAIL_TYPES", "LINK_UNVERIFIED", "MAX_ASSOCIATE_ITEMS", "MAX_LINK_ITEMS",
+        "MAX_UNLINK_CHARS", "MAX_UNLINK_IDS", "NOT_LINKED", "AssociateEmail", "BeforeUnlink", "DealLink", "DealUnlink",
+        "Emails", "InvalidItemError", "ItemProblem", "PlannedRequest", "ProgressCallback", "find_problems",
+        "plan_link_deal", "plan_relink", "plan_unlink_deal",
+    ],
+    "zcrm_async.models": [
+        "Address", "AssociateEmail", "Attachment", "Email", "EmailSummary", "EmailsPage", "ItemStatus", "LinkItem",
+        "LinkedRecord", "ModuleRef", "Owner", "PageInfo", "RecordsInfo", "RecordsPage", "StatusEntry",
+    ],
+    "zcrm_async.modules": ["Modules"],
+    "zcrm_async.outcomes": [
+        "ALREADY_LINKED", "BULK_JOB_FAILED", "DUPLICATE_DATA", "INTERNAL_ERROR", "INVALID_DATA", "INVALID_ITEM",
+        "LIMIT_EXCEEDED", "LINK_UNVERIFIED", "NOT_ALLOWED", "NOT_LINKED", "NOT_SENT", "NO_CONTENT", "NO_RESULT",
+        "REDIS_UNAVAILABLE", "RESTORE_FAILED", "SKIPPED", "SUCCESS", "TOO_MANY_REQUESTS", "TRANSIENT",
+        "TRANSPORT_ERROR", "UNKNOWN", "UNPROCESSED", "UNREADABLE_RESULT", "is_transient",
+    ],
+    "zcrm_async.plumbing": [
+        "AiohttpTransport", "Limiter", "LocalLimiter", "Permit", "Request", "Response", "Transport", "first_error",
+    ],
+    "zcrm_async.records": ["Records"],
+    "zcrm_async.redis": ["RedisLimiter", "RedisTokenStore"],
+    "zcrm_async.search": ["Criteria", "Operator", "criterion", "escape"],
+    "zcrm_async.testing": [
+        "DEALS_MODULE_ID", "FakeConfig", "FakeStats", "FakeZoho", "Leniency", "MockTransport", "SeedSummary",
+        "json_response",
+    ],
+    "zcrm_async.testing.server": ["add_arguments", "config_from", "main", "run"],
+    "zcrm_async.validation": [
+        "InvalidItemError", "ItemProblem", "check_message_id", "check_name", "check_numeric_id",
+        "checked_pinned_url", "is_message_id", "is_numeric_id",
+    ],
+}  # fmt: skip
+
 PLUMBING = ["AiohttpTransport", "Limiter", "LocalLimiter", "Permit", "Request", "Response", "Transport"]
 
 
@@ -82,16 +147,35 @@ def test_all_is_pinned() -> None:
     assert zcrm_async.__all__ == EXPECTED
 
 
-def test_all_is_sorted() -> None:
-    # ruff's RUF022 order: SCREAMING_CASE first, then CamelCase, then the rest, each alphabetically.
-    def key(name: str) -> tuple[int, str]:
-        if name.isupper() and len(name) > 1:
-            return (0, name)
-        if name[:1].isupper():
-            return (1, name)
-        return (2, name)
+def ruff_order(name: str) -> tuple[int, str]:
+    """ruff's RUF022 order: SCREAMING_CASE first, then CamelCase, then the rest, each alphabetically."""
+    if name.isupper() and len(name) > 1:
+        return (0, name)
+    if name[:1].isupper():
+        return (1, name)
+    return (2, name)
 
-    assert zcrm_async.__all__ == sorted(zcrm_async.__all__, key=key)
+
+def test_all_is_sorted() -> None:
+    assert zcrm_async.__all__ == sorted(zcrm_async.__all__, key=ruff_order)
+
+
+def public_modules() -> list[str]:
+    """Every module and package of zcrm_async whose dotted name has no part with a leading underscore."""
+    found = pkgutil.walk_packages(zcrm_async.__path__, prefix="zcrm_async.")
+    return sorted(info.name for info in found if not any(part.startswith("_") for part in info.name.split(".")))
+
+
+def test_every_public_module_is_pinned() -> None:
+    assert public_modules() == sorted(SUBMODULES)
+
+
+@pytest.mark.parametrize("name", sorted(SUBMODULES))
+def test_each_public_module_exports_exactly_its_pinned_names_sorted_and_defined(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == SUBMODULES[name]
+    assert module.__all__ == sorted(module.__all__, key=ruff_order)
+    assert [n for n in module.__all__ if not hasattr(module, n)] == []
 
 
 def test_every_name_exists() -> None:
@@ -127,43 +211,3 @@ def test_what_users_hold_is_the_same_object_wherever_it_is_imported_from() -> No
 
 def test_version_is_a_string() -> None:
     assert isinstance(zcrm_async.__version__, str) and zcrm_async.__version__
-
-
-def test_coql_names_are_pinned() -> None:
-    assert zcrm_async.coql.__all__ == ["Condition", "CoqlInfo", "CoqlPage", "Field", "Query", "field", "quote"]
-
-
-def test_the_bulk_jobs_names_are_pinned() -> None:
-    import zcrm_async.bulk_jobs
-
-    assert zcrm_async.bulk_jobs.__all__ == [
-        "MAX_ROWS_PER_JOB", "MAX_ZIP_BYTES", "BulkJobs", "BulkRead", "BulkReadJob", "BulkReadResult", "BulkWrite",
-        "BulkWriteFile", "BulkWriteJob", "BulkWriteResource", "JobNotices", "Poll",
-    ]  # fmt: skip
-
-
-def test_search_names_are_pinned() -> None:
-    assert zcrm_async.search.__all__ == ["Criteria", "Operator", "criterion", "escape"]
-
-
-def test_outcomes_names_are_pinned() -> None:
-    import zcrm_async.outcomes
-
-    assert zcrm_async.outcomes.__all__ == [
-        "ALREADY_LINKED", "BULK_JOB_FAILED", "DUPLICATE_DATA", "INTERNAL_ERROR", "INVALID_DATA", "INVALID_ITEM",
-        "LIMIT_EXCEEDED", "LINK_UNVERIFIED", "NOT_ALLOWED", "NOT_LINKED", "NOT_SENT", "NO_CONTENT", "NO_RESULT",
-        "REDIS_UNAVAILABLE", "RESTORE_FAILED", "SKIPPED", "SUCCESS", "TOO_MANY_REQUESTS", "TRANSIENT",
-        "TRANSPORT_ERROR", "UNKNOWN", "UNPROCESSED", "UNREADABLE_RESULT", "is_transient",
-    ]  # fmt: skip
-
-
-def test_the_backfill_names_are_pinned() -> None:
-    import zcrm_async.backfill
-
-    assert zcrm_async.backfill.__all__ == [
-        "EMAIL_LAYOUT", "INVALID_ROW", "LINK", "RELINK", "UNLINK", "UNREACHABLE_AFTER", "Answered",
-        "BackfillOp", "EmailBackfill", "InputChanged", "Journal", "JournalBusy", "JournalItem", "JournalMismatch",
-        "Layout", "Outcome", "Progress", "Remember", "Report", "Row", "RowsSource", "RunResult", "Settlement",
-        "Source", "Stop", "StopReason", "Tally", "failed_rows_path", "rows_source", "run", "write_failed_rows",
-        "write_report",
-    ]  # fmt: skip
