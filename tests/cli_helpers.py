@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 
 from zcrm_async.cli import main
-from zcrm_async.testing._fake import FakeZoho
+from zcrm_async.testing import FakeZoho
 
 SECRET = "s3cr3t-DO-NOT-PRINT-9f8e7d"
 REFRESH = "refresh-DO-NOT-PRINT-1a2b3c"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from zcrm_async.testing import FakeZoho
+
+# private on purpose: the fake's data, read to know what the audit should find
 from zcrm_async.testing._fake_world import World
 
 BACKFILL_ORDER = ("unlink", "relink", "link")

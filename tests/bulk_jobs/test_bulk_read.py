@@ -186,7 +186,9 @@ async def test_page_and_page_token_together_or_a_bad_page_are_refused_before_any
 
 async def test_the_fake_answers_zohos_errors_for_bodies_the_client_would_not_send() -> None:
     async with bulk_world(seconds=0.0) as (_fake, crm, _):
-        from zcrm_async._client import raise_for_status
+        from zcrm_async import raise_for_status
+
+        # private on purpose: the Bulk API's target, to send bodies the client itself never would
         from zcrm_async.bulk_jobs._calls import bulk_target
 
         callback = '{"query": {"module": {"api_name": "Leads"}}, "callback": {"url": "%s", "method": "%s"}}'

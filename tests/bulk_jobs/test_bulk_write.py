@@ -9,6 +9,8 @@ import pytest
 
 from tests.bulk_jobs.helpers import bulk_world, seed_contacts, zip_bytes
 from zcrm_async import BulkFileError, InvalidRequestError, ResponseDecodeError, RetryPolicy, TransportError
+
+# private on purpose: Target and the upload host rule, units no public name exposes
 from zcrm_async._client import Target
 from zcrm_async.bulk_jobs._write import _upload_origin
 
@@ -122,6 +124,7 @@ async def _uploaded(crm: Any, rows: list[dict[str, Any]]) -> str:
     import tempfile
     from pathlib import Path
 
+    # private on purpose: the CSV ZIP writer, to upload a file without creating a job
     from zcrm_async.bulk_jobs._zip import write_csv_zip
 
     with tempfile.TemporaryDirectory() as folder:
@@ -204,6 +207,7 @@ async def test_the_upload_needs_zohos_headers_and_the_orgs_id() -> None:
 async def test_the_fake_refuses_job_bodies_as_zoho_does() -> None:
     async with bulk_world(seconds=0.0) as (_fake, crm, _):
         file_id = await _uploaded(crm, people(1))
+        # private on purpose: the Bulk API's target, to send bodies the client itself never would
         from zcrm_async.bulk_jobs._calls import bulk_target, raise_for_bulk
 
         def job(**changes: Any) -> dict[str, Any]:

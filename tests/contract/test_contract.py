@@ -23,9 +23,9 @@ import pytest
 from tests.contract import oas
 from tests.fakes import fake_and_client, links_for
 from zcrm_async import ZohoCRM
-from zcrm_async._transport import AiohttpTransport, Request, Response
 from zcrm_async.emails import DealLink, DealUnlink
 from zcrm_async.models import Address, AssociateEmail
+from zcrm_async.plumbing import AiohttpTransport, Request, Response
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = [

@@ -6,9 +6,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from zcrm_async import RetryPolicy, ZohoCRM
-from zcrm_async._errors import MissingScopeError, NotFoundError
-from zcrm_async._transport import Request, Response
+from zcrm_async import MissingScopeError, NotFoundError, RetryPolicy, ZohoCRM
+from zcrm_async.plumbing import Request, Response
 from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio

@@ -19,7 +19,7 @@ import anyio
 
 from zcrm_async import Budget, Request, Response, RetryPolicy, ZohoCRM
 from zcrm_async.emails import DealLink
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import MockTransport, json_response
 
 OWNER = "5843104000000424672"
 DEALS_MODULE = "5843104000000002181"

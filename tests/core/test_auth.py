@@ -30,8 +30,10 @@ from zcrm_async import (
     ZohoCRM,
     raise_for_status,
 )
+
+# private on purpose: TokenManager, the refresh flow as a unit
 from zcrm_async._auth import TokenManager
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 

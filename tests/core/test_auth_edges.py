@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from zcrm_async import OAuthCredentials, TransportError
+
+# private on purpose: TokenManager's edges (lifetimes, clock) as a unit
 from zcrm_async._auth import MIN_LIFETIME, TokenManager
-from zcrm_async._transport import Request, Response
+from zcrm_async.plumbing import Request, Response
 from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio

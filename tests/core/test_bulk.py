@@ -10,8 +10,10 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from zcrm_async import AuthenticationError, BulkError, Response
-from zcrm_async._bulk import BulkResult, Chunk, ItemResult
+from zcrm_async import AuthenticationError, BulkError, BulkResult, ItemResult, Response
+
+# private on purpose: the bulk layer's units (chunks, windows, runner, answer matching)
+from zcrm_async._bulk import Chunk
 from zcrm_async._streaming import run_all
 from zcrm_async._window import Window
 from zcrm_async._write_results import results_from_response
@@ -370,6 +372,7 @@ def test_raise_for_failures_returns_self_when_all_ok() -> None:
 
 
 def test_item_result_says_whether_a_failure_is_worth_retrying() -> None:
+    # private on purpose: Zoho's answer matched to the items, a unit
     from zcrm_async._write_results import results_from_response
     from zcrm_async.outcomes import INVALID_DATA, TRANSPORT_ERROR
     from zcrm_async.plumbing import Response

@@ -13,8 +13,9 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from zcrm_async._bulk import ItemResult
-from zcrm_async._errors import AuthenticationError
+from zcrm_async import AuthenticationError, ItemResult
+
+# private on purpose: the streaming runner with a sender function instead of HTTP
 from zcrm_async._streaming import run_all, stream_chunks
 from zcrm_async._window import Window
 from zcrm_async.outcomes import INVALID_ITEM

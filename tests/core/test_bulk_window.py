@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+# private on purpose: Window, the grouping of items into requests, as a unit
 from zcrm_async._bulk import Chunk
 from zcrm_async._window import Window
 

@@ -9,6 +9,7 @@ import aiohttp
 import anyio
 import pytest
 
+# private on purpose: the client module's transport, patched to see which one it builds
 import zcrm_async._client as client_module
 from zcrm_async import (
     Budget,
@@ -24,7 +25,7 @@ from zcrm_async import (
     ZohoCRM,
     raise_for_status,
 )
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,8 @@ import dataclasses
 import pytest
 
 from zcrm_async import DATA_CENTRES, Budget, DataCentre
+
+# private on purpose: the data-centre resolution, a pure function
 from zcrm_async._config import resolve_data_centre
 
 # Zoho's Multi DC pages: accounts server and production API domain per data centre.

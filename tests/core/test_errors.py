@@ -11,6 +11,7 @@ from zcrm_async import (
     AuthenticationError,
     BulkError,
     InvalidRequestError,
+    ItemResult,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -18,7 +19,8 @@ from zcrm_async import (
     ServerError,
     ZohoError,
 )
-from zcrm_async._bulk import ItemResult
+
+# private on purpose: error_from_response, the one mapping of an answer to an exception
 from zcrm_async._errors import error_from_response
 
 # (code, documented HTTP status, expected class), from Zoho's Status Codes page and the endpoint pages.

@@ -198,6 +198,7 @@ def test_the_plumbing_has_its_own_module_and_old_imports_still_work() -> None:
 
 
 def test_what_users_hold_is_the_same_object_wherever_it_is_imported_from() -> None:
+    # private on purpose: the public names must be these very objects
     from zcrm_async._bulk import BulkResult, ItemResult
     from zcrm_async.models import AssociateEmail
 

@@ -6,11 +6,12 @@ import urllib.parse
 
 import pytest
 
-from zcrm_async import AuthenticationError
+from zcrm_async import AuthenticationError, exchange_grant_code
+
+# private on purpose: the client fingerprint and the CLI's scope table, units of their own
 from zcrm_async._auth import client_fingerprint
-from zcrm_async._grant import exchange_grant_code
-from zcrm_async._transport import Request
 from zcrm_async.cli._scopes import COMMAND_SCOPES, RECOMMENDED_SCOPES, covers, missing_scopes, parse_scopes
+from zcrm_async.plumbing import Request
 from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio

@@ -26,6 +26,8 @@ from zcrm_async import (
     ZohoCRM,
     raise_for_status,
 )
+
+# private on purpose: TokenManager's lifetime cap and the API-domain rule, units of their own
 from zcrm_async._auth import MAX_LIFETIME, TokenManager
 from zcrm_async._origins import is_zoho_api_domain
 from zcrm_async.testing import MockTransport, json_response

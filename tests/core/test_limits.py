@@ -7,6 +7,8 @@ import anyio.lowlevel
 import pytest
 
 from zcrm_async import Budget, LocalLimiter, Permit
+
+# private on purpose: AdaptiveConcurrency, the limiter's window as a unit
 from zcrm_async._limits import AdaptiveConcurrency
 
 pytestmark = pytest.mark.anyio

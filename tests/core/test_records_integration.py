@@ -64,7 +64,7 @@ async def test_update_related_by_external_id_makes_linking_allowed() -> None:
 
 async def test_a_failing_page_raises_its_error_not_a_group() -> None:
     from zcrm_async import InvalidRequestError, ZohoCRM
-    from zcrm_async._transport import Request, Response
+    from zcrm_async.plumbing import Request, Response
     from zcrm_async.testing import MockTransport, json_response
 
     def zoho(request: Request) -> Response:

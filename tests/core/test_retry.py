@@ -7,6 +7,8 @@ import random
 import pytest
 
 from zcrm_async import RetryPolicy
+
+# private on purpose: Retry-After parsing, a pure function
 from zcrm_async._retry import parse_retry_after
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from zcrm_async import AccessToken, AuthenticationError, FileTokenStore, ZohoCRM
+
+# private on purpose: the fingerprint a token is keyed by
 from zcrm_async._auth import client_fingerprint
 from zcrm_async.testing import FakeConfig, FakeZoho
 

@@ -20,8 +20,7 @@ from tests.fakes import NO_DEALS_READ, fake_and_client, links_for
 from zcrm_async import BulkStream, ItemResult, Request, Response, RetryPolicy, ZohoCRM
 from zcrm_async.emails import DealLink, DealUnlink
 from zcrm_async.models import Address, AssociateEmail
-from zcrm_async.testing import FakeConfig
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import FakeConfig, MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 

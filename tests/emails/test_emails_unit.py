@@ -22,7 +22,7 @@ from zcrm_async import (
 )
 from zcrm_async.emails import DealLink, DealUnlink
 from zcrm_async.models import Address, AssociateEmail
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 

@@ -12,6 +12,8 @@ import pytest
 from tests.fakes import NO_DEALS_READ, fake_and_client, links_for
 from zcrm_async import ItemResult
 from zcrm_async.emails import DealLink
+
+# private on purpose: DealContacts' cache, which relink uses and no public name exposes
 from zcrm_async.emails._deal_contacts import DealContacts
 from zcrm_async.testing import DEALS_MODULE_ID, FakeConfig, FakeZoho
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from zcrm_async.coql import Query, field, quote
+
+# private on purpose: the fake's COQL parser, a unit of its own
 from zcrm_async.testing._fake_coql_parser import Comparison, Group, parse
 
 HOSTILE = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# private on purpose: how a records write's answer is read, unit by unit
 from zcrm_async._record_answers import RecordEntry, WriteBody, encode_write_body, match
 
 

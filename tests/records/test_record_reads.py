@@ -12,8 +12,7 @@ from tests.core.test_client import Script, make
 from tests.fakes import fake_and_client
 from zcrm_async import APIError, InvalidRequestError, PaginationError
 from zcrm_async.search import criterion
-from zcrm_async.testing import FakeConfig, FakeZoho
-from zcrm_async.testing._mock import json_response
+from zcrm_async.testing import FakeConfig, FakeZoho, json_response
 
 pytestmark = pytest.mark.anyio
 

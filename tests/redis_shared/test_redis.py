@@ -21,11 +21,13 @@ import redis
 import redis.asyncio as aioredis
 
 from zcrm_async import AccessToken, Budget, OAuthCredentials, Permit, ZohoCRM
+
+# private on purpose: TokenManager and the Redis key of a refresh token, units of their own
 from zcrm_async._auth import TokenManager
-from zcrm_async._transport import Request, Response
+from zcrm_async.plumbing import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
 from zcrm_async.redis._token_store import refresh_key
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import MockTransport, json_response
 
 HELPERS = Path(__file__).parent.parent / "redis_helpers.py"
 CLIENT_ID = "1000.TEST"

@@ -12,8 +12,7 @@ from tests.fakes import links_for
 from zcrm_async import Budget, RedisUnavailable, RetryPolicy, TransportError, ZohoCRM
 from zcrm_async.plumbing import Request, Response
 from zcrm_async.redis import RedisLimiter, RedisTokenStore
-from zcrm_async.testing import FakeConfig, FakeZoho
-from zcrm_async.testing._mock import MockTransport, json_response
+from zcrm_async.testing import FakeConfig, FakeZoho, MockTransport, json_response
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from zcrm_async.testing import FakeConfig, FakeZoho
-from zcrm_async.testing._fake_wire import DEALS_MODULE_ID
+from zcrm_async.testing import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:

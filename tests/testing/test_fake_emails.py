@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
+from zcrm_async.testing import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
 # The message ids of Zoho's "Link Deal to Emails" samples.
 DOC_MID_1 = "8937fb892cc6f15b95bc22ecb91b6f85e9f60916ef9314d484543df546f09ad1"

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
-from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
+from zcrm_async.testing import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
 ACCESS_DENIED = {
     "error_description": "You have made too many requests continuously. Please try again after some time.",
