@@ -91,13 +91,7 @@ class EmailReader:
         owner_id: str | int | None = None,
         max_pages: int = MAX_EMAIL_PAGES,
     ) -> AsyncGenerator[EmailSummary, None]:
-        """Every email of a record, following ``info.next_index`` until ``more_records`` is false or a page is
-        empty.
-
-        Raises:
-            PaginationError: the server gave a cursor twice, or more than ``max_pages`` pages (10 emails each):
-                following it would never end, and what was read is incomplete.
-        """
+        """``Emails.iterate`` (documented there): the emails of ``pages``, one at a time."""
         async with contextlib.aclosing(
             self.pages(module, record_id, type=type, owner_id=owner_id, max_pages=max_pages)
         ) as pages:
