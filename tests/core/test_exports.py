@@ -126,7 +126,7 @@ SUBMODULES = {
     "zcrm_async.plumbing": [
         "AiohttpTransport", "Limiter", "LocalLimiter", "Permit", "Request", "Response", "Transport", "first_error",
     ],
-    "zcrm_async.records": ["Records"],
+    "zcrm_async.records": ["Records", "system_duplicate_check_field"],
     "zcrm_async.redis": ["RedisLimiter", "RedisTokenStore"],
     "zcrm_async.search": ["Criteria", "Operator", "criterion", "escape"],
     "zcrm_async.testing": [
