@@ -274,6 +274,8 @@ def _multipart(boundary: str, zip_path: Path) -> bytes:
     if size > MAX_ZIP_BYTES:
         raise ValueError(f"{zip_path.name} is {size:,} bytes; Zoho takes ZIPs of at most {MAX_ZIP_BYTES:,}")
     data, filename = zip_path.read_bytes(), zip_path.name
+    if not data.startswith(b"PK\x03\x04"):  # Zoho would refuse it (INVALID_FILE_FORMAT): say so before sending
+        raise ValueError(f"{filename} is not a ZIP file; Zoho's Upload File takes a ZIP of one CSV")
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
         "Content-Type: application/zip\r\n\r\n"

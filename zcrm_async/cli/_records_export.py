@@ -4,8 +4,9 @@ JSONL, in constant memory.
 Which read: with ``--where`` COQL (Get Records cannot filter); without, Record Count first (one call), then Get
 Records for at most 200 records (one call, one credit, the same as COQL), COQL up to 100,000 (3 credits per 2,000
 rows where Get Records spends 10), and Bulk Read past them (a job of 200,000 records costs 50 credits where
-COQL spends 300, at the price of waiting for each job). ``--by coql|records|bulk`` chooses instead. The run says
-which and why before it reads. Bulk Read rows are its CSV's text (an empty cell for no value).
+COQL spends 300, at the price of waiting for each job). ``--by coql|records|bulk`` chooses instead; ``--where``
+goes with COQL only (the others would ignore it, so it is refused before any request). The run says which and why
+before it reads. Bulk Read rows are its CSV's text (an empty cell for no value).
 
 ``--where`` takes ``FIELD OP VALUE`` (OP one of ``= != < > <= >= like``, or ``FIELD is null`` / ``is not null``);
 several are ANDed. The value is text unless written as a number (``Amount > 100``); quote it (``'100'``) to
@@ -96,6 +97,8 @@ async def export_records(options: RecordsExportOptions, connection: Connection, 
         query = Query(options.module, list(options.fields), where=where)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if options.where and options.by in ("bulk", "records"):  # neither takes COQL's filter: refuse, never ignore it
+        raise UsageError(f"--where filters by COQL; --by {options.by} cannot take it")
     check_writable(options.out, "--out")  # before any request: the export is not lost at the end
     async with connection.open() as crm:
         by = await _choose(crm, options, output)
@@ -121,8 +124,6 @@ def _where(texts: Sequence[str]) -> Condition | None:
 
 
 async def _choose(crm: ZohoCRM, options: RecordsExportOptions, output: Output) -> ReadPath:
-    if options.by == "bulk" and options.where:
-        raise UsageError("--where filters by COQL; --by bulk cannot take it")
     if options.by != "auto":
         output.line(f"reading {options.module} by {_NAMES[options.by]} (--by {options.by})")
         return options.by

@@ -14,6 +14,7 @@ from aiohttp import web
 from ._fake_endpoint import MODULES, body_items, versioned
 from ._fake_limits import CREDIT_WINDOW
 from ._fake_metadata import DEAL_FIELDS
+from ._fake_modules import SCOPE_MISMATCH
 from ._fake_wire import NOT_FOUND, error, item_error, item_status, json_response, success
 from ._fake_world import Record, World
 
@@ -32,6 +33,10 @@ async def get_records(fake: FakeApp, request: web.Request) -> web.StreamResponse
     module = MODULES.get(request.match_info["module"].lower())
     if module is None:
         return json_response(NOT_FOUND, 404)
+    from ._fake_deal_contacts import grants_read  # here: _fake_deal_contacts needs this module's project
+
+    if not grants_read(fake, module):  # the module's READ scope, as Get Record asks it
+        return json_response(SCOPE_MISMATCH, 401)
     query = _RecordsQuery.parse(request.query)
     if isinstance(query, web.Response):
         return query
