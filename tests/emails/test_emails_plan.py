@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from tests.emails.test_emails_unit import API, CONTACT_A, CONTACT_B, DEAL, OWNER, FakeMailbox, link, make, mid, unlink
+from tests.emails.mailbox import API, CONTACT_A, CONTACT_B, DEAL, OWNER, FakeMailbox, link, make, mid, unlink
 from zcrm_async import DealLink, DealUnlink, InvalidItemError, ItemProblem, PlannedRequest
 from zcrm_async.emails import find_problems, plan_link_deal, plan_relink, plan_unlink_deal
 

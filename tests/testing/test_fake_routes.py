@@ -1,4 +1,5 @@
-"""FakeZoho's shared preamble on every endpoint: route names, the version check, the record lookup."""
+"""FakeZoho's shared preamble on every endpoint: route names, the version check, the record lookup, an unknown
+URL and a wrong method."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import aiohttp
 import pytest
 
+from tests.testing.fake_http import Api, run
 from zcrm_async.testing import FakeZoho
 
 _LINK = "actions/link_record"
@@ -59,3 +61,21 @@ def test_an_unknown_record_is_invalid_data_on_every_record_endpoint(name: str, m
             assert fake.stats.requests[name] == 1
 
     asyncio.run(main())
+
+
+def test_unknown_url_and_wrong_method() -> None:
+    async def test(fake: FakeZoho, api: Api) -> None:
+        status, body, _ = await api.call("GET", "/crm/v8/Contacts/1/Emails/2/3/4")
+        assert (status, body) == (
+            404,
+            {
+                "code": "INVALID_URL_PATTERN",
+                "details": {},
+                "message": "Please check if the URL trying to access is a correct one",
+                "status": "error",
+            },
+        )
+        status, body, _ = await api.call("PATCH", "/crm/v8/Contacts/1/Emails")
+        assert (status, body["code"]) == (400, "INVALID_REQUEST_METHOD")
+
+    run(test)
