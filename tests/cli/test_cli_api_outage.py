@@ -15,6 +15,8 @@ import pytest
 
 from tests.cli.test_cli_kill import CREDENTIALS, _cli, _done, _server_links, _unlinked_rows, _wait_for_progress
 from tests.cli_helpers import write_csv
+
+# private on purpose: the CLI's exit-code table (README's), to check the code the process ends with
 from zcrm_async.cli._exit import EXIT_UNREACHABLE
 
 pytestmark = pytest.mark.timeout(120)

@@ -128,6 +128,7 @@ def test_auth_check_names_the_scopes_a_command_lacks(tmp_path: Path) -> None:
 
 
 def test_the_readme_scope_line_is_what_the_commands_need() -> None:
+    # private on purpose: the CLI's scope table, which README's scope line must match
     from zcrm_async.cli._scopes import RECOMMENDED_SCOPES
 
     readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()

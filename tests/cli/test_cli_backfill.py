@@ -20,9 +20,11 @@ from tests.cli_helpers import (
 )
 from zcrm_async.backfill import EMAIL_LAYOUT, Journal
 from zcrm_async.cli import main
+
+# private on purpose: the CLI's file reader and operations, to bind a journal to a real file as the command does
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._operations import LINK
-from zcrm_async.testing._fake import DEALS_MODULE_ID, FakeConfig, FakeZoho
+from zcrm_async.testing import DEALS_MODULE_ID, FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.cli_helpers import connection_args, run_cli
 from zcrm_async.cli import main
-from zcrm_async.testing._fake import FakeZoho
+from zcrm_async.testing import FakeZoho
 
 
 def test_demo_runs_the_real_backfill_and_verifies_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import connection_args, make_world, write_csv
+
+# private on purpose: the exit-code table itself, the unit under test
 from zcrm_async.cli import _exit
 from zcrm_async.testing import FakeConfig, FakeZoho
 

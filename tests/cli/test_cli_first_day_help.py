@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.first_day import cli
+
+# private on purpose: the CLI's scope table, which its help prints
 from zcrm_async.cli._scopes import RECOMMENDED_SCOPES
 
 COMMANDS = [

@@ -10,6 +10,8 @@ import pytest
 
 from tests.cli_helpers import connection_args, make_world, run_cli, write_csv
 from zcrm_async.backfill import EMAIL_LAYOUT, Journal
+
+# private on purpose: the CLI's file reader and operations, to bind a journal to a real file as the command does
 from zcrm_async.cli._input import read_input
 from zcrm_async.cli._operations import LINK
 from zcrm_async.testing import FakeConfig, FakeZoho

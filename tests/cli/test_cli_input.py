@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from zcrm_async import DealLink, DealUnlink
+
+# private on purpose: the CLI's input reader and its operations, the units under test
 from zcrm_async.cli._input import InputError, read_input
 from zcrm_async.cli._operations import LINK, OPERATIONS, RELINK, UNLINK
 

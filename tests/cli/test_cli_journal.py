@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from zcrm_async.backfill import EMAIL_LAYOUT, Journal, JournalMismatch, Outcome, Report, _journal
+# private on purpose: the journal's batch size and key hash, patched to cross a batch and to collide keys
+import zcrm_async.backfill._journal as journal_module
+from zcrm_async.backfill import EMAIL_LAYOUT, Journal, JournalMismatch, Outcome, Report
+
+# private on purpose: the CLI's file reader and operations, to bind a journal to a real file as the command does
 from zcrm_async.cli._input import Row, open_input, read_input
 from zcrm_async.cli._operations import LINK, OPERATIONS, RELINK
 
@@ -126,7 +130,7 @@ def _many(tmp_path: Path, rows: int, repeat_every: int = 0) -> Path:
 def test_rows_are_recorded_in_batches_and_repeats_across_batches_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
+    monkeypatch.setattr(journal_module, "INGEST_BATCH", 10)
     path = _many(tmp_path, 95, repeat_every=30)  # lines 32, 62 and 92 repeat line 2, batches later
     with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         journal.bind(open_input(path, LINK), "link")
@@ -138,8 +142,8 @@ def test_rows_are_recorded_in_batches_and_repeats_across_batches_are_refused(
 
 
 def test_a_hash_collision_is_not_taken_for_a_repeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_journal, "INGEST_BATCH", 7)
-    monkeypatch.setattr(_journal, "_key_hash", lambda contact_id, message_id: 42)  # every email collides
+    monkeypatch.setattr(journal_module, "INGEST_BATCH", 7)
+    monkeypatch.setattr(journal_module, "_key_hash", lambda contact_id, message_id: 42)  # every email collides
     path = _many(tmp_path, 40, repeat_every=25)
     with Journal(tmp_path / "j.sqlite", EMAIL_LAYOUT) as journal:
         journal.bind(open_input(path, LINK), "link")
@@ -150,7 +154,7 @@ def test_a_hash_collision_is_not_taken_for_a_repeat(tmp_path: Path, monkeypatch:
 def test_a_run_killed_while_reading_continues_after_the_last_recorded_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_journal, "INGEST_BATCH", 10)
+    monkeypatch.setattr(journal_module, "INGEST_BATCH", 10)
     path = _many(tmp_path, 55, repeat_every=20)
     source = open_input(path, LINK)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import connection_args, make_world, read_report, run_cli, write_csv, write_jsonl
-from zcrm_async.testing._fake import FakeConfig, FakeZoho
+from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from zcrm_async import ZohoCRM
 from zcrm_async.backfill import Stop, StopReason
+
+# private on purpose: ReachWatch and the CLI's stop message, the units under test
 from zcrm_async.backfill._reach import ReachWatch
 from zcrm_async.cli._stops import stop_message
 

@@ -23,6 +23,8 @@ import pytest
 from tests.cli_helpers import REFRESH, SECRET, connection_args, make_world, write_csv
 from tests.conftest import OwnRedis, _free_port
 from zcrm_async.cli import main
+
+# private on purpose: the CLI's error handler and output, to see what an outage prints; and its exit-code table
 from zcrm_async.cli._app import _ErrorHandler
 from zcrm_async.cli._exit import EXIT_REDIS
 from zcrm_async.cli._output import Output

@@ -20,9 +20,11 @@ import pytest
 
 from tests.cli_helpers import connection_args, make_world, write_csv
 from zcrm_async.backfill import EMAIL_LAYOUT, Journal
+
+# private on purpose: the CLI's exit-code table (README's), to check the code the process ends with
 from zcrm_async.cli._exit import EXIT_CREDITS, EXIT_JOURNAL
 from zcrm_async.outcomes import TRANSIENT
-from zcrm_async.testing._fake import FakeConfig, FakeZoho
+from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 

@@ -16,7 +16,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from zcrm_async.testing._fake_wire import DEALS_MODULE_ID
+from zcrm_async.testing import DEALS_MODULE_ID
 
 CONTACT, DEAL, OWNER = "5843104000000425349", "5843104000004382122", "5843104000000424672"
 #: Per-item codes a hostile (or broken) server could answer, each with how the CLI must show it.

@@ -18,6 +18,8 @@ import pytest
 
 from tests.cli_helpers import connection_args, make_world, write_csv
 from zcrm_async import AccessToken, FileTokenStore
+
+# private on purpose: the fingerprint a cached token is keyed by
 from zcrm_async._auth import client_fingerprint
 from zcrm_async.testing import FakeZoho
 

@@ -16,6 +16,8 @@ import pytest
 
 from tests.cli.test_cli_kill import _done
 from tests.cli_helpers import make_world, write_csv
+
+# private on purpose: the CLI's exit-code table (README's), to check the code the process ends with
 from zcrm_async.cli._exit import EXIT_UNREACHABLE
 from zcrm_async.testing import FakeConfig, FakeZoho
 

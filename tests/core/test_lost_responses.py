@@ -15,9 +15,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+# private on purpose: the transport's switch for aiohttp's hidden resends, patched to act as an aiohttp without it
+import zcrm_async._transport as transport_module
 from tests.fakes import fake_and_client, links_for
 from tests.hostile import HostileServer
-from zcrm_async import RetryPolicy, TransportError, _transport
+from zcrm_async import RetryPolicy, TransportError
 from zcrm_async.emails import DealUnlink
 from zcrm_async.plumbing import AiohttpTransport, Request
 from zcrm_async.testing import FakeConfig
@@ -75,7 +77,7 @@ async def test_this_aiohttp_has_the_switch_the_transport_relies_on() -> None:
 
 
 async def test_without_the_switch_put_and_delete_answers_count_as_replays(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_transport, "_turn_off_hidden_resends", lambda session: False)  # an aiohttp without it
+    monkeypatch.setattr(transport_module, "_turn_off_hidden_resends", lambda session: False)  # an aiohttp without it
     async with aiohttp.ClientSession() as session, HostileServer().running() as server:
         transport = AiohttpTransport(session=session)
         replayed = {}
