@@ -13,8 +13,10 @@ Record Count (Zoho's pages of those names).
 - Record Count ``GET /{module}/actions/count`` -> ``{"count": N}``: a number in Zoho's doc sample, a string in
   its OpenAPI file; both are read. Zoho's count lags new records by 1-10 minutes.
 
-Credits: 1 a call. The only source pricing Record Count (50) is a single unverified secondary one, so it costs
-``Budget.default_cost`` like the rest until ``Budget.costs["records.count"]`` says otherwise.
+Credits: 1 a call. For Record Count that is a choice: Zoho's "Record Count in a Module" page states no cost, and
+"Zoho CRM API Limits" prices a call at 1 credit unless it names it dearer; the one figure of 50 seen is a single
+secondary source nobody could check against Zoho's table. It costs ``Budget.default_cost`` like the rest until
+``Budget.costs["records.count"]`` says otherwise (an under-count is corrected once Zoho sends its credits remaining).
 """
 
 from __future__ import annotations

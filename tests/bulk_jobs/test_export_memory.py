@@ -14,11 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 WORKER = Path(__file__).with_name("export_memory_worker.py")
 RECORDS = 250_000
 BOUND_KIB = 150 * 1024
+
+pytestmark = pytest.mark.slow
 
 
 def export(mode: str) -> tuple[dict[str, int], FakeZoho]:

@@ -86,6 +86,7 @@ def test_bad_usage_is_refused_before_any_request(tmp_path: Path, extra: list[str
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_250000_records_export_under_150_mib(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, str(WORKERS), "serve", "250000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

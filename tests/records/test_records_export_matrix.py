@@ -105,3 +105,16 @@ async def test_bad_usage_of_each_path_is_refused_before_any_request(
         code = await run_cli(export_args(fake, tmp_path / "o.csv", by, *extra))
         assert code == 2, capsys.readouterr()
         assert sum(fake.stats.requests.values()) == 0 and leftovers(tmp_path) == []
+
+
+async def test_get_records_past_its_reach_is_refused_before_any_page_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeZoho() as fake:
+        for i in range(100_001):
+            fake.world.add_record("Contacts", f"C{i}")
+        code = await run_cli(export_args(fake, tmp_path / "o.csv", "records"))
+        assert code == 2
+        assert "reaches 100,000" in capsys.readouterr().err
+        assert fake.stats.requests["record_count"] == 1 and "get_records" not in fake.stats.requests
+        assert leftovers(tmp_path) == []

@@ -5,8 +5,9 @@ Which read: with ``--where`` COQL (Get Records cannot filter); without, Record C
 Records for at most 200 records (one call, one credit, the same as COQL), COQL up to 100,000 (3 credits per 2,000
 rows where Get Records spends 10), and Bulk Read past them (a job of 200,000 records costs 50 credits where
 COQL spends 300, at the price of waiting for each job). ``--by coql|records|bulk`` chooses instead; ``--where``
-goes with COQL only (the others would ignore it, so it is refused before any request). The run says which and why
-before it reads. Bulk Read rows are its CSV's text (an empty cell for no value).
+goes with COQL only (the others would ignore it, so it is refused before any request), and ``--by records`` counts
+first too (Get Records reaches 100,000 records: a module past them is refused before any page is read). The run
+says which and why before it reads. Bulk Read rows are its CSV's text (an empty cell for no value).
 
 ``--where`` takes ``FIELD OP VALUE`` (OP one of ``= != < > <= >= like``, or ``FIELD is null`` / ``is not null``);
 several are ANDed. The value is text unless written as a number (``Amount > 100``); quote it (``'100'``) to
@@ -40,6 +41,7 @@ from ._progress import track
 __all__ = ["RecordsExportOptions", "export_records", "format_of", "parse_where"]
 
 SMALL = 200  # one Get Records page: as cheap as one COQL call, so Get Records reads it
+GET_RECORDS_REACH = 100_000  # the most records a page_token chain of Get Records reaches
 LARGE = 100_000  # COQL's offset reach: past it, Bulk Read's 50 credits a job beat COQL's 3 a page
 _WHERE = re.compile(r"\s*(?P<field>[A-Za-z][\w.]*)\s+(?P<rest>.+?)\s*\Z", re.DOTALL)
 _OPERATOR = re.compile(r"(?P<op><=|>=|!=|=|<|>|like\b|not like\b)\s*(?P<value>.*)\Z", re.IGNORECASE | re.DOTALL)
@@ -124,6 +126,11 @@ def _where(texts: Sequence[str]) -> Condition | None:
 
 
 async def _choose(crm: ZohoCRM, options: RecordsExportOptions, output: Output) -> ReadPath:
+    if options.by == "records":  # Get Records stops at its reach: say so before reading, not after 500 pages
+        total = await crm.records.count(options.module)
+        if total > GET_RECORDS_REACH:
+            raise UsageError(f"{options.module} has {total} records; Get Records reaches {GET_RECORDS_REACH:,} "
+                             "(Zoho's page_token limit): use --by coql or --by bulk")  # fmt: skip
     if options.by != "auto":
         output.line(f"reading {options.module} by {_NAMES[options.by]} (--by {options.by})")
         return options.by
