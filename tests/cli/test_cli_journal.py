@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-# private on purpose: the journal's batch size and key hash, patched to cross a batch and to collide keys
-import zcrm_async.backfill._journal as journal_module
+# private on purpose: the journal's batch size and key hash (recording the input), patched to cross a batch and to
+# collide keys
+import zcrm_async.backfill._journal_ingest as journal_module
 from zcrm_async.backfill import EMAIL_LAYOUT, Journal, JournalMismatch, Outcome, Report
 
 # private on purpose: the CLI's file reader and operations, to bind a journal to a real file as the command does

@@ -22,7 +22,7 @@ from ..emails import DealLink, DealUnlink, find_problems
 from ..emails._read_back import is_linked_as_intended, is_unlinked
 from ..models import LinkedRecord
 from ..outcomes import ALREADY_LINKED, SUCCESS
-from ..validation import InvalidItemError, ItemProblem, check_numeric_id
+from ..validation import MAX_NAME, InvalidItemError, ItemProblem, check_numeric_id, is_message_id, is_numeric_id
 from ._journal import JournalItem
 from ._layout import EMAIL_LAYOUT, Layout
 from ._op import Answered, Remember, Settlement
@@ -77,14 +77,18 @@ class EmailBackfill:
         )  # fmt: skip
 
     def problems(self, rows: Sequence[Mapping[str, str]]) -> list[ItemProblem]:
+        if self.kind == "unlink":
+            return self._unlink_problems(rows)
+        return _link_problems(self, rows)
+
+    def _unlink_problems(self, rows: Sequence[Mapping[str, str]]) -> list[ItemProblem]:
         found = {problem.index: problem for problem in find_problems([self.item(fields) for fields in rows])}
-        if self.kind == "unlink":  # not sent, but a deal_id that is given must be an id
-            for index, fields in enumerate(rows):
-                if index not in found and fields.get("deal_id"):
-                    try:
-                        check_numeric_id(fields["deal_id"], "deal_id")
-                    except InvalidItemError as exc:
-                        found[index] = ItemProblem(index, exc.field, exc.problem)
+        for index, fields in enumerate(rows):  # not sent, but a deal_id that is given must be an id
+            if index not in found and fields.get("deal_id"):
+                try:
+                    check_numeric_id(fields["deal_id"], "deal_id")
+                except InvalidItemError as exc:
+                    found[index] = ItemProblem(index, exc.field, exc.problem)
         return [found[index] for index in sorted(found)]
 
     async def prepare(self, crm: ZohoCRM) -> None:
@@ -177,3 +181,36 @@ class EmailBackfill:
 LINK = EmailBackfill("link")
 UNLINK = EmailBackfill("unlink")
 RELINK = EmailBackfill("relink")
+
+
+def _link_problems(op: EmailBackfill, rows: Sequence[Mapping[str, str]]) -> list[ItemProblem]:
+    """``find_problems`` of the rows' links, without building a link for a row whose fields pass every check as
+    they are (the usual row: its link is built once, when it is sent). Any other row's link is checked by the
+    library itself; then, as ``find_problems`` does, each good row repeating an earlier good row's email is
+    refused as that row's repeat."""
+    found: dict[int, ItemProblem] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for index, fields in enumerate(rows):
+        if not _is_plain_good_link(fields):
+            problems = find_problems([op.item(fields)])
+            if problems:
+                found[index] = dataclasses.replace(problems[0], index=index)
+                continue
+        key = (fields.get("contact_id", ""), fields.get("message_id", ""))
+        first = seen.setdefault(key, index)
+        if first != index:
+            repeat = f"repeats item {first} (the same email of the same contact)"
+            found[index] = ItemProblem(index, "message_id", repeat, repeats=first)
+    return list(found.values())
+
+
+def _is_plain_good_link(fields: Mapping[str, str]) -> bool:
+    """Whether a row's link would pass the library's checks as it is (what ``emails.find_problems`` checks of a
+    ``DealLink``: three numeric ids, a message id, a deal name within Zoho's bound), told from its fields."""
+    contact, message = fields.get("contact_id", ""), fields.get("message_id", "")
+    deal, owner, name = fields.get("deal_id", ""), fields.get("owner_id", ""), fields.get("deal_name") or ""
+    return (
+        type(contact) is str and type(deal) is str and type(owner) is str and type(message) is str
+        and type(name) is str and is_numeric_id(contact) and is_numeric_id(deal) and is_numeric_id(owner)
+        and is_message_id(message) and len(name) <= MAX_NAME
+    )  # fmt: skip

@@ -28,17 +28,17 @@ message ids of 64-96)::
 About 205 bytes an item with SQLite's page overhead, against 600 for schema 2 (fields as JSON with their names,
 a text key repeated in a UNIQUE index, text outcomes, a timestamp nobody read).
 
-The input is recorded in batches of ``INGEST_BATCH`` rows, one transaction each (``rows_read`` in ``meta`` moves
-with them, so a run killed while reading continues after the last recorded line). An item is marked in flight and
-COMMITTED before its request can be sent, and done in the commit that takes its worker's next batch (or when the
-worker stops): one commit a batch, not one a request, the journal's largest cost. A process killed at any
-moment leaves each item pending (never sent), done (outcome known) or in flight (sent or not: the next run reads
-the email back before deciding). WAL with ``synchronous=NORMAL`` survives a killed process; the in-flight marks are
-additionally fsynced (``synchronous=FULL`` for that one transaction) so that even a power cut cannot make a sent
-item look unsent. ``retry_failed`` puts items that ended in a final failure back to pending, for a rerun asked to
-send them again. A relink's unlink takes an email off its deal before the link that moves it: the deal it was on
-is committed the same way (``remember``, into the layout's note column) before the unlink can be sent, so a run
-stopped in between hands it to the next run, which puts the email back there if it cannot be linked.
+The input is recorded (``_journal_ingest``) in batches of ``INGEST_BATCH`` rows, one transaction each (``rows_read``
+in ``meta`` moves with them, so a run killed while reading continues after the last recorded line). An item is
+marked in flight and COMMITTED before its request can be sent, and done in the commit that takes its worker's next
+batch (or when the worker stops): one commit a batch, not one a request, the journal's largest cost. A process
+killed at any moment leaves each item pending (never sent), done (outcome known) or in flight (sent or not: the next
+run reads the email back before deciding). WAL with ``synchronous=NORMAL`` survives a killed process; the in-flight
+marks are additionally fsynced (``synchronous=FULL`` for that one transaction) so that even a power cut cannot make
+a sent item look unsent. ``retry_failed`` puts items that ended in a final failure back to pending, for a rerun
+asked to send them again. A relink's unlink takes an email off its deal before the link that moves it: the deal it
+was on is committed the same way (``remember``, into the layout's note column) before the unlink can be sent, so a
+run stopped in between hands it to the next run, which puts the email back there if it cannot be linked.
 
 One run at a time: the journal file itself (the real file, whatever symlink or relative path names it) is locked
 with ``flock`` for the run's life. SQLite's own locks are POSIX record locks, which ``flock`` does not touch.
@@ -47,7 +47,6 @@ with ``flock`` for the run's life. SQLite's own locks are POSIX record locks, wh
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import sqlite3
@@ -57,6 +56,9 @@ from pathlib import Path
 from typing import Any
 
 from ._journal_file import (
+    DONE_CODE,
+    IN_FLIGHT_CODE,
+    PENDING_CODE,
     SCHEMA_VERSION,
     InputChanged,
     JournalBusy,
@@ -65,16 +67,15 @@ from ._journal_file import (
     exclusive,
     prepare,
 )  # fmt: skip
-from ._layout import Layout, Row, Source
+from ._journal_ingest import Ingest
+from ._layout import Layout, Source
 from ._outcome_table import INVALID_ROW, Outcome, OutcomeTable
 
 __all__ = ["INVALID_ROW", "InputChanged", "Journal", "JournalBusy", "JournalItem", "JournalMismatch", "Outcome"]
 
 PENDING, IN_FLIGHT, DONE = "pending", "in_flight", "done"
-_STATE_CODES = {PENDING: 0, IN_FLIGHT: 1, DONE: 2}
+_STATE_CODES = {PENDING: PENDING_CODE, IN_FLIGHT: IN_FLIGHT_CODE, DONE: DONE_CODE}
 _STATE_NAMES = {code: name for name, code in _STATE_CODES.items()}
-#: Rows recorded per transaction while reading the input.
-INGEST_BATCH = 5_000
 _NO_LINE_AFTER = 1 << 62
 
 
@@ -103,15 +104,6 @@ class Refused:
 
     count: int
     first: list[tuple[int, str]]
-
-
-def _repeat(line: int, earlier: int, same: str) -> str:
-    return f"line {line}: duplicates line {earlier} (same {same})"
-
-
-def _key_hash(*key: str) -> int:
-    digest = hashlib.blake2b("\0".join(key).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,72 +199,10 @@ class Journal:
                 self._db.execute("INSERT INTO meta (key, value) VALUES ('created', ?)", (str(time.time()),))
                 self._db.execute("INSERT INTO meta (key, value) VALUES ('rows_read', '0')")
         if stored.get("input_complete") != "1":
-            self._record_rows(source.rows(int(stored.get("rows_read", "0"))))
-        return fresh
-
-    def _record_rows(self, rows: Iterator[Row]) -> None:
-        batch: list[Row] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= INGEST_BATCH:
-                self._record_batch(batch, complete=False)
-                batch = []
-        self._record_batch(batch, complete=True)
-
-    def _key(self, row: Row) -> tuple[str, ...] | None:
-        """The row's key values (None: a refused row, or a layout whose rows never repeat)."""
-        if not row.ok or not self.layout.key:
-            return None
-        return tuple(row.fields.get(name, "") for name in self.layout.key)
-
-    def _record_batch(self, rows: Sequence[Row], *, complete: bool) -> None:
-        """One transaction: the rows, and how far the input was read; with the last batch, every repeat of an
-        earlier row's key refused (``_refuse_repeats``) before the input counts as read."""
-        fields = self.layout.fields
-        hashes = [None if (key := self._key(row)) is None else _key_hash(*key) for row in rows]
-        with self._transaction():
-            records = []
-            for row, hashed in zip(rows, hashes, strict=True):
-                outcome = None if row.ok else self._outcomes.id_of(INVALID_ROW, "error", row.error or "", False)
-                state = _STATE_CODES[PENDING] if row.ok else _STATE_CODES[DONE]
-                records.append((row.line, state, outcome, hashed, *(row.fields.get(name) for name in fields)))
-            self._db.executemany(
-                f"INSERT INTO items (line, state, outcome, attempts, key_hash, {self._sql.fields})"
-                f" VALUES (?, ?, ?, 0, ?, {', '.join('?' * len(fields))})",
-                records,
+            Ingest(self._db, self.layout, self._outcomes, self._transaction).record(
+                source.rows(int(stored.get("rows_read", "0")))
             )
-            if rows:
-                self._db.execute("UPDATE meta SET value = ? WHERE key = 'rows_read'", (str(rows[-1].line),))
-            if complete:
-                self._refuse_repeats()
-                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('input_complete', '1')")
-
-    def _refuse_repeats(self) -> None:
-        """Every row whose key an earlier line has, refused as its repeat (inside the last batch's transaction:
-        the input is not read, and nothing is sent, until it has run).
-
-        Once over the whole input rather than a lookup per batch: the rows go in without a second index kept in
-        hash order (a random write a row, the largest cost of reading the input), and one sort finds the hashes
-        that repeat; only those rows are read, and their key values compared (two keys may share a hash)."""
-        if not self.layout.key:
-            return
-        columns = ", ".join(self.layout.key)
-        cursor = self._db.execute(
-            f"SELECT line, key_hash, {columns} FROM items WHERE key_hash IN (SELECT key_hash FROM items"
-            " WHERE key_hash IS NOT NULL GROUP BY key_hash HAVING COUNT(*) > 1) ORDER BY line"
-        )
-        first: dict[tuple[Any, ...], int] = {}
-        repeats: list[tuple[int, int]] = []
-        for line, hashed, *key in cursor.fetchall():
-            earliest = first.setdefault((hashed, *key), line)
-            if earliest != line:
-                repeats.append((line, earliest))
-        same = " and ".join(self.layout.key)
-        refused = [
-            (_STATE_CODES[DONE], self._outcomes.id_of(INVALID_ROW, "error", _repeat(line, earlier, same), False), line)
-            for line, earlier in repeats
-        ]
-        self._db.executemany("UPDATE items SET state = ?, outcome = ?, key_hash = NULL WHERE line = ?", refused)
+        return fresh
 
     def refused(self, shown: int, *, by_zoho: bool = False) -> Refused:
         """The rows refused before sending (bad fields, repeats), or with ``by_zoho`` the items sent that did not
@@ -444,11 +374,22 @@ class Journal:
     def items(self, after_line: int = 0, before_line: int | None = None) -> Iterator[JournalItem]:
         """Items in line order from ``after_line`` (excluded) to ``before_line`` (excluded; None: the end),
         read a window at a time."""
+        end = before_line if before_line is not None else _NO_LINE_AFTER
+        return self._read_items("line > ? AND line < ?", (after_line, end))
+
+    def unsuccessful(self) -> Iterator[JournalItem]:
+        """The items whose outcome is not a success (refused rows included), in line order. Only they are read:
+        a run's failed rows file costs nothing when none failed (the usual case), and no JournalItem a row else."""
+        ids = self._outcomes.where("status != 'success'", ())
+        if not ids:
+            return iter(())
+        return self._read_items(f"items.outcome IN ({', '.join('?' * len(ids))})", ids)
+
+    def _read_items(self, where: str, args: Sequence[object]) -> Iterator[JournalItem]:
         cursor = self._db.execute(
             f"SELECT line, state, o.code, o.status, o.message, attempts, {self._sql.note}, {self._sql.fields}"
-            " FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome"
-            " WHERE line > ? AND line < ? ORDER BY line",
-            (after_line, before_line if before_line is not None else _NO_LINE_AFTER),
+            f" FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome WHERE {where} ORDER BY line",
+            args,
         )
         while window := cursor.fetchmany(1_000):
             for line, state, code, status, message, attempts, note, *fields in window:

@@ -18,9 +18,14 @@ from typing import IO
 
 from ._layout import Layout
 
-__all__ = ["SCHEMA_VERSION", "InputChanged", "JournalBusy", "JournalMismatch", "Transaction", "exclusive", "prepare"]
+__all__ = [
+    "DONE_CODE", "IN_FLIGHT_CODE", "PENDING_CODE", "SCHEMA_VERSION", "InputChanged", "JournalBusy", "JournalMismatch",
+    "Transaction", "exclusive", "prepare",
+]  # fmt: skip
 
 SCHEMA_VERSION = "4"
+#: ``items.state``: pending, in flight, done.
+PENDING_CODE, IN_FLIGHT_CODE, DONE_CODE = 0, 1, 2
 #: Versions this one brings up to date in place (the column it lacks is added, NULL for every item).
 _UPGRADABLE = frozenset({"3"})
 
@@ -41,7 +46,9 @@ CREATE TABLE IF NOT EXISTS outcomes (
 );
 CREATE TABLE IF NOT EXISTS items (
     line INTEGER PRIMARY KEY,
-    state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+    -- Not IN (0, 1, 2): SQLite builds an IN list's lookup table anew for every row a statement writes, which
+    -- made this check half the cost of recording an item and a tenth of each state change.
+    state INTEGER NOT NULL CHECK (state = 0 OR state = 1 OR state = 2),
     outcome INTEGER REFERENCES outcomes (id),
     attempts INTEGER NOT NULL,
     key_hash INTEGER,

@@ -68,10 +68,9 @@ def write_failed_rows(path: Path, journal: Journal) -> int:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(fields)
-        for item in journal.items():
-            if item.status is not None and item.status != "success":
-                writer.writerow([item.fields.get(name, "") for name in fields])
-                count += 1
+        for item in journal.unsuccessful():
+            writer.writerow([item.fields.get(name, "") for name in fields])
+            count += 1
     if not count:
         path.unlink()
     return count
