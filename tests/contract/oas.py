@@ -1,7 +1,7 @@
 """Zoho's published OpenAPI files as JSON Schema validators, for the contract tests.
 
-The files live outside the repository, in ``shared/zoho-docs/oas/`` beside the clone (CI checks ``shared/`` out
-next to it). They are OpenAPI 3.0 (``nullable``) and 3.1; ``nullable: true`` is turned into a ``null`` type here.
+The files are in ``openapi/`` beside this module, copied unchanged from Zoho's crm-oas repository
+(``openapi/README.md`` names each). They are OpenAPI 3.0 (``nullable``) and 3.1; ``nullable: true`` is turned into a ``null`` type here.
 References to Zoho's files by URL resolve to the local copies; the few files that are not published locally
 (users, profiles, related lists, custom views) resolve to what the doc pages show (``owner`` = ``{name, id}``)
 or to "anything".
@@ -23,9 +23,10 @@ import referencing
 import yaml
 from referencing.jsonschema import DRAFT202012
 
-_REPO = Path(__file__).resolve().parents[2]
+#: Zoho's files, kept in the repository so the contract tests run on any clone.
+SPEC_DIR = Path(__file__).with_name("openapi")
 _BASE = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
-_FILES = {
+FILES = {
     "deal_link_emails.yaml": "deal_link_emails.yaml",
     "email_related_records.json": "email_related_records.json",
     "associate_email.json": "associate_email.json",
@@ -56,15 +57,6 @@ _STUBS: dict[str, dict[str, Any]] = {
     "custom_views.json": {"components": {"schemas": {"custom_views": {}}}},
     "tags.json": {"components": {"schemas": {"Tag": {}}}},
 }
-
-
-def spec_dir() -> Path | None:
-    """``shared/zoho-docs/oas`` beside the clone (or beside a folder holding it, as worktrees are); else None."""
-    for parent in (_REPO.parent, _REPO.parent.parent):
-        candidate = parent / "shared" / "zoho-docs" / "oas"
-        if candidate.is_dir():
-            return candidate
-    return None
 
 
 def _load(path: Path) -> Any:
@@ -105,9 +97,7 @@ def _absolute_refs(node: Any, base: str) -> Any:
 
 @functools.cache
 def _registry() -> tuple[referencing.Registry[Any], dict[str, Any]]:
-    folder = spec_dir()
-    assert folder is not None, "the OpenAPI files are not beside the clone"
-    documents: dict[str, Any] = {name: _load(folder / local) for name, local in _FILES.items()}
+    documents: dict[str, Any] = {name: _load(SPEC_DIR / local) for name, local in FILES.items()}
     documents.update(copy.deepcopy(_STUBS))
     resources = []
     prepared: dict[str, Any] = {}
