@@ -1,7 +1,8 @@
 """Zoho's published OpenAPI files as JSON Schema validators, for the contract tests.
 
 The files are in ``openapi/`` beside this module, copied unchanged from Zoho's crm-oas repository
-(``openapi/README.md`` names each). They are OpenAPI 3.0 (``nullable``) and 3.1; ``nullable: true`` is turned into a ``null`` type here.
+(``openapi/README.md`` names each). They are OpenAPI 3.0 (``nullable``) and 3.1; ``nullable: true`` is turned
+into a ``null`` type here.
 References to Zoho's files by URL resolve to the local copies; the few files that are not published locally
 (users, profiles, related lists, custom views) resolve to what the doc pages show (``owner`` = ``{name, id}``)
 or to "anything".
