@@ -138,6 +138,9 @@ class RedisLimiter:
         task_group, self._task_group = self._task_group, None
         try:
             if task_group is not None:
+                # Cuts only the renewals' sleep: a renewal round and a release handed to the background are
+                # shielded (each within 5 s), since a command cut in two leaves its answer unread on a pooled
+                # connection (which redis-py can only drop) and a release cut before it ran keeps its slot a lease.
                 task_group.cancel_scope.cancel()
                 # None, not the body's exception: a task group would wrap it in an ExceptionGroup.
                 await task_group.__aexit__(None, None, None)
@@ -162,18 +165,28 @@ class RedisLimiter:
             return
         self._closed = True
         if self._owns_redis:
-            await self._redis.aclose()
+            # Shielded: a caller cancelled on its way out would otherwise leave the pool's sockets open.
+            with anyio.move_on_after(5.0, shield=True):
+                await self._redis.aclose()
 
     async def _maintain(self) -> None:
-        """Renew the leases of this process's calls in flight, and carry its feedback, every third of a lease."""
+        """Renew the leases of this process's calls in flight, and carry its feedback, every third of a lease.
+
+        Only the sleep between rounds is cancellable: the limiter's exit waits for a round in progress (within 5 s)
+        rather than leave a command sent and its answer unread on a pooled connection.
+        """
         while True:
             await anyio.sleep(self._lease_ms / 3000)
-            try:
-                await self._slots.renew()
-                await self._flush()
-            except (RedisError, OSError) as exc:
-                # A Redis hiccup must not end the renewals: the next round tries again within the lease.
-                logger.warning("could not renew slot leases in Redis (%s); trying again", type(exc).__name__)
+            with anyio.move_on_after(5.0, shield=True):
+                await self._renew_round()
+
+    async def _renew_round(self) -> None:
+        try:
+            await self._slots.renew()
+            await self._flush()
+        except (RedisError, OSError) as exc:
+            # A Redis hiccup must not end the renewals: the next round tries again within the lease.
+            logger.warning("could not renew slot leases in Redis (%s); trying again", type(exc).__name__)
 
     async def _flush(self) -> None:
         if self._slots.has_feedback:
@@ -204,11 +217,9 @@ class RedisLimiter:
             yield permit
         finally:
             del self._slots.live[holder]
-            try:
-                await self._slots.release(holder)
-            except anyio.get_cancelled_exc_class():
-                self._release_later(holder)
-                raise
+            # Shielded within 5 s (a cancelled caller too): cut in two, the release would leave its connection
+            # with an answer unread, which redis-py can only drop, and the slot taken until its lease ends.
+            await self._slots.release(holder)
 
     def _release_later(self, holder: str) -> None:
         if self._task_group is not None:

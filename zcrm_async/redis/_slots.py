@@ -142,10 +142,13 @@ class SharedSlots:
         return bool(admitted), int(generation), int(in_flight)
 
     async def release(self, holder: str) -> None:
-        """Give back ``holder``'s slot (a no-op if it holds none); within 5 s, else its lease frees it. Not
-        shielded: on cancellation ``RedisLimiter.slot`` hands the release to its background task."""
+        """Give back ``holder``'s slot (a no-op if it holds none); within 5 s, else its lease frees it.
+
+        Shielded from the caller's cancellation for those 5 s: the script either runs and answers on its
+        connection, or the deadline drops that connection (a paused Redis), never half of each.
+        """
         keys = [self._keys.holders, self._keys.heavy, self._keys.wake]
-        with anyio.move_on_after(5.0) as scope:
+        with anyio.move_on_after(5.0, shield=True) as scope:
             try:
                 await self._release_script(keys=keys, args=[holder, self._budget.concurrency])
                 return
