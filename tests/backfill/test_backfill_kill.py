@@ -14,12 +14,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli_helpers import make_world
+from tests.journal_watch import read_journal, wait_for, wait_or_end
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 pytestmark = pytest.mark.timeout(120)
@@ -36,23 +36,13 @@ def _worker(url: str, rows: Path, journal: Path, log: Path) -> subprocess.Popen[
 
 
 def _states(journal: Path) -> dict[str, int]:
-    if not journal.exists():
-        return {}
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-    try:
-        return dict(db.execute("SELECT state, COUNT(*) FROM items_readable GROUP BY state").fetchall())
-    except sqlite3.OperationalError:  # the schema is not there yet
-        return {}
-    finally:
-        db.close()
+    rows = read_journal(journal, "SELECT state, COUNT(*) FROM items_readable GROUP BY state")
+    return dict(rows or [])
 
 
 def _wait_for_sending(journal: Path, done_before: int, proc: subprocess.Popen[bytes]) -> None:
     """Until more rows are done than before, so the kill lands while requests are going out."""
-    deadline = time.monotonic() + 30
-    while _states(journal).get("done", 0) <= done_before and proc.poll() is None:
-        assert time.monotonic() < deadline, "the backfill made no progress in 30 s"
-        time.sleep(0.02)
+    wait_for(lambda: _states(journal).get("done", 0) > done_before, proc, journal, "the backfill made no progress")
 
 
 def test_a_library_backfill_killed_and_resumed_sends_every_row_exactly_once(tmp_path: Path) -> None:
@@ -72,7 +62,7 @@ def test_a_library_backfill_killed_and_resumed_sends_every_row_exactly_once(tmp_
                 break
             proc = _worker(url, rows_path, journal, log)
             _wait_for_sending(journal, _states(journal).get("done", 0), proc)
-            time.sleep(rng.uniform(0.0, 0.3))
+            wait_or_end(proc, rng.uniform(0.0, 0.3))
             if proc.poll() is not None:
                 break  # it finished: nothing left to kill
             proc.send_signal(signal.SIGKILL)
@@ -80,7 +70,8 @@ def test_a_library_backfill_killed_and_resumed_sends_every_row_exactly_once(tmp_
             killed += 1
             in_flight_at_kill += _states(journal).get("in_flight", 0)
         final = _worker(url, rows_path, journal, log)
-        assert final.wait(timeout=60) == 0, f"seed {seed}: {log.read_text()[-3000:]}"
+        wait_for(lambda: False, final, journal, "the final run stalled")
+        assert final.wait() == 0, f"seed {seed}: {log.read_text()[-3000:]}"
     assert killed >= 1 and in_flight_at_kill >= 1, f"seed {seed}: no kill left a row in flight"
 
     # The server: every email linked to its deal, each sent exactly once.

@@ -13,8 +13,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.cli.test_cli_kill import CREDENTIALS, _cli, _done, _server_links, _unlinked_rows, _wait_for_progress
+from tests.cli.test_cli_kill import CREDENTIALS, _cli, _server_links, _unlinked_rows, _wait_for_progress
 from tests.cli_helpers import write_csv
+from tests.journal_watch import count_done
 
 # private on purpose: the CLI's exit-code table (README's), to check the code the process ends with
 from zcrm_async.cli._exit import EXIT_UNREACHABLE
@@ -95,4 +96,4 @@ def test_the_api_dying_mid_run_stops_it_and_the_rerun_continues(tmp_path: Path) 
     resent = set(succeeded) & {message_id for message_id, deal in links.items() if deal is not None}
     assert not resent, f"{len(resent)} items done before the outage were sent again"
     assert all(links[row["message_id"]] == row["deal_id"] for row in rows if row["message_id"] not in succeeded)
-    assert _done(journal) == len(rows)
+    assert count_done(journal) == len(rows)

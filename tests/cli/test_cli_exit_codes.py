@@ -9,16 +9,15 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.cli_helpers import connection_args, make_world, write_csv
+from tests.journal_watch import count_done, wait_for
 
 # private on purpose: the exit-code table itself, the unit under test
 from zcrm_async.cli import _exit
@@ -51,23 +50,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def _done(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM items_readable WHERE state = 'done'").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
-
-
 def _wait_for_progress(journal: Path, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while _done(journal) == 0 and proc.poll() is None:
-        assert time.monotonic() < deadline, "no progress in 30 s"
-        time.sleep(0.02)
+    wait_for(lambda: count_done(journal) > 0, proc, journal, "no progress")
 
 
 def test_the_codes_are_distinct_and_the_readme_table_lists_each() -> None:

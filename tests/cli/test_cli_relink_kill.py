@@ -22,9 +22,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.cli.test_cli_kill import _done
 from tests.cli_helpers import make_world, write_csv
 from tests.fakes import NO_DEALS_READ
+from tests.journal_watch import count_done
 
 # private on purpose: the CLI's exit-code table (README's), to check the code the process ends with
 from zcrm_async.cli._exit import EXIT_CREDITS
@@ -101,7 +101,7 @@ async def _ended(proc: subprocess.Popen[bytes], within: float = 90.0) -> int:
 
 async def _progressed(journal: Path, before: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
-    while _done(journal) <= before and proc.poll() is None:
+    while count_done(journal) <= before and proc.poll() is None:
         assert time.monotonic() < deadline, "the relink made no progress in 30 s"
         await anyio.sleep(0.02)
 
@@ -120,7 +120,7 @@ async def test_a_relink_killed_five_times_and_stopped_by_credits_leaves_no_email
         for number, step in enumerate((*RUNS, *("kill",) * EXTRA_KILLS)):
             if number >= len(RUNS) and stranded_after_a_stop > 0:
                 break
-            before = _done(journal)
+            before = count_done(journal)
             if step == "credits":  # the org has a few hundred credits left today
                 fake.set_daily_credits(fake.credits_used + rng.randrange(150, 400))
                 run = _relink(fake, path, tmp_path, log)

@@ -14,8 +14,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.cli.test_cli_kill import _done
 from tests.cli_helpers import make_world, write_csv
+from tests.journal_watch import count_done
 
 # private on purpose: the CLI's exit-code table (README's), to check the code the process ends with
 from zcrm_async.cli._exit import EXIT_UNREACHABLE
@@ -59,7 +59,7 @@ async def test_an_api_that_never_answers_stops_the_run_in_about_the_time_given(t
         journal, log = tmp_path / "links.csv.journal.sqlite", tmp_path / "first.log"
         run = _backfill(fake, path, log)
         deadline = time.monotonic() + 30
-        while _done(journal) == 0 and run.poll() is None:
+        while count_done(journal) == 0 and run.poll() is None:
             assert time.monotonic() < deadline, "the backfill made no progress in 30 s"
             await anyio.sleep(0.02)
         assert run.poll() is None, "the backfill ended before the API stopped answering"

@@ -13,13 +13,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli_helpers import connection_args, run_cli
+from tests.journal_watch import count_done, read_journal, wait_for
 from zcrm_async.testing import FakeConfig, FakeZoho
 
 #: The CLI's subprocesses import this checkout's package, whatever the environment has installed.
@@ -157,24 +157,10 @@ async def test_bad_usage_is_refused_before_any_request_and_leaves_no_journal(
 # -- 100,000 rows, killed twice --------------------------------------------------------------------------------
 
 
-def _done(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM items WHERE state = 2").fetchone()[0])
-    except sqlite3.OperationalError:  # the schema is not there yet
-        return 0
-    finally:
-        db.close()
-
-
 def _in_flight(journal: Path) -> int:
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM items WHERE state = 1").fetchone()[0])
-    finally:
-        db.close()
+    rows = read_journal(journal, "SELECT COUNT(*) FROM items WHERE state = 1")
+    assert rows is not None, f"no journal at {journal}"
+    return int(rows[0][0])
 
 
 def _cli(fake: FakeZoho, url: str, path: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -201,20 +187,18 @@ def test_an_upsert_of_100000_rows_killed_twice_writes_every_row_exactly_once(tmp
     caught: list[int] = []  # rows each kill left in flight: what the next run must read back
     with fake.serving_in_thread() as url:
         while len(kills) < 2 or (not any(caught) and len(kills) < 6):
-            before = _done(journal)
+            before = count_done(journal)
             run = _cli(fake, url, path, log)
             target = before + rng.randrange(5_000, 25_000)
-            deadline = time.monotonic() + 60
-            while _done(journal) < target and run.poll() is None:
-                assert time.monotonic() < deadline, "no progress in 60 s: " + log.read_text()[-2000:]
-                time.sleep(0.01)
+            wait_for(lambda goal=target: count_done(journal) >= goal, run, journal, "no progress")
             assert run.poll() is None, "the run ended before it could be killed: " + log.read_text()[-2000:]
             os.kill(run.pid, signal.SIGKILL)
             run.wait(timeout=10)
-            kills.append(_done(journal))
+            kills.append(count_done(journal))
             caught.append(_in_flight(journal))
         final = _cli(fake, url, path, log)
-        assert final.wait(timeout=150) == 0, log.read_text()[-3000:]
+        wait_for(lambda: False, final, journal, "the final run stalled")
+        assert final.wait() == 0, log.read_text()[-3000:]
 
     assert any(caught), f"no kill caught a row in flight ({caught}): the resume read nothing back"
     assert kills == sorted(kills) and kills[-1] < 100_000
