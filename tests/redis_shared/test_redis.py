@@ -239,9 +239,21 @@ def test_credits_admit_the_budget_then_wait_and_resync(redis_port: int) -> None:
 
 def test_fifty_token_managers_refresh_once(redis_port: int) -> None:
     org = _org()
+    managers_at_the_lock: set[int] = set()
+    everyone_waits = anyio.Event()
+
+    class CountingStore(RedisTokenStore):
+        """Tells when every manager has come to the shared refresh lock (and waits there, or holds it)."""
+
+        def refresh_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+            managers_at_the_lock.add(id(self))
+            if len(managers_at_the_lock) == 50:
+                everyone_waits.set()
+            return super().refresh_lock()
 
     async def token_endpoint(request: Request) -> Response:
-        await anyio.sleep(0.1)  # long enough for every manager to find no token
+        with anyio.fail_after(10):
+            await everyone_waits.wait()  # the refresh answers once the other 49 queue behind it
         return json_response(
             200, {"access_token": "1000.fresh", "api_domain": "http://127.0.0.1:1", "expires_in": 3600}
         )
@@ -257,7 +269,7 @@ def test_fifty_token_managers_refresh_once(redis_port: int) -> None:
                     credentials,
                     accounts_url="http://127.0.0.1:1",
                     transport=transport,
-                    store=RedisTokenStore(client, org=org, client_id=CLIENT_ID, refresh_token="refresh"),
+                    store=CountingStore(client, org=org, client_id=CLIENT_ID, refresh_token="refresh"),
                 )
                 for _ in range(50)
             ]
