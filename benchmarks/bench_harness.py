@@ -67,6 +67,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU, CLIENT_CPU = 0, 1
 #: Set for a worker that runs another tree's library (``run_worker(library=)``): that tree goes first on its path.
 LIBRARY_ENV = "ZCRM_BENCH_LIBRARY"
+#: Set to a path: the worker's timed block (``cpu_timer``) runs under cProfile and its stats are written there.
+CPROFILE_ENV = "ZCRM_BENCH_CPROFILE"
 
 
 def pin_to(cpu: int) -> bool:
@@ -216,10 +218,11 @@ class FakeProcess:
 
     def __init__(
         self, *, latency_ms: float, concurrency_cap: int, seed: dict[str, Any], timeout: float = 300.0,
-        bulk_job_seconds: float = 10.0,
+        bulk_job_seconds: float = 10.0, server: str = "fake",
     ):  # fmt: skip
+        """``server``: ``"fake"`` (FakeZoho) or ``"plain"`` (``plain_server.PlainZoho``, figure 2's reads only)."""
         self._spec = {"latency_ms": latency_ms, "concurrency_cap": concurrency_cap, "seed": seed,
-                      "bulk_job_seconds": bulk_job_seconds}  # fmt: skip
+                      "bulk_job_seconds": bulk_job_seconds, "server": server}  # fmt: skip
         self._timeout = timeout
         self._proc: subprocess.Popen[str] | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="zcrm-bench-")
@@ -300,6 +303,8 @@ class FakeProcess:
 def _seed(fake: Any, spec: dict[str, Any]) -> dict[str, Any]:
     """Seed the fake as ``spec["kind"]`` says; returns what the benchmarks need to know (ids)."""
     kind = spec["kind"]
+    if kind == "world" and not hasattr(fake, "seed_world"):  # the plain server: any numeric id is a contact
+        return {"contact_ids": [str(5843104000000500000 + i) for i in range(spec["contacts"])], "emails": 0}
     if kind == "world":
         summary = fake.seed_world(
             contacts=spec["contacts"], emails_per_contact=spec["emails_per_contact"], deals_per_contact=1
@@ -343,7 +348,14 @@ async def _serve(spec: dict[str, Any]) -> None:
         refresh_token=REFRESH_TOKEN,
         bulk_job_seconds=spec.get("bulk_job_seconds", 10.0),
     )
-    fake = FakeZoho(config)
+    fake: Any
+    if spec.get("server", "fake") == "plain":  # figure 2's second server, written apart from FakeZoho
+        from .plain_server import PlainZoho
+
+        fake = PlainZoho(latency=config.latency, cap=config.concurrency_cap, client_id=CLIENT_ID,
+                         client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN)  # fmt: skip
+    else:
+        fake = FakeZoho(config)
     started = time.perf_counter()
     seeded = _seed(fake, spec["seed"])
     seed_seconds = time.perf_counter() - started
@@ -426,14 +438,30 @@ def _work(module: str, spec: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def cpu_timer() -> Iterator[dict[str, float]]:
-    """Measure this process's CPU and wall time over a block: ``{"cpu": s, "wall": s}`` once it ends."""
+    """Measure this process's CPU and wall time over a block: ``{"cpu": s, "wall": s}`` once it ends.
+
+    With ``ZCRM_BENCH_CPROFILE=PATH`` in the environment the block also runs under ``cProfile`` and its stats go
+    to PATH (``benchmarks.profile --cprofile``): the timed part only, without imports and warm-up.
+    """
     result: dict[str, float] = {}
+    profile_to = os.environ.get(CPROFILE_ENV)
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
     cpu, wall = time.process_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     try:
         yield result
     finally:
+        if profiler is not None:
+            profiler.disable()
         result["cpu"] = time.process_time() - cpu
         result["wall"] = time.perf_counter() - wall
+        if profiler is not None:
+            profiler.dump_stats(profile_to)
 
 
 def main(argv: list[str]) -> int:

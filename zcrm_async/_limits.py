@@ -3,11 +3,12 @@
 Zoho enforces two different things (Zoho CRM API Limits: credits per rolling 24 h, and concurrency per org and
 app), so two different tools enforce them here:
 
-- calls in flight: an ``anyio.CapacityLimiter`` (plus one of 10 for heavy calls). A cap that matches the server's
-  is what reaches its ceiling with no 429 (against a server with a cap of 25 and 100 ms calls, a semaphore of 25
-  got no 429s where a rate limiter sized to the same throughput got hundreds); a rate limiter is the wrong tool
-  for it. Its size adapts: a 429 shrinks it multiplicatively and successes grow it back by one per round of calls
-  (AIMD), so a server whose real cap is lower than configured is found in a few round trips.
+- calls in flight: a first-come, first-served queue of places (``_places.Places``, plus one of 10 for heavy
+  calls). A cap that matches the server's is what reaches its ceiling with no 429 (against a server with a cap of
+  25 and 100 ms calls, a semaphore of 25 got no 429s where a rate limiter sized to the same throughput got
+  hundreds); a rate limiter is the wrong tool for it. Its size adapts: a 429 shrinks it multiplicatively and
+  successes grow it back by one per round of calls (AIMD), so a server whose real cap is lower than configured is
+  found in a few round trips.
 - credits: an ``aiolimiter`` bucket of ``daily_credits`` leaking over 24 h, acquired with each call's weight and
   resynchronised from ``X-API-CREDITS-REMAINING`` whenever Zoho sends it.
 
@@ -23,29 +24,16 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
-import anyio
 from aiolimiter import AsyncLimiter
 
 from ._config import Budget
+from ._places import Places, step_aside
 
 __all__ = [
     "AdaptiveConcurrency", "CreditBucket", "CreditGauge", "Limiter", "LocalLimiter", "Permit", "credits_available",
 ]  # fmt: skip
 
 DAY = 86_400.0
-
-
-async def _acquire(limiter: anyio.CapacityLimiter, borrower: object) -> None:
-    """Take a token, skipping the waits when one is free and nobody queues for it.
-
-    ``acquire_on_behalf_of`` always yields to the event loop twice (two checkpoints), even uncontended: a
-    measurable share of the client's CPU per request. The request that follows awaits the network anyway, so
-    cancellation is still noticed right after; and ``nowait`` refuses while others queue, so it stays fair.
-    """
-    try:
-        limiter.acquire_on_behalf_of_nowait(borrower)
-    except anyio.WouldBlock:
-        await limiter.acquire_on_behalf_of(borrower)
 
 
 class Permit:
@@ -121,7 +109,7 @@ class CreditBucket(AsyncLimiter):
 
 
 class AdaptiveConcurrency:
-    """A ``CapacityLimiter`` whose size follows the server: multiplicative decrease, additive increase.
+    """Places in flight whose number follows the server: multiplicative decrease, additive increase.
 
     Args:
         maximum: the configured cap; the limit never grows past it.
@@ -136,8 +124,8 @@ class AdaptiveConcurrency:
         "_decrease",
         "_generation",
         "_last_throttle",
-        "_limiter",
         "_maximum",
+        "_places",
         "_probe_after",
         "_successes",
     )
@@ -151,7 +139,7 @@ class AdaptiveConcurrency:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._maximum = maximum
-        self._limiter = anyio.CapacityLimiter(maximum)
+        self._places = Places(maximum)
         self._decrease = decrease
         self._probe_after = probe_after
         self._clock = clock
@@ -163,25 +151,23 @@ class AdaptiveConcurrency:
 
     @property
     def limit(self) -> int:
-        return int(self._limiter.total_tokens)
+        return self._places.limit
 
     @property
     def in_flight(self) -> int:
-        return self._limiter.borrowed_tokens
+        return self._places.taken
 
     def slot(self) -> AbstractAsyncContextManager[Permit]:
         """Hold one place in flight for the block."""
         return _Slot(self, None)
 
-    async def acquire(self, borrower: object) -> Permit:
-        await _acquire(self._limiter, borrower)
-        return Permit(self._generation, self._limiter.borrowed_tokens)
+    async def acquire(self) -> Permit:
+        await self._places.take()
+        return Permit(self._generation, self._places.taken)
 
-    def release(self, borrower: object) -> bool:
+    def release(self) -> bool:
         """Give the place back; whether a queued call was handed it."""
-        queued = bool(self._limiter.statistics().tasks_waiting)
-        self._limiter.release_on_behalf_of(borrower)
-        return queued
+        return self._places.free()
 
     def on_throttled(self, permit: Permit) -> None:
         self._last_throttle = self._clock()
@@ -208,41 +194,41 @@ class AdaptiveConcurrency:
     def _set_limit(self, value: int) -> None:
         value = max(1, min(self._maximum, value))
         if value != self.limit:
-            self._limiter.total_tokens = value
+            self._places.limit = value
 
 
 class _Slot:
-    """One call's place in flight (and in the heavy sub-cap). A plain class rather than ``@asynccontextmanager``:
-    it runs on every request, and a generator-based context manager costs several microseconds more. The slot
-    object itself is the borrower, so one task may hold several slots at once."""
+    """One call's place in flight (and in the heavy sub-cap) for one ``async with``. A plain class rather than
+    ``@asynccontextmanager``: it runs on every request, and a generator-based context manager costs several
+    microseconds more. Each holds its own places, so one task may hold several slots at once."""
 
     __slots__ = ("_heavy", "_normal")
 
-    def __init__(self, normal: AdaptiveConcurrency, heavy: anyio.CapacityLimiter | None) -> None:
+    def __init__(self, normal: AdaptiveConcurrency, heavy: Places | None) -> None:
         self._normal = normal
         self._heavy = heavy
 
     async def __aenter__(self) -> Permit:
         heavy = self._heavy
         if heavy is None:
-            return await self._normal.acquire(self)
-        await _acquire(heavy, self)
+            return await self._normal.acquire()
+        await heavy.take()
         try:
-            return await self._normal.acquire(self)
+            return await self._normal.acquire()
         except BaseException:
-            heavy.release_on_behalf_of(self)
+            heavy.free()
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        handed_on = self._normal.release(self)
+        handed_on = self._normal.release()
         if self._heavy is not None:
-            self._heavy.release_on_behalf_of(self)
+            handed_on = self._heavy.free() or handed_on
         if handed_on:
             # Let the call that was handed the place leave first, then decode this one's answer: with calls
             # queued, every answer's work done before the next request goes out is time its place sits idle
             # (at the cap, 20 answers land together and their work adds up before the 20th place is used again).
-            # Shielded: this call's answer is in hand and must not be lost to a cancellation here.
-            await anyio.lowlevel.cancel_shielded_checkpoint()
+            # Not a place to cancel: this call's answer is in hand and must not be lost here.
+            await step_aside()
 
 
 class LocalLimiter:
@@ -252,7 +238,7 @@ class LocalLimiter:
 
     def __init__(self, budget: Budget, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._normal = AdaptiveConcurrency(budget.concurrency, clock=clock)
-        self._heavy = anyio.CapacityLimiter(budget.heavy_concurrency)
+        self._heavy = Places(budget.heavy_concurrency)
         self._credits = CreditBucket(budget.daily_credits, DAY)
 
     @property
