@@ -227,8 +227,11 @@ class _Slot:
             # Let the call that was handed the place leave first, then decode this one's answer: with calls
             # queued, every answer's work done before the next request goes out is time its place sits idle
             # (at the cap, 20 answers land together and their work adds up before the 20th place is used again).
+            # Two passes: the answers that land together release in one pass, each waking its successor and then
+            # stepping aside behind it, so the next pass runs successor, releaser, successor, releaser...; the
+            # second step puts every releaser's decoding behind every successor's request, not only its own.
             # Not a place to cancel: this call's answer is in hand and must not be lost here.
-            await step_aside()
+            await step_aside(passes=2)
 
 
 class LocalLimiter:

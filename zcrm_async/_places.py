@@ -92,8 +92,8 @@ class Places:
         return handed
 
 
-async def step_aside() -> None:
-    """Let every task already scheduled run first, as a checkpoint would, without being a place to cancel.
+async def step_aside(passes: int = 1) -> None:
+    """Let the tasks scheduled now run first, for ``passes`` passes of the loop, without being a place to cancel.
 
     The hand-off's yield: the call that was just handed a place leaves before this one decodes its answer. The
     task waits on a future that is already done, so the loop wakes it on its next pass, and anyio's cancel scopes,
@@ -101,9 +101,11 @@ async def step_aside() -> None:
     answer in hand is not lost (what ``anyio.lowlevel.cancel_shielded_checkpoint`` does, at a fifth of the cost:
     no ``CancelScope`` to build, enter and leave).
     """
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    done.set_result(None)
-    await _wait_on(done)
+    loop = asyncio.get_running_loop()
+    for _ in range(passes):
+        done: asyncio.Future[None] = loop.create_future()
+        done.set_result(None)
+        await _wait_on(done)
 
 
 @types.coroutine

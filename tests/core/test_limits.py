@@ -265,3 +265,34 @@ async def test_a_released_place_lets_the_queued_call_go_out_before_the_releaser_
     # The releaser's own work after the slot (decoding its answer) waits for the queued call to leave.
     assert await _hand_off_order(queued=True) == ["first in", "second in", "first goes on"]
     assert await _hand_off_order(queued=False) == ["first in", "first goes on"]  # nobody queued: no extra step
+
+
+async def test_answers_that_land_together_let_every_queued_call_out_before_any_goes_on() -> None:
+    # Two calls answered in the same pass of the loop, two queued: both queued calls leave before either
+    # releaser does its own work (decoding), not successor, releaser, successor, releaser.
+    limiter = LocalLimiter(Budget(concurrency=2, daily_credits=10**6))
+    order: list[str] = []
+    answered = anyio.Event()
+    both_in = anyio.Event()
+
+    async def holder(name: str) -> None:
+        async with limiter.slot(heavy=False):
+            if limiter.in_flight == 2:
+                both_in.set()
+            await answered.wait()  # both wake in the same pass
+        order.append(f"{name} goes on")
+
+    async def queued(name: str) -> None:
+        async with limiter.slot(heavy=False):
+            order.append(f"{name} in")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(holder, "first")
+        tg.start_soon(holder, "second")
+        await both_in.wait()
+        tg.start_soon(queued, "third")
+        tg.start_soon(queued, "fourth")
+        for _ in range(3):
+            await anyio.lowlevel.checkpoint()
+        answered.set()
+    assert order == ["third in", "fourth in", "first goes on", "second goes on"]
