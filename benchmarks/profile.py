@@ -12,6 +12,12 @@ Targets:
 - ``fanout``: ``iterate_many`` over 2-page contacts, warm, 25 at a time, as figure 1's fan-out row.
 - ``page``: ``page()`` the same way, figure 1's first row.
 - ``throughput``: figure 2's 3,000 Get Emails requests at a cap of 20, 50 ms a call.
+
+``--cprofile`` (``throughput`` only) runs the figure's timed block under cProfile instead, for ours and for the
+semaphore client, and writes ``DIR/throughput-cprofile.txt``: each client's CPU per request by part of the path
+(limiter, credit bucket, token, counters, pipeline, transport, decode, aiohttp, event loop) and the functions with
+the most time of their own. cProfile counts every call, so it tells which part costs what per request; it also
+slows each Python call, so read the parts' shares and call counts, not their microseconds, as the machine's.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import collections
 import csv
 import json
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -28,7 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .bench_harness import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, ROOT, FakeProcess
+from .bench_harness import CLIENT_ID, CLIENT_SECRET, CPROFILE_ENV, REFRESH_TOKEN, ROOT, FakeProcess, run_worker
 
 OUT = Path(__file__).resolve().parent / "profiles"
 TARGETS = ("backfill", "library", "fanout", "page", "throughput")
@@ -42,7 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", choices=TARGETS)
     parser.add_argument("--items", type=int, default=100_000, help="rows for backfill and library")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--server", choices=("fake", "plain"), default="fake", help="figure 2's server (--cprofile)")
+    parser.add_argument("--cprofile", action="store_true", help="figure 2's timed block under cProfile, by part")
     args = parser.parse_args(argv)
+    if args.cprofile:
+        if args.target != "throughput":
+            parser.error("--cprofile profiles the throughput target")
+        args.out.mkdir(parents=True, exist_ok=True)
+        table = _cprofile_throughput(args.server, " ".join(["python -m benchmarks.profile", *(argv or sys.argv[1:])]))
+        (args.out / f"throughput-cprofile{'-plain' if args.server == 'plain' else ''}.txt").write_text(table)
+        print(table)
+        return 0
     spy = shutil.which("py-spy", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
     if spy is None:
         print("py-spy is missing: pip install -e '.[bench]'", file=sys.stderr)
@@ -140,6 +157,81 @@ def _table(raw: str, command: str) -> str:
             lines.append(f"{samples / max(1, total):6.1%}  {samples:8d}  {frame}")
         lines.append("")
     return "\n".join(lines)
+
+
+#: Where a function's time counts, by the first pattern its file (or, for a builtin, its caller's) matches.
+_PARTS = (
+    ("zcrm_async/_places", "limiter: places in flight"),
+    ("zcrm_async/_limits", "limiter: slot, AIMD, credits"),
+    ("anyio/", "anyio (checkpoints, scopes, CapacityLimiter)"),
+    ("aiolimiter/", "credit bucket (aiolimiter)"),
+    ("zcrm_async/_auth", "token"),
+    ("zcrm_async/_events", "counters and events"),
+    ("zcrm_async/_client", "pipeline (_client: auth, retries, one request)"),
+    ("zcrm_async/_transport", "transport wrapper"),
+    ("multidict", "transport wrapper"),
+    ("zcrm_async/", "facade and decode (emails, validation, msgspec)"),
+    ("aiohttp/", "aiohttp"),
+    ("yarl/", "aiohttp"),
+    ("asyncio/", "event loop"),
+    ("selectors", "event loop"),
+    ("benchmarks/", "the benchmark's own loop"),
+)
+
+
+def _part(file: str) -> str:
+    return next((part for pattern, part in _PARTS if pattern in file), "other")
+
+
+def _by_part(stats: pstats.Stats, requests: int) -> list[str]:
+    """One line a part: its time per request (idle waits left out), share, and calls per request."""
+    seconds: collections.Counter[str] = collections.Counter()
+    calls: collections.Counter[str] = collections.Counter()
+    for (file, _, name), (_, count, own, _, callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if name == "<method 'poll' of 'select.epoll' objects>":
+            continue  # the loop waiting for the network: idle, not work
+        if file == "~":  # a builtin: the part of the caller that spent most time in it
+            caller = max(callers.items(), key=lambda kv: kv[1][2])[0][0] if callers else "~"
+            part = "facade and decode (emails, validation, msgspec)" if "msgspec" in name else _part(caller)
+        else:
+            part = _part(file)
+        seconds[part] += own
+        calls[part] += count
+    total = sum(seconds.values())
+    lines = [f"busy {total:.2f} s = {total / requests * 1e6:.0f} us a request (under cProfile)", "",
+             f"{'us/request':>10}  {'share':>6}  {'calls/req':>9}  part"]  # fmt: skip
+    for part, spent in seconds.most_common():
+        lines.append(f"{spent / requests * 1e6:10.1f}  {spent / total:6.1%}  {calls[part] / requests:9.1f}  {part}")
+    return lines
+
+
+def _cprofile_throughput(server: str, command: str, requests: int = 3_000) -> str:
+    """Figure 2's ours and semaphore clients, their timed blocks under cProfile, as tables by part."""
+    lines = [f"# {command}", f"# figure 2: {requests} Get Emails reads at a cap of 20, 50 ms a call, {server} server"]
+    seed = {"kind": "world", "contacts": 50, "emails_per_contact": 10}
+    with tempfile.TemporaryDirectory(prefix="zcrm-cprofile-") as tmp, FakeProcess(
+        latency_ms=50, concurrency_cap=20, seed=seed, server=server
+    ) as fake:
+        for kind in ("ours", "semaphore"):
+            fake.reset()
+            path = Path(tmp) / f"{kind}.pstats"
+            os.environ[CPROFILE_ENV] = str(path)
+            try:
+                spec = fake.worker_spec(kind=kind, contact_ids=fake.seed["contact_ids"], n=requests, deadline=90)
+                result = run_worker("bench_throughput", spec, timeout=150)
+            finally:
+                del os.environ[CPROFILE_ENV]
+            if "error" in result:
+                raise RuntimeError(result["error"])
+            rate, throttled = result["ok"] / result["wall"], fake.stats()["throttled_429"]
+            lines += ["", f"## {kind}: {result['ok']} answered, {rate:.0f} req/s under the profiler, {throttled} x 429",
+                      "", *_by_part(pstats.Stats(str(path)), requests), "", "by own time:", ""]  # fmt: skip
+            stats = pstats.Stats(str(path))
+            own = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])  # type: ignore[attr-defined]
+            for (file, line, name), (_, count, spent, _, _) in own[:TOP]:
+                where = file.split("site-packages/")[-1].split(str(ROOT) + "/")[-1]
+                lines.append(f"{spent / requests * 1e6:8.1f} us  {count / requests:6.2f}/req  {where}:{line} {name}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -91,3 +91,27 @@ def test_the_sdk_records_figure_runs_the_official_sdk_beside_ours() -> None:
     assert data["ours"]["coql"]["rows"] == data["sdk"]["coql"]["rows"] == 500
     assert data["ours"]["insert"]["ok"] == data["sdk"]["insert"]["ok"] == 200
     assert data["ours"]["insert"]["requests"] == data["sdk"]["insert"]["requests"] == 2
+
+
+# -- figure 2 as an A/B, on FakeZoho and on the plain server written apart from it ---------------------------
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("server", ["fake", "plain"])
+def test_the_figure_2_ab_runs_every_client_each_round_within_the_cap(tmp_path: Path, server: str) -> None:
+    out = tmp_path / "ab.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ab_throughput", "--pairs", "2", "--requests", "200", "--server", server,
+         "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=100, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["server"] == server and len(result["rounds"]) == 2
+    for this in result["rounds"]:
+        assert set(this) == {"ours", "semaphore"}
+        for name, client in this.items():
+            # 200 calls started at once against a cap of 20: every one answered, the cap filled, never passed.
+            assert client["ok"] == 200 and client["failed"] == 0, (name, client)
+            assert client["throttled_server"] == 0 and client["max_in_flight"] == 20, (name, client)
+    assert "| ours |" in done.stdout and "| semaphore |" in done.stdout
