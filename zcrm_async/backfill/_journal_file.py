@@ -5,6 +5,9 @@ Schema 4 adds the note column (``items.previous_deal_id`` for the email ops: the
 committed before its unlink can be sent, so that a run stopped before the email is linked again can put it back;
 NULL, 0 bytes, everywhere else). A schema 3 journal gains the column in place and resumes; any other version is
 refused, and so is a journal whose item columns are not the op's (a journal of another kind of backfill).
+
+The index is made as the journal is opened (and the earlier ``items_open`` dropped): no column changed, so the
+version did not, and a schema 4 journal written with the earlier index resumes as it is.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ CREATE TABLE IF NOT EXISTS items (
     key_hash INTEGER,
     {", ".join(f"{name} TEXT" for name in layout.columns)}
 );
-CREATE INDEX IF NOT EXISTS items_open ON items (state, line) WHERE state < 2;
+-- Journals made before indexed every open row by (state, line): marking an item in flight moved its entry.
+DROP INDEX IF EXISTS items_open;
+CREATE INDEX IF NOT EXISTS items_in_flight ON items (line, state) WHERE state = 1;
 CREATE VIEW IF NOT EXISTS items_readable AS
     SELECT line, CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'in_flight' ELSE 'done' END AS state,
            o.code, o.status, o.message, o.transient, attempts, {', '.join(layout.columns)}

@@ -203,7 +203,7 @@ class _Sender:
         scope.cancel()
 
     async def _settle_in_flight(self) -> None:
-        stuck = self.journal.states().get("in_flight", 0)
+        stuck = self.journal.in_flight_count()
         if not stuck:
             return
         after = 0
