@@ -4,6 +4,7 @@ the state column's check refuses what it refused; a journal written with the ear
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -116,3 +117,30 @@ def test_a_journal_written_with_the_earlier_state_check_resumes(tmp_path: Path) 
         assert journal.states() == {"done": 7}
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             journal._db.execute("UPDATE items SET state = 3 WHERE line = 2")
+
+
+def test_the_report_line_of_each_item_is_its_journal_row_with_the_note_only_where_written(tmp_path: Path) -> None:
+    # Built by SQLite without json_patch: the same object, key for key and in the same order, for any text.
+    odd = {**ROWS[0], "message_id": "q1", "deal_name": 'a "quoted" \\ name, é 日本 \t tab', "owner_name": "Ö'Brien"}
+    rows = [odd] + [{**ROWS[0], "message_id": f"m{n}"} for n in range(5)] + [{**ROWS[0], "contact_id": "bad"}]
+    with backfill.Journal(tmp_path / "j.sqlite", backfill.EMAIL_LAYOUT) as journal:
+        journal.bind(backfill.rows_source(backfill.RELINK, rows, name="report"), "relink")
+        taken = journal.take_pending(4)
+        journal.remember([(taken[1].line, "5843104000000000099")])
+        journal.finish([backfill.Outcome(item.line, "SUCCESS", "success", "linked ✓", 1) for item in taken[:3]])
+        report = tmp_path / "report.jsonl"
+        assert backfill.write_report(report, journal) == 7
+        expected = []
+        for item in journal.items():
+            line = {"line": item.line, **{name: item.fields.get(name) for name in backfill.EMAIL_LAYOUT.fields}}
+            line |= {"code": item.code, "attempts": item.attempts, "message": item.message}
+            line["status"] = item.status if item.state == "done" else item.state
+            if item.note is not None:
+                line["previous_deal_id"] = item.note
+            expected.append(line)
+    written = [json.loads(text) for text in report.read_text(encoding="utf-8").splitlines()]
+    assert written == expected
+    keys = ["line", *backfill.EMAIL_LAYOUT.fields, "code", "status", "message", "attempts"]
+    assert [list(line) for line in written] == [keys + ["previous_deal_id"] * (n == 1) for n in range(7)]
+    assert written[0]["deal_name"] == odd["deal_name"] and written[3]["status"] == "in_flight"
+    assert written[4]["status"] == "pending" and written[6]["code"] == "INVALID_ROW"

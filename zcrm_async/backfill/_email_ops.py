@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
+from .._builders import builder
 from .._bulk import BulkResult, ItemResult
 from .._errors import APIError, AuthenticationError, ZohoError
 from .._fanout import first_error
@@ -38,6 +39,8 @@ RESUMED = "(read back after an interrupted run)"
 #: (code, status, message) of an item its email's current link settles.
 Settled = tuple[str, str, str]
 _MAIN_CALL = {"link": "emails.link", "relink": "emails.link", "unlink": "emails.unlink"}
+#: ``DealLink(...)`` and ``DealUnlink(...)`` of every field in order, at half the cost: one of them a row sent.
+_link, _unlink = builder(DealLink), builder(DealUnlink)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,17 +66,14 @@ class EmailBackfill:
     def item(self, fields: Mapping[str, str], previous_deal_id: str | None = None) -> DealLink | DealUnlink:
         """The library's item for a row (its fields as read; the library checks them); ``previous_deal_id`` is
         the deal a relink run took the email off (relink alone uses it)."""
+        get = fields.get
         if self.kind == "unlink":
-            return DealUnlink(
-                contact_id=fields.get("contact_id", ""), message_id=fields.get("message_id", ""),
-                owner_id=fields.get("owner_id", ""),
-            )  # fmt: skip
-        return DealLink(
-            contact_id=fields.get("contact_id", ""), message_id=fields.get("message_id", ""),
-            deal_id=fields.get("deal_id", ""), owner_id=fields.get("owner_id", ""),
-            deal_name=fields.get("deal_name") or None, owner_name=fields.get("owner_name") or None,
+            return _unlink(get("contact_id", ""), get("message_id", ""), get("owner_id", ""))
+        return _link(
+            get("contact_id", ""), get("message_id", ""), get("deal_id", ""), get("owner_id", ""),
+            get("deal_name") or None, get("owner_name") or None, "Deals",
             # The deal an earlier run took the email off: the library puts it back there if it cannot be linked.
-            previous_deal_id=previous_deal_id if self.kind == "relink" else None,
+            previous_deal_id if self.kind == "relink" else None,
         )  # fmt: skip
 
     def problems(self, rows: Sequence[Mapping[str, str]]) -> list[ItemProblem]:

@@ -62,6 +62,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._builders import builder
 from ._journal_file import (
     DONE_CODE,
     IN_FLIGHT_CODE,
@@ -103,6 +104,10 @@ class JournalItem:
     def previous_deal_id(self) -> str | None:
         """The email ops' name for ``note``."""
         return self.note
+
+
+#: ``JournalItem(...)`` of every field in order, at half the cost: one a row taken.
+_journal_item = builder(JournalItem)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -430,15 +435,19 @@ class Journal:
     def report_lines(self, after_line: int = 0, before_line: int | None = None) -> Iterator[tuple[int, str]]:
         """(line, the item as one JSON object) in line order, between the lines given (both excluded): the
         report's lines, built by SQLite itself (a million items in about a second)."""
-        # json_patch drops a key patched with null: the note appears only where the op wrote one.
-        note = self.layout.note
-        patch = f"json_object('{note}', {note})" if note else "json_object()"
-        cursor = self._db.execute(
-            f"SELECT line, json_patch(json_object('line', line, {self._sql.json_fields},"
-            " 'code', o.code,"
+        item = (
+            f"'line', line, {self._sql.json_fields}, 'code', o.code,"
             " 'status', CASE state WHEN 2 THEN o.status WHEN 1 THEN 'in_flight' ELSE 'pending' END,"
-            f" 'message', o.message, 'attempts', attempts), {patch})"
-            " FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome"
+            " 'message', o.message, 'attempts', attempts"
+        )
+        # The note only where the op wrote one: a CASE, not json_patch, which parses both objects again a row.
+        note = self.layout.note
+        record = (
+            f"CASE WHEN {note} IS NULL THEN json_object({item}) ELSE json_object({item}, '{note}', {note}) END"
+            if note else f"json_object({item})"
+        )  # fmt: skip
+        cursor = self._db.execute(
+            f"SELECT line, {record} FROM items LEFT JOIN outcomes AS o ON o.id = items.outcome"
             " WHERE line > ? AND line < ? ORDER BY line",
             (after_line, before_line if before_line is not None else _NO_LINE_AFTER),
         )
@@ -476,8 +485,7 @@ class Journal:
 
     def _open_item(self, row: Sequence[Any]) -> JournalItem:
         """A JournalItem in flight from a row of ``_Sql.open_item``."""
-        line, *fields, note = row
-        return JournalItem(line, self._fields(fields), IN_FLIGHT, note=note)
+        return _journal_item(row[0], self._fields(row[1:-1]), IN_FLIGHT, None, None, None, 0, row[-1])
 
     def _fields(self, values: Sequence[str | None]) -> dict[str, str]:
         return {name: value for name, value in zip(self.layout.fields, values, strict=True) if value is not None}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from .._builders import builder
 from .._bulk import ItemResult
 from .._errors import RateLimitError, RedisUnavailable
 from .._fanout import first_error
@@ -36,6 +37,9 @@ __all__ = ["RECONCILE_WINDOW", "Progress", "RunResult", "Tally", "run"]
 
 #: Rows in flight read back at a time after a kill.
 RECONCILE_WINDOW = 2_000
+#: ``Outcome(...)`` of every field in order, at half the cost: one a row sent.
+_outcome = builder(Outcome)
+
 class Tally(Protocol):
     """Told as rows finish while a run sends."""
 
@@ -254,7 +258,7 @@ class _Sender:
                     self.stop.request(StopReason.REDIS, result.message)
                     continue
                 outcomes.append(
-                    Outcome(line, result.code, result.status, result.message, result.attempts, result.transient)
+                    _outcome(line, result.code, result.status, result.message, result.attempts, result.transient)
                 )
             if outcomes:
                 into.extend(outcomes)

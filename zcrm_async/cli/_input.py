@@ -15,6 +15,7 @@ from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .. import ItemProblem
+from .._builders import builder
 from ..backfill import Row
 from ._operations import Operation
 from ._rows import FIELDS, InputError, Parsed, csv_rows, jsonl_rows
@@ -165,6 +166,10 @@ def _is_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
+#: ``Row(...)`` of every field in order, at half the cost: one a row read.
+_row = builder(Row)
+
+
 def _checked(raw: Iterator[tuple[int, Parsed]], operation: Operation) -> Iterator[Row]:
     """The rows, each refused by its line for the first problem the library finds in its item, checked a thousand
     at a time."""
@@ -180,7 +185,7 @@ def _checked(raw: Iterator[tuple[int, Parsed]], operation: Operation) -> Iterato
                 continue
             problem = errors.get(position)
             position += 1
-            yield Row(line, fields, None if problem is None else f"line {line}: {problem}")
+            yield _row(line, fields, None if problem is None else f"line {line}: {problem}")
 
 
 def _error(problem: ItemProblem, lines: list[int]) -> str:
