@@ -10,16 +10,9 @@ untimed token-warming call, is in the JSON), 429s (the fake's count), client CPU
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 from .bench_harness import (
-    CLIENT_CPU,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REFRESH_TOKEN,
-    ROOT,
     FakeProcess,
     Options,
     Row,
@@ -28,7 +21,7 @@ from .bench_harness import (
     read_json,
     run_worker,
 )
-from .sdk_env import SDKUnavailable, sdk_python
+from .sdk_env import run_sdk_worker
 
 CAP = 20
 LATENCY_MS = 50
@@ -50,32 +43,8 @@ async def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_sdk(fake: FakeProcess, contacts: int) -> dict[str, Any]:
-    try:
-        python = sdk_python()
-    except SDKUnavailable as exc:
-        return {"error": f"the SDK could not be installed: {exc}"}
-    spec = {
-        "url": fake.url,
-        "seed_file": fake.seed_file,
-        "contacts": contacts,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN,
-        "threads": CAP,
-        "deadline": 120,
-        "cpu": CLIENT_CPU,
-    }
-    argv = [str(python), str(ROOT / "benchmarks" / "sdk_worker.py"), json.dumps(spec)]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": "the SDK worker did not finish in 180 s"}
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        return {"error": f"the SDK worker failed (exit {done.returncode}): {tail}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    spec = {"seed_file": fake.seed_file, "contacts": contacts, "threads": CAP, "deadline": 120}
+    return run_sdk_worker("sdk_worker.py", fake.url, spec, timeout=180)
 
 
 def run(options: Options) -> list[Row]:

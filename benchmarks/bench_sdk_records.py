@@ -16,16 +16,9 @@ Each reads the token once before the timing. Figures per part: wall time, reques
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 from .bench_harness import (
-    CLIENT_CPU,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REFRESH_TOKEN,
-    ROOT,
     FakeProcess,
     Options,
     Row,
@@ -33,7 +26,7 @@ from .bench_harness import (
     make_crm,
     run_worker,
 )
-from .sdk_env import SDKUnavailable, sdk_python
+from .sdk_env import run_sdk_worker
 
 CAP = 20
 LATENCY_MS = 50
@@ -62,25 +55,8 @@ async def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_sdk(fake: FakeProcess, records: int, count: int) -> dict[str, Any]:
-    try:
-        python = sdk_python()
-    except SDKUnavailable as exc:
-        return {"error": f"the SDK could not be installed: {exc}"}
-    spec = {
-        "url": fake.url, "records": records, "count": count, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN, "coql_threads": 4, "insert_threads": 10, "deadline": 240, "cpu": CLIENT_CPU,
-    }  # fmt: skip
-    argv = [str(python), str(ROOT / "benchmarks" / "sdk_records_worker.py"), json.dumps(spec)]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": "the SDK worker did not finish in 300 s"}
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        return {"error": f"the SDK worker failed (exit {done.returncode}): {tail}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    spec = {"records": records, "count": count, "coql_threads": 4, "insert_threads": 10, "deadline": 240}
+    return run_sdk_worker("sdk_records_worker.py", fake.url, spec, timeout=300)
 
 
 def run(options: Options) -> list[Row]:

@@ -8,9 +8,13 @@ just that. The directory is not to be committed (.gitignore).
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from .bench_harness import CLIENT_CPU, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".sdk-venv"
@@ -56,6 +60,28 @@ def sdk_python(*, timeout: float = 180.0) -> Path:
             raise SDKUnavailable(f"{' '.join(argv[:4])} failed: {tail}")
     _MARKER.write_text(wanted + "\n")
     return python
+
+
+def run_sdk_worker(script: str, url: str, spec: dict[str, Any], *, timeout: float) -> dict[str, Any]:
+    """``benchmarks/{script}`` run by the SDK venv's python against the fake at ``url``, with ``spec`` and the
+    benchmarks' OAuth client and client core as JSON; its last line of output, read as JSON, or ``{"error": why}``
+    when the venv cannot be made or the worker fails or overruns ``timeout`` seconds."""
+    try:
+        python = sdk_python()
+    except SDKUnavailable as exc:
+        return {"error": f"the SDK could not be installed: {exc}"}
+    client = {"url": url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
+    argv = [str(python), str(HERE / script), json.dumps({**client, "cpu": CLIENT_CPU, **spec})]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"the SDK worker did not finish in {timeout:.0f} s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        return {"error": f"the SDK worker failed (exit {done.returncode}): {tail}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
 
 
 if __name__ == "__main__":

@@ -9,53 +9,28 @@ requests-based), what figure 10's client of ours does, and prints one JSON line 
   ``insert_threads`` calls side by side in a ``ThreadPoolExecutor``. The SDK reads the module's field metadata
   (``GET /settings/fields``) once, before its first write: that call is in its timing.
 
-Standalone on purpose, set up as ``sdk_worker.py`` explains (environment pointed at the fake,
-``update_api_domain=False``, no user lookup). The token is read once, outside the timing.
+Standalone on purpose: the SDK pointed at FakeZoho by ``sdk_setup.py``, beside it. The token is read once, outside
+the timing.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from sdk_setup import connect, pin_cpu
 
 PAGE = 2000
 PER_CALL = 100
 
 
 def main(spec: dict[str, Any]) -> dict[str, Any]:
-    # The SDK lives only in benchmarks/.sdk-venv and ships no types: mypy (run in the project's venv) sees neither.
-    # fmt: off
-    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.api.logger import Logger  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    # fmt: on
-
-    if spec.get("cpu") is not None and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
-        os.sched_setaffinity(0, {spec["cpu"]})  # the client's core, apart from the fake's, as for our client
-    url = spec["url"]
-    workdir = tempfile.mkdtemp(prefix="zcrm-bench-sdk-")
-    Initializer.initialize(
-        environment=DataCenter.Environment(url, f"{url}/oauth/v2/token", url),
-        token=OAuthToken(
-            client_id=spec["client_id"],
-            client_secret=spec["client_secret"],
-            refresh_token=spec["refresh_token"],
-            find_user=False,
-        ),
-        store=FileStore(f"{workdir}/sdk_tokens.txt"),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False, update_api_domain=False),
-        resource_path=workdir,
-        logger=Logger.get_instance(level=Logger.Levels.CRITICAL, file_path=f"{workdir}/sdk.log"),
-    )
+    pin_cpu(spec)
+    connect(spec, prefix="zcrm-bench-sdk-")
     _coql_page(0, 1)  # the token, outside the timing
     return {"coql": _timed(lambda: _read_all(spec)), "insert": _timed(lambda: _insert_all(spec))}
 

@@ -4,15 +4,8 @@
 ``zohocrmsdk8_0`` 7.0.0 (sync, requests-based), in a ``ThreadPoolExecutor`` of ``threads`` workers, one contact per
 task following ``info.next_index``, and prints one JSON line: counts, wall and CPU time.
 
-Standalone on purpose: it imports nothing from zcrm_async (that package is not installed in the SDK's venv).
-Setup that makes the SDK talk to FakeZoho (read from the SDK 7.0.0's source):
-
-- ``DataCenter.Environment(url, accounts_url, file_upload_url)`` pointed at the fake; the SDK posts the refresh
-  grant to ``accounts_url`` as is, so it is the fake's token URL;
-- ``SDKConfig(update_api_domain=False)``: the fake's token response carries ``api_domain``, which would otherwise
-  switch the SDK to a production URL;
-- ``OAuthToken(find_user=False)``: no ``GET /users?type=CurrentUser`` (the fake has no Users API);
-- token store and field-metadata resource path in a temporary directory.
+Standalone on purpose: it imports nothing from zcrm_async (that package is not installed in the SDK's venv); the
+SDK is pointed at FakeZoho by ``sdk_setup.py``, beside it, which says how.
 
 Get Emails of a Record (``EmailRelatedRecordsOperations.get_emails_related_records``) does not fetch field
 metadata first (its response is not a record), so the SDK sends exactly one request per page here.
@@ -21,51 +14,30 @@ metadata first (its response is not a record), so the SDK sends exactly one requ
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+from sdk_setup import connect, pin_cpu
+
 
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     # The SDK lives only in benchmarks/.sdk-venv and ships no types: mypy (run in the project's venv) sees neither.
     # fmt: off
-    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.api.logger import Logger  # type: ignore[import-not-found, import-untyped, unused-ignore]
     from zohocrmsdk.src.com.zoho.crm.api import ParameterMap  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter  # type: ignore[import-not-found, import-untyped, unused-ignore]
     from zohocrmsdk.src.com.zoho.crm.api.email_related_records import (  # type: ignore[import-not-found, import-untyped, unused-ignore]
         EmailRelatedRecordsOperations,
         GetEmailsRelatedRecordsParam,
         ResponseWrapper,
     )
-    from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig  # type: ignore[import-not-found, import-untyped, unused-ignore]
     # fmt: on
 
-    if spec.get("cpu") is not None and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
-        os.sched_setaffinity(0, {spec["cpu"]})  # the client's core, apart from the fake's, as for our client
-    url = spec["url"]
+    pin_cpu(spec)
     with open(spec["seed_file"]) as f:
         ids = json.load(f)["contact_ids"][: spec["contacts"]]
-    workdir = tempfile.mkdtemp(prefix="zcrm-bench-sdk-")
-    Initializer.initialize(
-        environment=DataCenter.Environment(url, f"{url}/oauth/v2/token", url),
-        token=OAuthToken(
-            client_id=spec["client_id"],
-            client_secret=spec["client_secret"],
-            refresh_token=spec["refresh_token"],
-            find_user=False,
-        ),
-        store=FileStore(f"{workdir}/sdk_tokens.txt"),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False, update_api_domain=False),
-        resource_path=workdir,
-        logger=Logger.get_instance(level=Logger.Levels.CRITICAL, file_path=f"{workdir}/sdk.log"),
-    )
+    connect(spec, prefix="zcrm-bench-sdk-")
     lock = threading.Lock()
     counts = {"requests": 0, "emails": 0, "throttled": 0, "errors": 0, "contacts_done": 0}
     deadline = time.monotonic() + spec["deadline"]

@@ -5,50 +5,33 @@ for (Get Emails of a Record, every page; one email; Get Modules; Get Module by A
 prints one JSON object: per call, the HTTP status and the class of object the SDK parsed the answer into. The SDK
 logs and swallows what it cannot parse and returns None, so a None or an unexpected class is the failure.
 
-Standalone: it imports nothing from zcrm_async (not installed in the SDK's venv). Set up as
-benchmarks/sdk_worker.py explains (environment pointed at the fake, ``update_api_domain=False``, no user lookup).
+Standalone: it imports nothing from zcrm_async (not installed in the SDK's venv); the SDK is pointed at FakeZoho
+by ``benchmarks/sdk_setup.py``, the benchmarks' workers' own set-up.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import tempfile
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # sdk_setup, as a script's neighbour
+from sdk_setup import connect
 
 
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     # fmt: off
-    from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.api.logger import Logger  # type: ignore[import-not-found, import-untyped, unused-ignore]
     from zohocrmsdk.src.com.zoho.crm.api import ParameterMap  # type: ignore[import-not-found, import-untyped, unused-ignore]
     from zohocrmsdk.src.com.zoho.crm.api import associate_email as assoc  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter  # type: ignore[import-not-found, import-untyped, unused-ignore]
     from zohocrmsdk.src.com.zoho.crm.api.email_related_records import (  # type: ignore[import-not-found, import-untyped, unused-ignore]
         EmailRelatedRecordsOperations,
         GetEmailsRelatedRecordsParam,
     )
-    from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer  # type: ignore[import-not-found, import-untyped, unused-ignore]
     from zohocrmsdk.src.com.zoho.crm.api.modules import ModulesOperations  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig  # type: ignore[import-not-found, import-untyped, unused-ignore]
     # fmt: on
 
-    url = spec["url"]
-    workdir = tempfile.mkdtemp(prefix="zcrm-sdk-contract-")
-    Initializer.initialize(
-        environment=DataCenter.Environment(url, f"{url}/oauth/v2/token", url),
-        token=OAuthToken(
-            client_id=spec["client_id"],
-            client_secret=spec["client_secret"],
-            refresh_token=spec["refresh_token"],
-            find_user=False,
-        ),
-        store=FileStore(f"{workdir}/sdk_tokens.txt"),
-        sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=False, update_api_domain=False),
-        resource_path=workdir,
-        logger=Logger.get_instance(level=Logger.Levels.CRITICAL, file_path=f"{workdir}/sdk.log"),
-    )
+    connect(spec, prefix="zcrm-sdk-contract-")
     calls: list[dict[str, Any]] = []
 
     def record(name: str, response: Any) -> Any:

@@ -8,7 +8,6 @@ credentials are there, every output can be written, no output is the input or th
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import time
 from pathlib import Path
 
@@ -16,14 +15,14 @@ from .. import AuthenticationError, MissingScopeError, ZohoCRM, backfill
 from ._backfill_end import Printed, explain_not_allowed, failed_rows_written, show_failed
 from ._connect import Connection
 from ._dry_run import dry_run
-from ._exit import EXIT_FAILED, EXIT_JOURNAL, EXIT_OK
+from ._exit import EXIT_FAILED, EXIT_OK
 from ._failures import RunFailure, UsageError
-from ._files import check_writable
 from ._input import InputError, InputSource, open_input
+from ._journal_open import run_journaled
 from ._operations import Operation
 from ._output import Output, counted
 from ._stops import EXIT_CODES, stop_message
-from ._summary import json_summary, print_budget, print_outcomes
+from ._summary import print_budget, print_outcomes
 
 __all__ = ["BackfillOptions", "backfill_command", "default_journal"]
 
@@ -77,64 +76,10 @@ async def backfill_command(options: BackfillOptions, connection: Connection, out
         source = open_input(options.path, options.operation)
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    connection.check()  # before the journal exists: missing credentials should leave no file behind
-    if options.report is not None:
-        check_writable(options.report, "--report")
-        check_writable(backfill.failed_rows_path(options.report), "--report")  # the failed rows go beside it
-    journal_path = options.journal_path
-    check_writable(journal_path, "--journal", folder_too=True)
-    _refuse_overwriting(options, journal_path)
-    # The credentials (at most one refresh) and the API server are checked before the journal is created, so a
-    # wrong secret or an unreachable server leaves no journal and marks no item in flight.
-    async with connection.open() as crm:
-        try:
-            journal = backfill.Journal(journal_path, backfill.EMAIL_LAYOUT)
-        except (backfill.JournalBusy, backfill.JournalMismatch) as exc:
-            raise UsageError(str(exc)) from None
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
-        code = await _in_journal(options, crm, output, journal, source, stop)
-    if code != EXIT_JOURNAL:
-        output.line(f"journal: {journal_path}")
-    return code
-
-
-def _refuse_overwriting(options: BackfillOptions, journal_path: Path) -> None:
-    """The report replaces its file and the journal is a database: neither may be the input, nor one another."""
-    named = [("--report", options.report), ("--journal", journal_path)]
-    for flag, path in named:
-        others = [("the input file", options.path)] + [("the journal", journal_path)] * (flag == "--report")
-        for what, other in others:
-            if path is not None and _same_file(path, other):
-                raise UsageError(f"{flag} {path} is {what}: it would be overwritten; name another file")
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return one.samefile(other)
-    except OSError:  # one of them does not exist yet: the same path, once resolved, is still the same file
-        return one.resolve() == other.resolve()
-
-
-async def _in_journal(
-    options: BackfillOptions, crm: ZohoCRM, output: Output, journal: backfill.Journal, source: InputSource,
-    stop: backfill.Stop,
-) -> int:  # fmt: skip
-    journal_path = journal.path
-    try:
-        with journal:
-            code = await _journaled(options, crm, output, journal, source, stop)
-            output.summary(json_summary(journal, code, report=options.report))
-    except sqlite3.Error as exc:
-        # A corrupt page, a full disk, a file made read-only: each transaction either committed or did not, so
-        # nothing is marked done that was not; what was in flight is read back once the journal works again.
-        output.error(
-            f"zcrm-async: error: the journal {journal_path} failed ({exc}); nothing was lost: outcomes recorded "
-            "before stay, items in flight are read back by the next run. Free disk space or fix the file, then "
-            "run the same command again (or --journal NEW to start over)"
-        )
-        return EXIT_JOURNAL
-    return code
+    return await run_journaled(
+        connection, output, backfill.EMAIL_LAYOUT, lambda crm, journal: _journaled(options, crm, output, journal,
+        source, stop), input_path=options.path, journal_path=options.journal_path, report=options.report,
+    )  # fmt: skip
 
 
 async def _journaled(

@@ -19,7 +19,6 @@ import csv
 import dataclasses
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,13 +28,13 @@ from .. import AuthenticationError, MissingScopeError, ZohoCRM, backfill
 from ..records import system_duplicate_check_field
 from ._backfill_end import Printed, show_failed
 from ._connect import Connection
-from ._exit import EXIT_FAILED, EXIT_JOURNAL, EXIT_OK, EXIT_UNREACHABLE
+from ._exit import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE
 from ._failures import RunFailure, UsageError
-from ._files import check_writable
+from ._journal_open import run_journaled
 from ._output import Output, counted
 from ._records_op import Columns, RecordsImport
 from ._stops import EXIT_CODES, stop_message
-from ._summary import json_summary, print_budget, print_outcomes
+from ._summary import print_budget, print_outcomes
 
 __all__ = ["IMPORT_TEXT", "RecordsImportOptions", "add_import_arguments", "import_records", "options_from"]
 
@@ -216,32 +215,10 @@ async def import_records(options: RecordsImportOptions, connection: Connection, 
     op = import_op(options)
     size, sha256 = _identity(options.path)
     source = CsvRecords(options.path, size, sha256, op)
-    connection.check()
-    journal_path = options.journal_path
-    for path, flag in ((options.report, "--report"), (journal_path, "--journal")):
-        if path is not None and path.resolve() == options.path.resolve():
-            raise UsageError(f"{flag} {path} is the input file: it would be overwritten; name another file")
-    if options.report is not None:
-        check_writable(options.report, "--report")
-        check_writable(backfill.failed_rows_path(options.report), "--report")
-    check_writable(journal_path, "--journal", folder_too=True)
-    async with connection.open() as crm:
-        try:
-            journal = backfill.Journal(journal_path, op.layout)
-        except (backfill.JournalBusy, backfill.JournalMismatch) as exc:
-            raise UsageError(str(exc)) from None
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise UsageError(f"cannot use {journal_path} as a journal: {exc}") from None
-        try:
-            with journal:
-                code = await _journaled(options, crm, output, journal, source, stop)
-                output.summary(json_summary(journal, code, report=options.report))
-        except sqlite3.Error as exc:
-            output.error(f"zcrm-async: error: the journal {journal_path} failed ({exc}); nothing was lost: run the "
-                         "same command again once the file is fixed (or --journal NEW to start over)")  # fmt: skip
-            return EXIT_JOURNAL
-    output.line(f"journal: {journal_path}")
-    return code
+    return await run_journaled(
+        connection, output, op.layout, lambda crm, journal: _journaled(options, crm, output, journal, source, stop),
+        input_path=options.path, journal_path=options.journal_path, report=options.report,
+    )
 
 
 async def _journaled(

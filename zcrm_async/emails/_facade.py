@@ -25,7 +25,7 @@ from ._items import (
     validated,
 )
 from ._link_ops import link_op, single_link_op, unlink_op
-from ._reading import MAX_EMAIL_PAGES, EmailReader
+from ._reading import MAX_EMAIL_PAGES, EmailReader, each_email
 from ._relink import RelinkOp
 from ._requests import PlannedRequest, plan_link_deal, plan_relink, plan_unlink_deal
 
@@ -80,7 +80,7 @@ class Emails:
             PaginationError: the server gave a cursor twice, or more than ``max_pages`` pages (10 emails each):
                 following it would never end, and what was read is incomplete.
         """
-        return self._reader.iterate(module, record_id, type=type, owner_id=owner_id, max_pages=max_pages)
+        return each_email(self._reader.pages(module, record_id, type=type, owner_id=owner_id, max_pages=max_pages))
 
     def iterate_many(
         self,

@@ -16,7 +16,7 @@ from .._fanout import Stream, fan_out
 from ..models import Email, EmailsPage, EmailSummary, LinkedRecord, decode_email_envelope, decode_emails_page
 from ..validation import check_message_id, check_numeric_id
 
-__all__ = ["EMAIL_TYPES", "MAX_EMAIL_PAGES", "EmailReader"]
+__all__ = ["EMAIL_TYPES", "MAX_EMAIL_PAGES", "EmailReader", "each_email"]
 
 #: 10,000 pages of 10: a record with more than 100,000 emails is taken for a server that never stops paging.
 MAX_EMAIL_PAGES = 10_000
@@ -54,12 +54,7 @@ class EmailReader:
         type: str | None = None,
         owner_id: str | int | None = None,
     ) -> EmailsPage:
-        """One page (10 emails) of Get Emails of a Record; pass ``info.next_index`` as ``index`` for the next.
-
-        Raises:
-            ValueError: a bad record id, ``type``, or ``owner_id`` without ``type="user_emails"``.
-            APIError: Zoho refused (e.g. CANNOT_PROCESS while the mailbox syncs).
-        """
+        """``Emails.page`` (documented there): one page of Get Emails of a Record."""
         record = check_numeric_id(record_id, "record_id")
         params: dict[str, str] = {}
         if type is not None:
@@ -82,23 +77,6 @@ class EmailReader:
             _remember_deals_module(self._crm, page)
         return page
 
-    async def iterate(
-        self,
-        module: str,
-        record_id: str | int,
-        *,
-        type: str | None = None,
-        owner_id: str | int | None = None,
-        max_pages: int = MAX_EMAIL_PAGES,
-    ) -> AsyncGenerator[EmailSummary, None]:
-        """``Emails.iterate`` (documented there): the emails of ``pages``, one at a time."""
-        async with contextlib.aclosing(
-            self.pages(module, record_id, type=type, owner_id=owner_id, max_pages=max_pages)
-        ) as pages:
-            async for emails in pages:
-                for email in emails:
-                    yield email
-
     async def pages(
         self,
         module: str,
@@ -108,7 +86,7 @@ class EmailReader:
         owner_id: str | int | None = None,
         max_pages: int = MAX_EMAIL_PAGES,
     ) -> AsyncGenerator[list[EmailSummary], None]:
-        """Each page's emails of a record, in order, as ``iterate`` follows the cursor chain."""
+        """Each page's emails of a record, in order, following the cursor chain (``Emails.iterate``)."""
         index: str | None = None
         chain = CursorChain(f"Get Emails of {module} {record_id}", max_pages)
         while True:
@@ -131,22 +109,7 @@ class EmailReader:
         owner_id: str | int | None = None,
         on_refused: Callable[[str, APIError], None] | None = None,
     ) -> AbstractAsyncContextManager[Stream[tuple[str, EmailSummary]]]:
-        """The emails of many records at once: ``(record_id, email)`` pairs as they arrive.
-
-        Records fan out ``concurrency`` at a time; each record's pages stay in order. Memory is bounded by
-        ``buffer``. Leaving the block early cancels every request in flight::
-
-            async with crm.emails.iterate_many("Contacts", ids) as stream:
-                async for record_id, email in stream:
-                    ...
-
-        Args:
-            on_refused: called with the record's id and Zoho's refusal when Zoho refuses one record's emails
-                (``InvalidRequestError``, e.g. INVALID_DATA for a deleted record; ``NotFoundError``;
-                ``PermissionDeniedError``); that record is skipped (the emails already yielded stay) and the
-                others go on. Without it the refusal ends the stream. Other errors (the credentials, the
-                credits, an unreachable server) end it either way: every record would fail the same.
-        """
+        """``Emails.iterate_many`` (documented there): each record's pages fanned out, in bounded memory."""
         ids = [check_numeric_id(record_id, "record_id") for record_id in record_ids]  # all refused before any request
         if buffer < 0:
             raise ValueError("buffer must not be negative")
@@ -159,17 +122,12 @@ class EmailReader:
         return fan_out(ids, produce, concurrency=concurrency, buffer=-(-buffer // EMAILS_PER_PAGE))
 
     async def lookup(self, module: str, record_id: str | int, message_ids: Iterable[str]) -> dict[str, EmailSummary]:
-        """The record's emails among ``message_ids``, as Get Emails of a Record lists them (with ``linked_record``).
-
-        Pages through the record's emails and stops as soon as every one is found; ids not on the record are
-        absent from the result. This is how to read where an email is linked: the single-email endpoint's
-        answer has no ``linked_record``.
-        """
+        """``Emails.lookup`` (documented there): pages until every one of ``message_ids`` is found."""
         wanted = {check_message_id(message_id) for message_id in message_ids}
         found: dict[str, EmailSummary] = {}
         if not wanted:
             return found
-        async with contextlib.aclosing(self.iterate(module, record_id)) as emails:
+        async with contextlib.aclosing(each_email(self.pages(module, record_id))) as emails:
             async for email in emails:
                 if email.message_id is not None and email.message_id in wanted:
                     found[email.message_id] = email
@@ -178,12 +136,7 @@ class EmailReader:
         return found
 
     async def where_linked(self, contact_id: str | int, message_ids: Iterable[str]) -> dict[str, LinkedRecord | None]:
-        """The deal each of a contact's emails is linked to (None: not linked), for the emails whose link could be
-        read; the others are absent.
-
-        Reads the contact's Get Emails list (``lookup``), which is where Zoho shows links; an email the list does
-        not show, or shows without ``linked_record``, is asked for alone, in case a server puts it there.
-        """
+        """``Emails.where_linked`` (documented there): the Get Emails list first, an email it leaves unsaid alone."""
         wanted = list(message_ids)
         found = await self.lookup("Contacts", contact_id, wanted)
         links: dict[str, LinkedRecord | None] = {}
@@ -209,6 +162,14 @@ class EmailReader:
         if not envelope.Emails:
             raise ResponseDecodeError("Zoho returned an empty Emails array", status=response.status)
         return envelope.Emails[0]
+
+
+async def each_email(pages: AsyncGenerator[list[EmailSummary], None]) -> AsyncGenerator[EmailSummary, None]:
+    """The emails of ``pages``, one at a time, in order; closing this closes the pages (no request left out)."""
+    async with contextlib.aclosing(pages):
+        async for emails in pages:
+            for email in emails:
+                yield email
 
 
 #: Zoho's answers that concern one record only: the other records of a fan-out can still be read.
