@@ -93,6 +93,10 @@ def build_parser(*, fake_server_flags: bool = True) -> argparse.ArgumentParser:
 
     add_audit_parser(commands, common)
 
+    from ._journal_failed import add_journal_commands
+
+    add_journal_commands(commands)
+
     records = commands.add_parser("records", help="read a module's records, or import them from a CSV")
     record_commands = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
     records_text = "a module's records to CSV or JSONL, by COQL or Get Records"
@@ -214,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     output = Output(quiet=getattr(args, "quiet", False), stdout=sys.stderr if as_json else None,
                     data=sys.stdout if as_json else None)  # fmt: skip
     try:
+        if args.command == "journal":  # reads a file: no connection, no credentials, no event loop
+            from ._journal_failed import journal_failed
+
+            return journal_failed(args, output)
         connection = _demo_connection() if args.command == "demo" else connection_from(args)
         output.add_secrets(*connection.secrets)
         with _logging_to(output) as handler:

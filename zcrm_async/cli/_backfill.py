@@ -100,8 +100,8 @@ async def _journaled(
         raise UsageError(
             f"{options.path} changed since its journal {journal.path} was made: a journal resumes the file it was "
             "made for. Put the file back (and add --retry-failed to send its failed rows again), or run the edited "
-            "file with a new journal (--journal NEW); the earlier run's failed rows are in its --report's "
-            ".failed.csv, to run on their own"
+            f"file with a new journal (--journal NEW); zcrm-async journal failed {journal.path} writes the earlier "
+            f"run's failed rows to {backfill.failed_rows_path(journal.path)}, to run on their own"
         ) from None
     except (backfill.JournalMismatch, InputError) as exc:
         raise UsageError(str(exc)) from None

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
 
 from .. import ZohoCRM
-from ..backfill import Journal, Tally
+from ..backfill import EMAIL_LAYOUT, Journal, Tally
 from ._dry_run import SHOWN_BAD_ROWS, show_bad_rows
 from ._output import Output, counted
 from ._progress import Tracker, track
@@ -72,8 +72,13 @@ def show_failed(output: Output, journal: Journal, report: Path | None) -> None:
     for line, why in failed.first:
         output.failure(f"  line {line}: {why}")
     if failed.count > len(failed.first):
+        # A backfill's journal also gives its failed rows alone (a records import's keeps no header to write).
+        alone = f", or zcrm-async journal failed {journal.path} for the failed rows alone" * (
+            journal.layout == EMAIL_LAYOUT
+        )
         where = f"in {report}" if report is not None else (
-            "in a report: run the same command with --report FILE (written from the journal, nothing is sent again)"
+            f"in a report: run the same command with --report FILE (written from the journal, nothing is sent "
+            f"again){alone}"
         )
         output.failure(f"  ... and {failed.count - len(failed.first)} more {where}")
 

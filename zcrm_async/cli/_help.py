@@ -66,6 +66,10 @@ EXAMPLES: Mapping[str, tuple[str, ...]] = {
     ),
     "auth exchange": ("zcrm-async auth exchange --dc eu --client-id 1000.XXXX --client-secret ... --code 1000.yyyy",),
     "auth check": ("zcrm-async auth check",),
+    "journal failed": (
+        "zcrm-async journal failed links.csv.journal.sqlite   # writes links.csv.journal.failed.csv",
+        "zcrm-async journal failed links.csv.journal.sqlite --out to-fix.csv",
+    ),
     "demo": ("zcrm-async demo", "zcrm-async demo --contacts 200 --workdir demo-run"),
     "fake-server": (
         "zcrm-async fake-server --seed-contacts 20 --write-sample sample.csv",
