@@ -248,6 +248,20 @@ class _ErrorBody(msgspec.Struct):
 _decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
 
 
+def error_in_answer(status: int, body: bytes) -> APIError | None:
+    """The ``APIError`` a successful answer carries as its body (``{"code", "message", "status": "error"}``), if
+    it carries one: record.json declares Get Records' errors inside its 200 (``oneOf`` the page and
+    ``API_Exception``), where the other module endpoints answer them with 400."""
+    try:
+        parsed = _decode_error_body(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if parsed.status != "error" or not parsed.code:
+        return None
+    return _class_for(400, parsed.code)(parsed.message or parsed.code, status=status, code=parsed.code,
+                                        details=parsed.details)  # fmt: skip
+
+
 def error_from_response(
     status: int,
     body: bytes,

@@ -17,6 +17,7 @@ from ._bulk import BulkResult, ItemResult
 from ._client import raise_for_status
 from ._cursors import CursorChain
 from ._decode import decode_or_raise
+from ._errors import error_in_answer
 from ._fanout import first_error
 from ._record_writes import SYSTEM_DUPLICATE_CHECK, delete_op, insert_op, update_op, upsert_op
 from ._related_update import related_update_op
@@ -68,7 +69,11 @@ class Records:
         response = await self._crm.request("GET", f"/{module}", operation="records.list", params=params)
         if response.status == 204:
             return RecordsPage()
-        return decode_or_raise(decode_records_page, raise_for_status(response), "Zoho's records page")
+        answer = decode_or_raise(decode_records_page, raise_for_status(response), "Zoho's records page")
+        # A refusal in a 200 (as record.json allows) would read as an empty page: the export would end, silent.
+        if not answer.data and (refused := error_in_answer(response.status, response.content)) is not None:
+            raise refused
+        return answer
 
     async def iterate(
         self,

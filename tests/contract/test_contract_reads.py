@@ -235,9 +235,10 @@ async def test_search_and_count_refusals_keep_the_contract(world: Any) -> None:
         ("/Nowhere/search", {"word": "xy"}),
         ("/Contacts/actions/count", {"cvid": "1", "email": "n1@example.org"}),
         ("/Nowhere/actions/count", {}),
+        ("/Nowhere", {"fields": "Last_Name"}),  # Get Records of an unknown module: API_Exception's INVALID_MODULE
     ]:
         response = await crm.request("GET", path, operation="records.search", params=params)
         assert response.status == 400, (path, params)
     with pytest.raises(APIError):
         await crm.records.count("Contacts", criteria="(Nope:equals:x)")
-    assert assert_contract(recorder) == 8
+    assert assert_contract(recorder) == 9

@@ -232,3 +232,33 @@ async def test_lost_answers_are_asked_again() -> None:
         assert (await crm.records.get("Contacts", ids[5]) or {}).get("id") == ids[5]
         assert fake.stats.dropped > 0
         assert crm.counters.credits_spent == fake.credits_used
+
+
+# -- Get Records of an unknown module ------------------------------------------------------------------------
+
+
+async def test_get_records_of_an_unknown_module_is_zohos_invalid_module() -> None:
+    """FakeZoho answers Record Count's documented 400 INVALID_MODULE for Get Records too; nothing is read."""
+    async with fake_and_client() as (fake, crm):
+        contacts(fake, 2)
+        with pytest.raises(InvalidRequestError) as caught:
+            await crm.records.page("Nowhere", fields=["Last_Name"])
+        assert (caught.value.status, caught.value.code) == (400, "INVALID_MODULE")
+        assert caught.value.details == {"resource_path_index": 0}
+        with pytest.raises(InvalidRequestError):
+            _ = [record async for record in crm.records.iterate("Nowhere", fields=["Last_Name"])]
+
+
+async def test_get_records_refused_inside_a_200_raises_the_refusal_not_an_empty_page() -> None:
+    """record.json declares Get Records' refusals inside its 200 (oneOf the page and API_Exception): read as a
+    page, that body would be an empty one, and an export of a mistyped module would end with 0 records, silent."""
+    refusal = {"code": "INVALID_MODULE", "details": {"resource_path_index": 0},
+               "message": "the module name given seems to be invalid", "status": "error"}  # fmt: skip
+    crm, _, _, _ = make(Script(json_response(200, refusal)))
+    async with crm:
+        with pytest.raises(InvalidRequestError) as caught:
+            await crm.records.page("Nowhere", fields=["Last_Name"])
+    assert (caught.value.status, caught.value.code) == (200, "INVALID_MODULE")
+    crm, _, _, _ = make(Script(json_response(200, {"data": [], "info": {"more_records": False}})))
+    async with crm:  # an answer that is a page, with no records, is still an empty page
+        assert (await crm.records.page("Contacts", fields=["Last_Name"])).data == []

@@ -50,5 +50,8 @@ def test_get_records_pages_and_page_tokens() -> None:
             "GET", "/crm/v8/Contacts", params={"fields": "Email", "page": "3", "per_page": "200"}
         )
         assert status == 200 and body["info"]["count"] == 50 and body["info"]["more_records"] is False
+        status, body, _ = await api.call("GET", "/crm/v8/Nowhere", params={"fields": "Last_Name"})
+        assert (status, body) == (400, {"code": "INVALID_MODULE", "details": {"resource_path_index": 0},
+                                        "message": "The module name given seems to be invalid", "status": "error"})
 
     run(test)

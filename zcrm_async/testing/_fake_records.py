@@ -29,10 +29,18 @@ _RELATABLE = ("Contacts", "Deals")
 
 @versioned()
 async def get_records(fake: FakeApp, request: web.Request) -> web.StreamResponse:
-    """GET /crm/{v}/{module}?fields=..: page/per_page for the first 2,000, page_token beyond."""
+    """GET /crm/{v}/{module}?fields=..: page/per_page for the first 2,000, page_token beyond.
+
+    An unknown module is 400 INVALID_MODULE ``{"resource_path_index": 0}``: record.json declares Get Records'
+    refusals only inside its 200 (``oneOf`` Response_Wrapper and API_Exception, whose codes name both
+    INVALID_MODULE and INVALID_URL_PATTERN), while Record Count of the same path (record_count.json: 400
+    Invalid_Module_API_Exception) and Zoho's pages for the module endpoints answer 400 INVALID_MODULE. The fake
+    answers the 400, with record.json's message ("The module name given seems to be invalid"; record_count.json
+    writes it lower-case); the client reads the 200 form as the same refusal.
+    """
     module = MODULES.get(request.match_info["module"].lower())
     if module is None:
-        return json_response(NOT_FOUND, 404)
+        return error(400, "INVALID_MODULE", "The module name given seems to be invalid", {"resource_path_index": 0})
     from ._fake_deal_contacts import grants_read  # here: _fake_deal_contacts needs this module's project
 
     if not grants_read(fake, module):  # the module's READ scope, as Get Record asks it
