@@ -4,23 +4,13 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.cli.first_day import cli, one_line, pointed_at
 from tests.cli_helpers import make_world, write_csv
 from zcrm_async.testing import FakeZoho
 
 NO_SUCH_DEAL = "5843104000000000001"
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[FakeZoho, str]]:
-    fake = FakeZoho()
-    with fake.serving_in_thread() as url:
-        yield fake, url
 
 
 def _rows_with_failures(fake: FakeZoho, failing: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

@@ -4,22 +4,12 @@ code says some failed (issue 19, point 2)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.cli.first_day import cli, pointed_at
 from zcrm_async.testing import FakeZoho
 
 GONE = "5843104000009999999"  # numeric, well formed, and no contact of the fake's world
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[FakeZoho, str]]:
-    fake = FakeZoho()
-    with fake.serving_in_thread() as url:
-        yield fake, url
 
 
 def test_export_skips_and_names_a_deleted_id_and_exports_the_rest(

@@ -6,24 +6,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.cli.first_day import asked_nothing, cli, one_line, pointed_at
+from tests.cli.test_cli_first_day_failed import NO_SUCH_DEAL
 from tests.cli_helpers import make_world, write_csv
 from zcrm_async import backfill
 from zcrm_async.testing import FakeZoho
-
-NO_SUCH_DEAL = "5843104000000000001"
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[FakeZoho, str]]:
-    fake = FakeZoho()
-    with fake.serving_in_thread() as url:
-        yield fake, url
 
 
 def _message_ids(path: Path) -> list[str]:

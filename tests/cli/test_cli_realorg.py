@@ -11,7 +11,6 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,13 +40,6 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr, result.stderr
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[FakeZoho, str]]:
-    fake = FakeZoho()
-    with fake.serving_in_thread() as url:
-        yield fake, url
 
 
 def free_port() -> int:

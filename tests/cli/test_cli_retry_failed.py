@@ -3,21 +3,11 @@ and only those (issue 19, point 8)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.cli.first_day import cli, pointed_at
 from tests.cli_helpers import make_world, write_csv
 from zcrm_async.testing import FakeZoho
-
-
-@pytest.fixture
-def served() -> Iterator[tuple[FakeZoho, str]]:
-    fake = FakeZoho()
-    with fake.serving_in_thread() as url:
-        yield fake, url
 
 
 def test_refused_rows_are_sent_again_with_retry_failed_once_fixed(
