@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,42 @@ def test_the_report_line_of_each_item_is_its_journal_row_with_the_note_only_wher
     assert [list(line) for line in written] == [keys + ["previous_deal_id"] * (n == 1) for n in range(7)]
     assert written[0]["deal_name"] == odd["deal_name"] and written[3]["status"] == "in_flight"
     assert written[4]["status"] == "pending" and written[6]["code"] == "INVALID_ROW"
+
+
+class _Rows:
+    """A source of the rows given as they are (a service's own: any keys, None values)."""
+
+    name, size, sha256 = "shapes", 1, "0" * 64
+
+    def __init__(self, rows: list[backfill.Row]) -> None:
+        self._rows = rows
+
+    def rows(self, after_line: int = 0) -> Iterator[backfill.Row]:
+        return (row for row in self._rows if row.line > after_line)
+
+
+def test_each_row_is_recorded_with_exactly_the_fields_it_has_whatever_their_mix(tmp_path: Path) -> None:
+    # Each insert names only the columns a row has a value for: rows of every shape, in any order, come back as given.
+    base = {"contact_id": CONTACT, "deal_id": DEAL, "owner_id": OWNER}
+    given = [
+        {**base, "message_id": "m1"},
+        {**base, "message_id": "m2", "deal_name": "Big", "owner_name": ""},
+        {"message_id": "m3", **base, "owner_name": "Ann"},  # another key order
+        {**base, "message_id": "m4", "deal_name": None},  # None: as absent
+        {"message_id": "m5"},
+        {**base, "message_id": "m6", "unknown": "dropped"},
+        {},
+    ]
+    rows = [backfill.Row(n + 1, fields, "line 5: bad" if n == 4 else None) for n, fields in enumerate(given)]
+    with backfill.Journal(tmp_path / "j.sqlite", backfill.EMAIL_LAYOUT) as journal:
+        journal.bind(_Rows(rows), "link")
+        items = list(journal.items())
+        (hashed,) = journal._db.execute("SELECT COUNT(*) FROM items WHERE key_hash IS NOT NULL").fetchone()
+    expected = [
+        {name: value for name, value in fields.items() if value is not None and name in backfill.EMAIL_LAYOUT.fields}
+        for fields in given
+    ]
+    assert [item.fields for item in items] == expected
+    assert [item.state for item in items] == ["pending"] * 4 + ["done"] + ["pending"] * 2
+    assert items[4].code == "INVALID_ROW" and items[4].message == "line 5: bad" and items[0].code is None
+    assert hashed == 6  # every pending row's key is hashed, the refused row's is not

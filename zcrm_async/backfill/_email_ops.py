@@ -97,9 +97,12 @@ class EmailBackfill:
 
     async def send(self, crm: ZohoCRM, batch: Sequence[JournalItem], answered: Answered, remember: Remember) -> None:
         lines = {(row.fields["contact_id"], row.fields["message_id"]): row.line for row in batch}
+        told: set[int] = set()  # the lines a progress callback has seen
 
         def progress(results: Sequence[ItemResult[Any]]) -> None:
-            answered([(lines[(result.item.contact_id, result.item.message_id)], result) for result in results])
+            pairs = [(lines[(result.item.contact_id, result.item.message_id)], result) for result in results]
+            told.update(line for line, _ in pairs)
+            answered(pairs)
 
         async def before_unlink(moving: Sequence[DealLink]) -> None:
             moved = ((lines[(link.contact_id, link.message_id)], link.previous_deal_id) for link in moving)
@@ -120,7 +123,8 @@ class EmailBackfill:
             result = await emails.link_deal(
                 items, on_progress=progress, deals_module_id=self.deals_module_id, already_linked_ok=True
             )
-        progress(result.results)  # anything a progress callback did not see
+        if len(told) < len(lines):
+            progress(result.results)  # anything a progress callback did not see
 
     def settled(self, deal_id: str | None, linked: str | None) -> Settled | None:
         """The row's outcome when its email's current link (``linked``, a deal id or None) settles it, None when

@@ -284,7 +284,7 @@ class Journal:
             self._pending_from = rows[-1][0] + 1
         elif limit > 0:
             self._pending_from = _NO_LINE_AFTER  # none is pending
-        return [self._open_item(row) for row in rows]
+        return self._open_items(rows)
 
     def remember(self, notes: Iterable[tuple[int, str]]) -> None:
         """Record (line, note) for in-flight items about to take a step a killed run must undo (relink: the deal
@@ -316,10 +316,12 @@ class Journal:
     def _record_outcomes(self, outcomes: Iterable[Outcome]) -> int:
         """Mark in-flight items done (inside the caller's transaction); returns how many changed."""
         # One statement per distinct (outcome, attempts), usually one a batch: its lines as a JSON array.
-        lines: dict[tuple[int, int], list[int]] = {}
+        by_outcome: dict[tuple[str, str, str, bool, int], list[int]] = {}
         for o in outcomes:
-            outcome = self._outcomes.id_of(o.code, o.status, o.message, o.transient)
-            lines.setdefault((outcome, o.attempts), []).append(o.line)
+            by_outcome.setdefault((o.code, o.status, o.message, o.transient, o.attempts), []).append(o.line)
+        lines: dict[tuple[int, int], list[int]] = {}
+        for (code, status, message, transient, attempts), group in by_outcome.items():
+            lines.setdefault((self._outcomes.id_of(code, status, message, transient), attempts), []).extend(group)
         changed = 0
         for (outcome, attempts), group in lines.items():
             cursor = self._db.execute(
@@ -382,7 +384,7 @@ class Journal:
             f"SELECT {self._sql.open_item} FROM items WHERE state = 1 AND line > ? ORDER BY line LIMIT ?",
             (after_line, limit),
         )
-        return [self._open_item(row) for row in cursor]
+        return self._open_items(cursor.fetchall())
 
     def in_flight_count(self) -> int:
         """How many items are in flight (counted in their index)."""
@@ -483,9 +485,16 @@ class Journal:
         # A rolled-back transaction takes the outcome rows it added with it: forget their ids too.
         return Transaction(self._db, self._outcomes.forget)
 
-    def _open_item(self, row: Sequence[Any]) -> JournalItem:
-        """A JournalItem in flight from a row of ``_Sql.open_item``."""
-        return _journal_item(row[0], self._fields(row[1:-1]), IN_FLIGHT, None, None, None, 0, row[-1])
+    def _open_items(self, rows: Sequence[Sequence[Any]]) -> list[JournalItem]:
+        """JournalItems in flight from rows of ``_Sql.open_item`` (line, the fields, the note)."""
+        names, item = self.layout.fields, _journal_item
+        return [
+            item(
+                row[0], {name: value for name, value in zip(names, row[1:-1], strict=True) if value is not None},
+                IN_FLIGHT, None, None, None, 0, row[-1],
+            )
+            for row in rows
+        ]  # fmt: skip
 
     def _fields(self, values: Sequence[str | None]) -> dict[str, str]:
         return {name: value for name, value in zip(self.layout.fields, values, strict=True) if value is not None}

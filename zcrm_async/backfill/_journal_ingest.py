@@ -3,13 +3,18 @@ and once the input is read, every repeat of an earlier row's key refused before 
 
 ``rows_read`` in ``meta`` moves with each batch, so a run killed while reading continues after the last recorded
 line. A refused row (bad fields, a repeat) is recorded done with its reason: it is never sent.
+
+A row's insert names only the columns it has a value for (the rest are NULL by default): Python's ``sqlite3`` binds
+a ``None`` through its adapter lookup, about as dear as the rest of the insert's parameters together, and a row of
+the email layout has three or four (its outcome, and the optional fields an input has no column for).
 """
 
 from __future__ import annotations
 
 import hashlib
+import operator
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ._journal_file import DONE_CODE, PENDING_CODE, Transaction
@@ -20,10 +25,38 @@ __all__ = ["INGEST_BATCH", "Ingest"]
 
 #: Rows recorded per transaction while reading the input.
 INGEST_BATCH = 5_000
+#: Distinct sets of keys remembered with the columns they name (an input file's rows all have the same).
+_PICKERS = 64
 
 
 def _repeat(line: int, earlier: int, same: str) -> str:
     return f"line {line}: duplicates line {earlier} (same {same})"
+
+
+#: What an insert records of a row besides its fields: pending with its key's hash, pending (a layout without a
+#: key), or refused with its outcome.
+_KEYED, _UNKEYED, _REFUSED = "keyed", "unkeyed", "refused"
+_OWN = {
+    _KEYED: ("line, state, attempts, key_hash", f"?, {PENDING_CODE}, 0, ?"),
+    _UNKEYED: ("line, state, attempts", f"?, {PENDING_CODE}, 0"),
+    _REFUSED: ("line, state, outcome, attempts", f"?, {DONE_CODE}, ?, 0"),
+}
+#: The values of the named fields of a row, as a tuple.
+Picker = Callable[[Mapping[str, str]], tuple[Any, ...]]
+
+
+def _insert(kind: str, columns: Sequence[str]) -> str:
+    own, values = _OWN[kind]
+    return f"INSERT INTO items ({own}{''.join(f', {c}' for c in columns)}) VALUES ({values}{', ?' * len(columns)})"
+
+
+def _picker(columns: Sequence[str]) -> Picker:
+    if len(columns) >= 2:
+        return operator.itemgetter(*columns)
+    if columns:
+        (name,) = columns
+        return lambda fields: (fields[name],)
+    return lambda fields: ()
 
 
 def _key_hash(*key: str) -> int:
@@ -34,7 +67,7 @@ def _key_hash(*key: str) -> int:
 class Ingest:
     """Records one input's rows in a journal's ``items`` table (``Journal.bind`` runs it)."""
 
-    __slots__ = ("_db", "_insert", "_layout", "_outcomes", "_transaction")
+    __slots__ = ("_db", "_layout", "_outcomes", "_pickers", "_transaction")
 
     def __init__(
         self, db: sqlite3.Connection, layout: Layout, outcomes: OutcomeTable, transaction: Callable[[], Transaction]
@@ -43,10 +76,8 @@ class Ingest:
         self._layout = layout
         self._outcomes = outcomes
         self._transaction = transaction
-        self._insert = (
-            f"INSERT INTO items (line, state, outcome, attempts, key_hash, {', '.join(layout.fields)})"
-            f" VALUES (?, ?, ?, 0, ?, {', '.join('?' * len(layout.fields))})"
-        )
+        #: The keys a row's fields come with -> the layout's fields among them, and what picks their values.
+        self._pickers: dict[tuple[str, ...], tuple[tuple[str, ...], Picker]] = {}
 
     def record(self, rows: Iterator[Row]) -> None:
         """Every row, a batch a transaction; with the last batch, the repeats refused and the input marked read."""
@@ -61,23 +92,36 @@ class Ingest:
     def _record_batch(self, rows: Sequence[Row], *, complete: bool) -> None:
         """One transaction: the rows, and how far the input was read; with the last batch, every repeat of an
         earlier row's key refused (``_refuse_repeats``) before the input counts as read."""
-        fields, key = self._layout.fields, self._layout.key
+        key = self._layout.key
         with self._transaction():  # the refused rows' outcomes too: a rollback takes them with it
-            records = []
+            # By (what is recorded, the fields given): one insert each, naming only those (inputs rarely vary).
+            groups: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
             for row in rows:
-                values = row.fields.get
-                if row.error is None:
-                    hashed = _key_hash(*(values(name, "") for name in key)) if key else None
-                    records.append((row.line, PENDING_CODE, None, hashed, *map(values, fields)))
-                else:
+                fields = row.fields
+                columns, pick = self._pickers.get(tuple(fields)) or self._picker_of(fields)
+                if row.error is not None:
                     refused = self._outcomes.id_of(INVALID_ROW, "error", row.error, False)
-                    records.append((row.line, DONE_CODE, refused, None, *map(values, fields)))
-            self._db.executemany(self._insert, records)
+                    groups.setdefault((_REFUSED, columns), []).append((row.line, refused, *pick(fields)))
+                elif key:
+                    hashed = _key_hash(*(fields.get(name, "") for name in key))
+                    groups.setdefault((_KEYED, columns), []).append((row.line, hashed, *pick(fields)))
+                else:
+                    groups.setdefault((_UNKEYED, columns), []).append((row.line, *pick(fields)))
+            for (kind, columns), records in groups.items():
+                self._db.executemany(_insert(kind, columns), records)
             if rows:
                 self._db.execute("UPDATE meta SET value = ? WHERE key = 'rows_read'", (str(rows[-1].line),))
             if complete:
                 self._refuse_repeats()
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('input_complete', '1')")
+
+    def _picker_of(self, fields: Mapping[str, str]) -> tuple[tuple[str, ...], Picker]:
+        """The layout's fields among ``fields``' keys (in the layout's order), and what picks their values."""
+        columns = tuple(name for name in self._layout.fields if name in fields)
+        if len(self._pickers) >= _PICKERS:  # rows whose keys keep changing (of a service's own dicts): start over
+            self._pickers.clear()
+        found = self._pickers[tuple(fields)] = (columns, _picker(columns))
+        return found
 
     def _refuse_repeats(self) -> None:
         """Every row whose key an earlier line has, refused as its repeat (inside the last batch's transaction:
