@@ -70,7 +70,7 @@ class Places:
         except BaseException:
             if waiter.done() and not waiter.cancelled():
                 self.free()  # handed a place just as it was cancelled: the next in line gets it
-            else:
+            elif waiter in self._waiters:  # a freed place may have passed over it (and dropped it) already
                 self._waiters.remove(waiter)
             raise
 

@@ -220,3 +220,27 @@ async def test_a_plain_checkpoint_in_its_place_would_lose_the_answer() -> None:
         tg.start_soon(releaser, tg)
     assert reached == []
     assert scope.cancelled_caught
+
+
+async def test_waiters_cancelled_while_places_are_freed_leave_with_their_cancellation() -> None:
+    # A task group torn down with calls queued: every waiter's future is cancelled, then the calls in flight
+    # free their places, and the hand-off drops the cancelled futures it passes over before their tasks run.
+    # Each task must still end with its cancellation (not a ValueError from a queue it already left).
+    places = Places(2)
+    in_flight = asyncio.Event()
+
+    async def call() -> None:
+        await places.take()
+        try:
+            await in_flight.wait()
+        finally:
+            places.free()
+
+    tasks = [asyncio.ensure_future(call()) for _ in range(10)]
+    await settle(1)
+    assert places.taken == 2 and places.queued == 8
+    for task in tasks:  # all at once, as a task group does: the two holding places run first and free them
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+    assert places.taken == 0 and places.queued == 0
