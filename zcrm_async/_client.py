@@ -2,7 +2,7 @@
 
 The request path reads top to bottom, one concern per method::
 
-    request -> _send_handling_auth      (refresh once and replay once on 401 INVALID_TOKEN)
+    request                             (the checks; refresh once and replay once on 401 INVALID_TOKEN)
             -> _send_handling_retries   (429, 5xx, no response: backoff outside the concurrency slot)
             -> _send_single_request     (credits, a slot in flight, the current token, the transport, feedback)
 """
@@ -274,19 +274,8 @@ class ZohoCRM:
             raise ValueError(f"{target.origin!r} is not one of Zoho's API hosts; no token is sent there")
         if units < 1:
             raise ValueError("units must be at least 1")
-        return await self._send_handling_auth(method, path, operation, params, content, headers, target, units)
-
-    async def _send_handling_auth(
-        self,
-        method: str,
-        path: str,
-        operation: str,
-        params: Mapping[str, str] | None,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        target: Target | None,
-        units: int,
-    ) -> Response:
+        # The 401 handling is written here rather than in a method of its own: a call queued for its place holds
+        # every coroutine of its path, and at the cap 3,000 of them wait at once (figure 2 of ``benchmarks/``).
         response, token = await self._send_handling_retries(
             method, path, operation, params, content, headers, target, units
         )

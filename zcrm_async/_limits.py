@@ -161,8 +161,13 @@ class AdaptiveConcurrency:
         """Hold one place in flight for the block."""
         return _Slot(self, None)
 
-    async def acquire(self) -> Permit:
-        await self._places.take()
+    @property
+    def places(self) -> Places:
+        """The queue the limit is enforced with; take one of its places, then ask for ``permit()``."""
+        return self._places
+
+    def permit(self) -> Permit:
+        """The permit of a call that has just taken a place."""
         return Permit(self._generation, self._places.taken)
 
     def release(self) -> bool:
@@ -200,7 +205,8 @@ class AdaptiveConcurrency:
 class _Slot:
     """One call's place in flight (and in the heavy sub-cap) for one ``async with``. A plain class rather than
     ``@asynccontextmanager``: it runs on every request, and a generator-based context manager costs several
-    microseconds more. Each holds its own places, so one task may hold several slots at once."""
+    microseconds more. It keeps no state between entry and exit, so one instance may be entered by any number of
+    calls at once, and one task may hold several places at once."""
 
     __slots__ = ("_heavy", "_normal")
 
@@ -209,15 +215,23 @@ class _Slot:
         self._heavy = heavy
 
     async def __aenter__(self) -> Permit:
-        heavy = self._heavy
-        if heavy is None:
-            return await self._normal.acquire()
-        await heavy.take()
-        try:
-            return await self._normal.acquire()
-        except BaseException:
-            heavy.free()
-            raise
+        # The queue's future awaited here, not through Places.take or a method of AdaptiveConcurrency: a queued
+        # call holds every coroutine of its path, and 3,000 of them wait at once at the cap (figure 2 of
+        # ``benchmarks/``), each one a tracked object that brings the next full collection closer.
+        normal, heavy = self._normal, self._heavy
+        if heavy is not None:
+            await heavy.take()
+        places = normal.places
+        waiter = places.join()
+        if waiter is not None:
+            try:
+                await waiter
+            except BaseException:
+                places.leave(waiter)
+                if heavy is not None:
+                    heavy.free()
+                raise
+        return normal.permit()
 
     async def __aexit__(self, *exc_info: object) -> None:
         handed_on = self._normal.release()
@@ -237,12 +251,16 @@ class _Slot:
 class LocalLimiter:
     """The budget of one process: adaptive calls in flight, a heavy sub-cap, and a credit bucket."""
 
-    __slots__ = ("_credits", "_heavy", "_normal")
+    __slots__ = ("_credits", "_heavy", "_heavy_slot", "_normal", "_normal_slot")
 
     def __init__(self, budget: Budget, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._normal = AdaptiveConcurrency(budget.concurrency, clock=clock)
         self._heavy = Places(budget.heavy_concurrency)
         self._credits = CreditBucket(budget.daily_credits, DAY)
+        # A _Slot keeps no state of its own (each entry takes its places, each exit frees them), so one of each
+        # kind serves every call: nothing to build, and nothing more held by each call queued at the cap.
+        self._normal_slot = _Slot(self._normal, None)
+        self._heavy_slot = _Slot(self._normal, self._heavy)
 
     @property
     def concurrency(self) -> int:
@@ -260,7 +278,7 @@ class LocalLimiter:
         await self._credits.acquire(amount)
 
     def slot(self, *, heavy: bool) -> AbstractAsyncContextManager[Permit]:
-        return _Slot(self._normal, self._heavy if heavy else None)
+        return self._heavy_slot if heavy else self._normal_slot
 
     def on_response(self, permit: Permit, *, throttled: bool, credits_remaining: int | None) -> None:
         if throttled and credits_remaining is not None and credits_remaining <= 0:

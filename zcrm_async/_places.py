@@ -60,19 +60,32 @@ class Places:
 
     async def take(self) -> None:
         """Take a place, waiting in line when none is free or others wait already."""
-        if self._taken < self._limit and not self._waiters:
-            self._taken += 1  # no await: a free place costs no trip through the event loop
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        waiter = self.join()
+        if waiter is None:
+            return  # no await: a free place costs no trip through the event loop
         try:
             await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.free()  # handed a place just as it was cancelled: the next in line gets it
-            elif waiter in self._waiters:  # a freed place may have passed over it (and dropped it) already
-                self._waiters.remove(waiter)
+            self.leave(waiter)
             raise
+
+    def join(self) -> asyncio.Future[None] | None:
+        """``take`` in two steps, for a caller that awaits the future in its own frame: None when a free place was
+        taken now, else a future in the line, done once a place was handed to it. A caller that stops waiting
+        (cancelled) must ``leave`` with it."""
+        if self._taken < self._limit and not self._waiters:
+            self._taken += 1
+            return None
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+    def leave(self, waiter: asyncio.Future[None]) -> None:
+        """A waiter gives up: a place it was handed just as it was cancelled goes to the next in line."""
+        if waiter.done() and not waiter.cancelled():
+            self.free()
+        elif waiter in self._waiters:  # a freed place may have passed over it (and dropped it) already
+            self._waiters.remove(waiter)
 
     def free(self) -> bool:
         """Give a place back; whether it went straight to a waiting call."""

@@ -168,6 +168,27 @@ async def test_heavy_calls_take_a_normal_slot_and_a_heavy_one() -> None:
         pass
 
 
+async def test_a_heavy_call_cancelled_while_it_queues_for_a_place_gives_its_heavy_place_back() -> None:
+    limiter = LocalLimiter(Budget(concurrency=1, heavy_concurrency=1))
+    scope = anyio.CancelScope()
+
+    async def heavy_call() -> None:
+        with scope:
+            async with limiter.slot(heavy=True):
+                pytest.fail("got a place that a normal call holds")
+
+    with anyio.fail_after(5):
+        async with limiter.slot(heavy=False), anyio.create_task_group() as tg:
+            tg.start_soon(heavy_call)
+            for _ in range(3):
+                await anyio.lowlevel.checkpoint()  # it holds the heavy place and queues for the normal one
+            scope.cancel()
+        assert scope.cancelled_caught
+        assert limiter.in_flight == 0
+        async with limiter.slot(heavy=True):  # the heavy place came back: a cap of one lets this one in
+            assert limiter.in_flight == 1
+
+
 async def test_heavy_calls_in_flight_never_exceed_the_heavy_cap() -> None:
     limiter = LocalLimiter(Budget(concurrency=10, heavy_concurrency=2))
     heavy_now = heavy_peak = total_peak = 0
