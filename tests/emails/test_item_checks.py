@@ -12,6 +12,7 @@ from zcrm_async.validation import is_message_id, is_numeric_id
 TRICKY = [
     "", "0", "7", "4876876000000333267", "1" * 30, "1" * 31, " 1", "1 ", "1\n", "+1", "-1", "1.0", "1e5", "0x1",
     "١٢٣", "²", "１２３", "12a", "abc", "ABC", "a" * 500, "a" * 501, "ab_c", "ab-c", "ß", "é", "abc\u200b", "\x00",
+    "c6085fae06cbd7b75001fe5ab3ee14d6b46b63b4a52f7d0ff8ac7a2ab7ff53a8", "ab\u00b2", "AZaz09", "abc\x7f",
 ]  # fmt: skip
 
 
