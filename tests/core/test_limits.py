@@ -8,8 +8,9 @@ import pytest
 
 from zcrm_async import Budget, LocalLimiter, Permit
 
-# private on purpose: AdaptiveConcurrency, the limiter's window as a unit
-from zcrm_async._limits import AdaptiveConcurrency
+# private on purpose: AdaptiveConcurrency, the limiter's window as a unit; CreditBucket.try_spend, the send
+# path's no-wait spend, against aiolimiter's own state
+from zcrm_async._limits import AdaptiveConcurrency, CreditBucket
 
 pytestmark = pytest.mark.anyio
 
@@ -317,3 +318,26 @@ async def test_answers_that_land_together_let_every_queued_call_out_before_any_g
             await anyio.lowlevel.checkpoint()
         answered.set()
     assert order == ["third in", "fourth in", "first goes on", "second goes on"]
+
+
+async def test_the_no_wait_spend_refuses_an_empty_bucket_and_spends_nothing() -> None:
+    bucket = CreditBucket(5, 86_400)
+    assert all([bucket.try_spend(1) for _ in range(5)])
+    assert not bucket.try_spend(1)  # the sixth credit: the caller must queue through acquire
+    assert not bucket.try_spend(6)  # more than the bucket holds: acquire's ValueError, not a silent spend
+    assert bucket.available == pytest.approx(0.0, abs=0.01)
+
+
+async def test_the_no_wait_spend_leaves_a_queued_waiter_to_aiolimiter() -> None:
+    bucket = CreditBucket(100, 86_400)
+    await bucket.acquire(60)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bucket.acquire, 50)  # 40 left: it queues
+        for _ in range(100):
+            if bucket._waiters:
+                break
+            await anyio.lowlevel.checkpoint()
+        assert bucket._waiters
+        assert not bucket.try_spend(10)  # room for it, but someone waits: aiolimiter decides, not the fast path
+        assert bucket.available == pytest.approx(40, abs=0.01)
+        tg.cancel_scope.cancel()
