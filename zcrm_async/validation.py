@@ -72,6 +72,8 @@ def is_message_id(text: str) -> bool:
 
 def check_numeric_id(value: object, field: str, index: int | None = None) -> str:
     """``value`` as a Zoho record/user id string; refuses anything but digits."""
+    if isinstance(value, str) and is_numeric_id(value):
+        return value  # the common case without the regex engine: every page() and get() checks its record id
     if value is None or value == "":
         raise InvalidItemError(index, field, "is missing")
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
