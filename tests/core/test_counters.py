@@ -75,3 +75,17 @@ def test_each_method_moves_its_own_totals() -> None:
     c.refreshed()
     assert c == Counters(requests=1, responses=3, retries=1, throttled=1, server_errors=1, transport_errors=1,
                          token_refreshes=1, credits_spent=2.0, credits_remaining=40, in_flight=0)  # fmt: skip
+
+
+async def test_a_request_is_timed_for_a_subscriber_and_for_the_debug_line(caplog: pytest.LogCaptureFixture) -> None:
+    # The send path skips its clock reads when nobody listens: a listener and the DEBUG line must still get them.
+    async with fake_and_client(FakeConfig(seed=11)) as (_fake, crm):
+        events: list[Event] = []
+        unsubscribe = crm.events.subscribe(events.append)
+        assert await crm.records.count("Contacts") >= 0
+        answers = [event for event in events if event.kind == "response"]
+        assert answers and all(event.elapsed is not None and event.elapsed >= 0 for event in answers)
+        unsubscribe()
+        with caplog.at_level("DEBUG", logger="zcrm_async"):
+            assert await crm.records.count("Contacts") >= 0
+        assert any(record.getMessage().startswith("HTTP Request: GET ") for record in caplog.records)
