@@ -115,3 +115,21 @@ def test_the_figure_2_ab_runs_every_client_each_round_within_the_cap(tmp_path: P
             assert client["ok"] == 200 and client["failed"] == 0, (name, client)
             assert client["throttled_server"] == 0 and client["max_in_flight"] == 20, (name, client)
     assert "| ours |" in done.stdout and "| semaphore |" in done.stdout
+
+
+@pytest.mark.timeout(120)
+def test_the_figure_7_ab_runs_the_cli_and_the_library_each_round_on_rows_of_their_own(tmp_path: Path) -> None:
+    out = tmp_path / "ab7.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ab_backfill", "--rounds", "2", "--items", "200", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=100, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["items"] == 200 and len(result["rounds"]) == 2 and len(result["ratios"]) == 2
+    for this in result["rounds"]:
+        assert set(this) == {"cli", "library"}
+        for kind, run in this.items():
+            # Every email unlinked at the start of each run: each links all 200, 20 a request, 10 requests.
+            assert run["link_requests"] == 10 and run["cpu"] > 0, (kind, run)
+    assert "| round |" in done.stdout and "median" in done.stdout
