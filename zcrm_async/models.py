@@ -8,9 +8,10 @@ Structs use ``UNSET`` for "don't send" (distinct from ``None``) and omit it.
 Records of CRM modules stay ``dict[str, Any]``: their fields are the org's own.
 
 The answers' Structs that hold lists or dicts are ``gc=False`` (msgspec: never tracked by the cycle collector).
-They are frozen and decoded from JSON, so they cannot be part of a reference cycle, and a page read would
-otherwise put 11 more objects (a page, its 10 emails) before every collection: 3,000 calls queued at the cap
-took the full collection that the same calls without them did not (figure 2 of ``benchmarks/``).
+They are frozen and decoded from JSON, so they are in no reference cycle unless a caller puts one inside its
+own lists (such a cycle would then never be collected); tracked, a page read would put 11 more objects (a page,
+its 10 emails) before every collection: 3,000 calls queued at the cap took the full collection that the same
+calls without them did not (figure 2 of ``benchmarks/``).
 """
 
 from __future__ import annotations
